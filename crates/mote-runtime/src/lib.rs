@@ -43,3 +43,5 @@ pub use error::{Error, Location, OpName};
 
 pub use model::{BuiltinOperator, Model, Shape, Tensor, TensorType};
 
+pub use interpreter::{Element, Interpreter};
+pub use ops::OpResolver;

@@ -216,9 +216,13 @@ fn quantization(
     if zero.len() != 0 && zero.len() != scale.len() {
         return Err(Error::BadQuantization { tensor });
     }
+    // TensorFlow's converter writes per-channel biases whose quantized_dimension
+    // is the filter's axis (3 on a rank-1 bias in person_detect.tflite).
+    // TensorFlow Lite refuses such files; TensorFlow Lite Micro runs them, so we
+    // accept an axis past the rank and let the op that uses the scales decide.
     if scale.len() > 1 {
         let axis = usize::try_from(axis).map_err(|_| Error::BadQuantization { tensor })?;
-        if axis >= shape.rank() || shape.dim(axis) != scale.len() {
+        if axis < shape.rank() && shape.dim(axis) != scale.len() {
             return Err(Error::BadQuantization { tensor });
         }
     }
