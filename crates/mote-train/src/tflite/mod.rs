@@ -1,0 +1,7 @@
+//! `.tflite` export: an owned description of a model ([`ModelDef`]) and the
+//! FlatBuffer serializer that writes it.
+
+pub mod builder;
+mod writer;
+
+pub use writer::{ModelDef, OperatorDef, OptionsDef, QuantizationDef, TensorDef, WriteError};
