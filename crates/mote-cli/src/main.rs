@@ -1,1 +1,62 @@
-fn main() {}
+//! `mote`: TinyML in Rust, from data to a microcontroller.
+
+mod commands;
+mod files;
+mod npy;
+mod summary;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+/// TinyML in Rust: train, compress, inspect and run neural networks for microcontrollers.
+#[derive(Parser, Debug)]
+#[command(name = "mote", version, about, long_about = None,
+    after_help = "Start with `mote demo`, the guided tour. Every command has --help with examples.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The guided tour: learn y = 2x - 1 from six points, export it, run it on the device runtime.
+    Demo(commands::demo::DemoArgs),
+    /// Describe a .tflite model: operators, shapes, parameters, MACs, arena bytes.
+    Inspect(commands::inspect::InspectArgs),
+    /// Run a .tflite model on .npy inputs with the no_std interpreter.
+    Run(commands::run::RunArgs),
+}
+
+/// Reads a model file with an error that names it.
+pub(crate) fn read_model(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    if bytes.len() < 8 || &bytes[4..8] != b"TFL3" {
+        if mote_runtime::Model::parse(&bytes).is_err() {
+            bail!(
+                "{}: not a .tflite model (no TFL3 identifier)",
+                path.display()
+            );
+        }
+    }
+    Ok(bytes)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Demo(args) => commands::demo::run(args),
+        Command::Inspect(args) => commands::inspect::run(args),
+        Command::Run(args) => commands::run::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the context chain joined by ": ".
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

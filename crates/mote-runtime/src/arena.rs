@@ -90,14 +90,18 @@ mod tests {
         assert_eq!(values, &[7, 7, 7]);
         assert_eq!(values.as_ptr() as usize % 4, 0);
         assert!(head.len() <= 63 - 12);
-        assert!(take_tail::<u64>(&mut [0u8; 15], 2, 0).is_none(), "does not fit");
+        assert!(
+            take_tail::<u64>(&mut [0u8; 15], 2, 0).is_none(),
+            "does not fit"
+        );
     }
 
     #[test]
     fn cast_checks_alignment_and_length() {
         let mut storage = [0u32; 4];
         // SAFETY (test): view the u32 storage as bytes.
-        let bytes: &mut [u8] = unsafe { core::slice::from_raw_parts_mut(storage.as_mut_ptr().cast(), 16) };
+        let bytes: &mut [u8] =
+            unsafe { core::slice::from_raw_parts_mut(storage.as_mut_ptr().cast(), 16) };
         assert_eq!(cast::<f32>(&bytes[..]).unwrap().len(), 4);
         assert!(cast::<f32>(&bytes[1..5]).is_none());
         assert!(cast::<f32>(&bytes[..6]).is_none());

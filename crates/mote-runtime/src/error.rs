@@ -66,7 +66,10 @@ impl OpName {
         if let Some(dst) = bytes.get_mut(..end) {
             dst.copy_from_slice(src);
         }
-        OpName::Custom { bytes, len: end as u8 }
+        OpName::Custom {
+            bytes,
+            len: end as u8,
+        }
     }
 }
 

@@ -40,7 +40,10 @@ fn no_eval(_: &OpData, _: &mut EvalContext<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-const EMPTY_NODE: Node = Node { data: OpData::Empty, eval: no_eval };
+const EMPTY_NODE: Node = Node {
+    data: OpData::Empty,
+    eval: no_eval,
+};
 
 /// Runs one model in one arena. See the [crate docs](crate) for an example.
 pub struct Interpreter<'m, 'a> {
@@ -59,7 +62,11 @@ impl<'m, 'a> Interpreter<'m, 'a> {
     /// `ops` lacks and [`Error::ArenaTooSmall`] (with the bytes needed) when the
     /// arena is too small. When the arena cannot even hold the planner's
     /// scratch, `needed` is a lower bound; retrying with it gives the exact need.
-    pub fn new(model: &Model<'m>, arena: &'a mut [u8], ops: &OpResolver<'_>) -> Result<Self, Error> {
+    pub fn new(
+        model: &Model<'m>,
+        arena: &'a mut [u8],
+        ops: &OpResolver<'_>,
+    ) -> Result<Self, Error> {
         let graph = model.main();
         let tensor_count = graph.tensor_count();
         let op_count = graph.operator_count();
@@ -71,8 +78,8 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         // The tail: tensor offsets, then op params (persistent). Its size, for
         // the error when it does not fit: the entries plus worst-case padding.
         let tail_estimate = tensor_count * 4 + op_count * core::mem::size_of::<Node>() + 16;
-        let (arena, offsets) =
-            arena::take_tail(arena, tensor_count, UNPLACED).ok_or(too_small(skip + tail_estimate))?;
+        let (arena, offsets) = arena::take_tail(arena, tensor_count, UNPLACED)
+            .ok_or(too_small(skip + tail_estimate))?;
         let (head, nodes) =
             arena::take_tail(arena, op_count, EMPTY_NODE).ok_or(too_small(skip + tail_estimate))?;
         let tail_used = available - skip - head.len();
@@ -94,7 +101,13 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         if peak > head_len {
             return Err(too_small(used));
         }
-        Ok(Interpreter { graph, activations: head, offsets, nodes, used })
+        Ok(Interpreter {
+            graph,
+            activations: head,
+            offsets,
+            nodes,
+            used,
+        })
     }
 
     /// Bytes of the arena in use: activations, per-op params, tensor offsets and
@@ -112,7 +125,10 @@ impl<'m, 'a> Interpreter<'m, 'a> {
     }
 
     fn eval(&mut self, index: usize) -> Result<(), Error> {
-        let node = *self.nodes.get(index).ok_or(Error::NoSuchTensor { index, count: 0 })?;
+        let node = *self
+            .nodes
+            .get(index)
+            .ok_or(Error::NoSuchTensor { index, count: 0 })?;
         let Some(operator) = self.graph.operator(index) else {
             return Ok(());
         };
@@ -140,7 +156,10 @@ impl<'m, 'a> Interpreter<'m, 'a> {
             })?;
             let taken = core::mem::take(&mut rest);
             if gap + len > taken.len() {
-                return Err(Error::WrongSize { expected: gap + len, got: taken.len() });
+                return Err(Error::WrongSize {
+                    expected: gap + len,
+                    got: taken.len(),
+                });
             }
             let (before, after) = taken.split_at_mut(gap);
             let (out, after) = after.split_at_mut(len);
@@ -161,7 +180,9 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         let op_inputs = operator.inputs();
         for (i, slot) in inputs.iter_mut().enumerate().take(op_inputs.len()) {
             let Some(t) = op_inputs.get(i) else { continue };
-            let Some(tensor) = graph.tensor(t) else { continue };
+            let Some(tensor) = graph.tensor(t) else {
+                continue;
+            };
             if tensor.is_constant() {
                 *slot = tensor.data();
                 continue;
@@ -179,7 +200,12 @@ impl<'m, 'a> Interpreter<'m, 'a> {
                     reason: "an input shares memory with an output",
                 })?;
         }
-        let mut ctx = EvalContext { index: index as u32, op: operator.builtin(), inputs, outputs: out_slices };
+        let mut ctx = EvalContext {
+            index: index as u32,
+            op: operator.builtin(),
+            inputs,
+            outputs: out_slices,
+        };
         (node.eval)(&node.data, &mut ctx)
     }
 
@@ -201,48 +227,83 @@ impl<'m, 'a> Interpreter<'m, 'a> {
     /// The tensor behind graph input `i` (shape, type, quantization).
     pub fn input_tensor(&self, i: usize) -> Result<Tensor<'m>, Error> {
         let count = self.input_count();
-        self.graph.inputs().get(i).and_then(|t| self.graph.tensor(t)).ok_or(Error::NoSuchTensor { index: i, count })
+        self.graph
+            .inputs()
+            .get(i)
+            .and_then(|t| self.graph.tensor(t))
+            .ok_or(Error::NoSuchTensor { index: i, count })
     }
 
     /// The tensor behind graph output `i`.
     pub fn output_tensor(&self, i: usize) -> Result<Tensor<'m>, Error> {
         let count = self.output_count();
-        self.graph.outputs().get(i).and_then(|t| self.graph.tensor(t)).ok_or(Error::NoSuchTensor { index: i, count })
+        self.graph
+            .outputs()
+            .get(i)
+            .and_then(|t| self.graph.tensor(t))
+            .ok_or(Error::NoSuchTensor { index: i, count })
     }
 
     /// The index of the graph input named `name`.
     pub fn input_index(&self, name: &str) -> Option<usize> {
         let inputs = self.graph.inputs();
-        (0..inputs.len()).find(|&i| inputs.get(i).and_then(|t| self.graph.tensor(t)).is_some_and(|t| t.name() == name))
+        (0..inputs.len()).find(|&i| {
+            inputs
+                .get(i)
+                .and_then(|t| self.graph.tensor(t))
+                .is_some_and(|t| t.name() == name)
+        })
     }
 
     /// The index of the graph output named `name`.
     pub fn output_index(&self, name: &str) -> Option<usize> {
         let outputs = self.graph.outputs();
-        (0..outputs.len()).find(|&i| outputs.get(i).and_then(|t| self.graph.tensor(t)).is_some_and(|t| t.name() == name))
+        (0..outputs.len()).find(|&i| {
+            outputs
+                .get(i)
+                .and_then(|t| self.graph.tensor(t))
+                .is_some_and(|t| t.name() == name)
+        })
     }
 
-    /// The bytes of graph input `i`, to fill before [`Interpreter::invoke`].
+    /// The bytes of graph input `i`, to fill before each [`Interpreter::invoke`]:
+    /// as in TensorFlow Lite Micro, the planner reuses an input's memory once
+    /// its last reader has run.
     pub fn input_bytes_mut(&mut self, i: usize) -> Result<&mut [u8], Error> {
         let count = self.input_count();
-        let t = self.graph.inputs().get(i).ok_or(Error::NoSuchTensor { index: i, count })?;
+        let t = self
+            .graph
+            .inputs()
+            .get(i)
+            .ok_or(Error::NoSuchTensor { index: i, count })?;
         let (start, len) = self.range(t);
-        self.activations.get_mut(start..start + len).ok_or(Error::NoSuchTensor { index: i, count })
+        self.activations
+            .get_mut(start..start + len)
+            .ok_or(Error::NoSuchTensor { index: i, count })
     }
 
     /// The bytes of graph output `i`, valid after [`Interpreter::invoke`].
     pub fn output_bytes(&self, i: usize) -> Result<&[u8], Error> {
         let count = self.output_count();
-        let t = self.graph.outputs().get(i).ok_or(Error::NoSuchTensor { index: i, count })?;
-        let tensor = self.graph.tensor(t).ok_or(Error::NoSuchTensor { index: i, count })?;
+        let t = self
+            .graph
+            .outputs()
+            .get(i)
+            .ok_or(Error::NoSuchTensor { index: i, count })?;
+        let tensor = self
+            .graph
+            .tensor(t)
+            .ok_or(Error::NoSuchTensor { index: i, count })?;
         if tensor.is_constant() {
             return Ok(tensor.data());
         }
         let (start, len) = self.range(t);
-        self.activations.get(start..start + len).ok_or(Error::NoSuchTensor { index: i, count })
+        self.activations
+            .get(start..start + len)
+            .ok_or(Error::NoSuchTensor { index: i, count })
     }
 
-    /// Graph input `i` as a typed slice, to fill before [`Interpreter::invoke`].
+    /// Graph input `i` as a typed slice, to fill before each [`Interpreter::invoke`].
     pub fn input_mut<T: Element>(&mut self, i: usize) -> Result<&mut [T], Error> {
         let expected = self.input_tensor(i)?.dtype();
         check_type::<T>(expected)?;
@@ -255,7 +316,10 @@ impl<'m, 'a> Interpreter<'m, 'a> {
     pub fn output<T: Element>(&self, i: usize) -> Result<&[T], Error> {
         check_type::<T>(self.output_tensor(i)?.dtype())?;
         let bytes = self.output_bytes(i)?;
-        arena::cast(bytes).ok_or(Error::WrongSize { expected: bytes.len(), got: bytes.len() })
+        arena::cast(bytes).ok_or(Error::WrongSize {
+            expected: bytes.len(),
+            got: bytes.len(),
+        })
     }
 }
 
@@ -273,7 +337,10 @@ fn check_type<T: Element>(expected: TensorType) -> Result<(), Error> {
     if expected == T::TYPE {
         Ok(())
     } else {
-        Err(Error::WrongType { expected, got: T::TYPE })
+        Err(Error::WrongType {
+            expected,
+            got: T::TYPE,
+        })
     }
 }
 
@@ -285,52 +352,99 @@ fn prepare(graph: &Subgraph<'_>, index: usize, ops: &OpResolver<'_>) -> Result<N
         Some(custom) => OpName::custom(custom),
         None => OpName::Builtin(op),
     };
-    let unsupported = Error::UnsupportedOp { index: index as u32, op: name };
+    let unsupported = Error::UnsupportedOp {
+        index: index as u32,
+        op: name,
+    };
     if matches!(name, OpName::Custom { .. }) {
         return Err(unsupported);
     }
     let registration = ops.find(op).ok_or(unsupported)?;
     let inputs = operator.inputs().len();
     if inputs > MAX_INPUTS || operator.outputs().len() > MAX_OUTPUTS {
-        return Err(Error::InvalidOp { index: index as u32, op, reason: "too many inputs or outputs" });
+        return Err(Error::InvalidOp {
+            index: index as u32,
+            op,
+            reason: "too many inputs or outputs",
+        });
     }
-    let ctx = PrepareContext { index: index as u32, op, operator, graph: *graph };
+    let ctx = PrepareContext {
+        index: index as u32,
+        op,
+        operator,
+        graph: *graph,
+    };
     let data = (registration.prepare)(&ctx)?;
-    Ok(Node { data, eval: registration.eval })
+    Ok(Node {
+        data,
+        eval: registration.eval,
+    })
 }
 
 /// Fills each tensor's size and lifetime; constants and unused tensors get size 0.
 fn fill_requests(graph: &Subgraph<'_>, requests: &mut [Request]) -> Result<(), Error> {
     let last_op = graph.operator_count().saturating_sub(1) as u32;
     let touch = |t: usize, op: u32, requests: &mut [Request]| -> Result<(), Error> {
-        let Some(tensor) = graph.tensor(t) else { return Ok(()) };
-        let Some(r) = requests.get_mut(t) else { return Ok(()) };
+        let Some(tensor) = graph.tensor(t) else {
+            return Ok(());
+        };
+        let Some(r) = requests.get_mut(t) else {
+            return Ok(());
+        };
         if tensor.is_constant() {
             return Ok(());
         }
-        let size = tensor.dtype().bytes_for(tensor.shape().elements()).ok_or(Error::BadShape { tensor: t as u32 })?;
-        let size = planner::align_up(size).filter(|s| *s <= u32::MAX as usize).ok_or(Error::BadShape { tensor: t as u32 })?;
+        let size = tensor
+            .dtype()
+            .bytes_for(tensor.shape().elements())
+            .ok_or(Error::BadShape { tensor: t as u32 })?;
+        let size = planner::align_up(size)
+            .filter(|s| *s <= u32::MAX as usize)
+            .ok_or(Error::BadShape { tensor: t as u32 })?;
         if r.size == 0 {
-            *r = Request { size, first: op, last: op };
+            *r = Request {
+                size,
+                first: op,
+                last: op,
+            };
         } else {
             r.first = r.first.min(op);
             r.last = r.last.max(op);
         }
         if tensor.is_variable() {
-            *r = Request { size, first: 0, last: last_op };
+            *r = Request {
+                size,
+                first: 0,
+                last: last_op,
+            };
         }
         Ok(())
     };
-    for t in graph.inputs().iter().filter_map(|t| usize::try_from(t).ok()) {
+    for t in graph
+        .inputs()
+        .iter()
+        .filter_map(|t| usize::try_from(t).ok())
+    {
         touch(t, 0, requests)?;
     }
     for index in 0..graph.operator_count() {
-        let Some(operator) = graph.operator(index) else { continue };
-        for t in operator.inputs().iter().chain(operator.outputs().iter()).filter_map(|t| usize::try_from(t).ok()) {
+        let Some(operator) = graph.operator(index) else {
+            continue;
+        };
+        for t in operator
+            .inputs()
+            .iter()
+            .chain(operator.outputs().iter())
+            .filter_map(|t| usize::try_from(t).ok())
+        {
             touch(t, index as u32, requests)?;
         }
     }
-    for t in graph.outputs().iter().filter_map(|t| usize::try_from(t).ok()) {
+    for t in graph
+        .outputs()
+        .iter()
+        .filter_map(|t| usize::try_from(t).ok())
+    {
         touch(t, last_op, requests)?;
     }
     Ok(())

@@ -148,14 +148,25 @@ mod tests {
                 .collect();
             let mut offsets = vec![0; count];
             let peak = plan(&requests, &mut offsets).unwrap();
-            assert_eq!(overlaps(&requests, &offsets), None, "{requests:?} -> {offsets:?}");
+            assert_eq!(
+                overlaps(&requests, &offsets),
+                None,
+                "{requests:?} -> {offsets:?}"
+            );
             let live_max = (0..ops)
                 .map(|op| {
-                    requests.iter().filter(|r| r.first <= op && op <= r.last).map(|r| r.size).sum::<usize>()
+                    requests
+                        .iter()
+                        .filter(|r| r.first <= op && op <= r.last)
+                        .map(|r| r.size)
+                        .sum::<usize>()
                 })
                 .max()
                 .unwrap();
-            assert!(peak >= live_max, "a plan cannot beat the live bytes at one operator");
+            assert!(
+                peak >= live_max,
+                "a plan cannot beat the live bytes at one operator"
+            );
             for (r, o) in requests.iter().zip(&offsets) {
                 if r.size > 0 {
                     assert_eq!(*o as usize % ALIGN, 0);

@@ -7,9 +7,9 @@ use mote_runtime::{BuiltinOperator, Model};
 
 /// The assets folder: `$MOTE_ASSETS`, or `../shared/assets` beside the repository.
 fn assets() -> PathBuf {
-    let dir = std::env::var_os("MOTE_ASSETS").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/assets")
-    });
+    let dir = std::env::var_os("MOTE_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/assets"));
     assert!(
         dir.join("MANIFEST.md").is_file(),
         "test assets not found at {} (set MOTE_ASSETS to the shared assets folder)",
@@ -33,7 +33,11 @@ fn models(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_asset_model_parses() {
     let mut paths = Vec::new();
     models(&assets(), &mut paths);
-    assert!(paths.len() >= 150, "expected the 153 asset models, found {}", paths.len());
+    assert!(
+        paths.len() >= 150,
+        "expected the 153 asset models, found {}",
+        paths.len()
+    );
     for path in &paths {
         let bytes = std::fs::read(path).unwrap();
         let model = Model::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -42,7 +46,12 @@ fn every_asset_model_parses() {
         for i in 0..graph.tensor_count() {
             let t = graph.tensor(i).unwrap();
             if t.is_constant() {
-                assert_eq!(t.data().len(), t.byte_len(), "{} tensor {i}", path.display());
+                assert_eq!(
+                    t.data().len(),
+                    t.byte_len(),
+                    "{} tensor {i}",
+                    path.display()
+                );
             }
         }
     }
@@ -55,7 +64,10 @@ fn hello_world_float_reads_as_its_manifest_says() {
     let graph = model.main();
     assert_eq!(graph.operator_count(), 3);
     for i in 0..3 {
-        assert_eq!(graph.operator(i).unwrap().builtin(), BuiltinOperator::FULLY_CONNECTED);
+        assert_eq!(
+            graph.operator(i).unwrap().builtin(),
+            BuiltinOperator::FULLY_CONNECTED
+        );
     }
     let input = graph.tensor(graph.inputs().get(0).unwrap()).unwrap();
     assert_eq!(input.shape().dims(), &[1, 1]);
@@ -86,7 +98,9 @@ fn an_arena_too_small_says_how_much_is_needed() {
     let bytes = std::fs::read(assets().join("tflm/hello_world/hello_world_float.tflite")).unwrap();
     let model = Model::parse(&bytes).unwrap();
     let mut big = vec![0u8; 4096];
-    let used = Interpreter::new(&model, &mut big, &OpResolver::all()).unwrap().arena_used();
+    let used = Interpreter::new(&model, &mut big, &OpResolver::all())
+        .unwrap()
+        .arena_used();
     // The error names the bytes needed; when the arena cannot even hold the
     // planner's scratch that is a lower bound, so at most one retry is needed.
     let mut size = used / 2;
@@ -95,7 +109,10 @@ fn an_arena_too_small_says_how_much_is_needed() {
         match Interpreter::new(&model, &mut arena, &OpResolver::all()) {
             Err(Error::ArenaTooSmall { needed, available }) => {
                 assert_eq!(available, size);
-                assert!(needed > size, "needed {needed} must exceed the {size} bytes that failed");
+                assert!(
+                    needed > size,
+                    "needed {needed} must exceed the {size} bytes that failed"
+                );
                 size = needed;
             }
             Err(other) => panic!("expected ArenaTooSmall, got {other}"),

@@ -224,7 +224,10 @@ impl BuiltinOperator {
     /// The operator's TensorFlow Lite name (`"CONV_2D"`), or `None` for a code this
     /// version of mote does not know.
     pub fn name(self) -> Option<&'static str> {
-        usize::try_from(self.0).ok().and_then(|i| NAMES.get(i)).copied()
+        usize::try_from(self.0)
+            .ok()
+            .and_then(|i| NAMES.get(i))
+            .copied()
     }
 }
 
@@ -457,7 +460,10 @@ mod tests {
 
     #[test]
     fn names_follow_codes() {
-        assert_eq!(BuiltinOperator::FULLY_CONNECTED.name(), Some("FULLY_CONNECTED"));
+        assert_eq!(
+            BuiltinOperator::FULLY_CONNECTED.name(),
+            Some("FULLY_CONNECTED")
+        );
         assert_eq!(BuiltinOperator(3).name(), Some("CONV_2D"));
         assert_eq!(BuiltinOperator(-1).name(), None);
         assert_eq!(BuiltinOperator(100_000).to_string(), "BUILTIN_100000");

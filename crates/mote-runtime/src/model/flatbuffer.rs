@@ -31,17 +31,23 @@ pub(crate) fn read_u8(buf: &[u8], pos: usize) -> Result<u8, Fault> {
 }
 
 pub(crate) fn read_u16(buf: &[u8], pos: usize) -> Result<u16, Fault> {
-    let bytes: [u8; 2] = slice(buf, pos, 2)?.try_into().map_err(|_| Fault::OutOfBounds)?;
+    let bytes: [u8; 2] = slice(buf, pos, 2)?
+        .try_into()
+        .map_err(|_| Fault::OutOfBounds)?;
     Ok(u16::from_le_bytes(bytes))
 }
 
 pub(crate) fn read_u32(buf: &[u8], pos: usize) -> Result<u32, Fault> {
-    let bytes: [u8; 4] = slice(buf, pos, 4)?.try_into().map_err(|_| Fault::OutOfBounds)?;
+    let bytes: [u8; 4] = slice(buf, pos, 4)?
+        .try_into()
+        .map_err(|_| Fault::OutOfBounds)?;
     Ok(u32::from_le_bytes(bytes))
 }
 
 pub(crate) fn read_u64(buf: &[u8], pos: usize) -> Result<u64, Fault> {
-    let bytes: [u8; 8] = slice(buf, pos, 8)?.try_into().map_err(|_| Fault::OutOfBounds)?;
+    let bytes: [u8; 8] = slice(buf, pos, 8)?
+        .try_into()
+        .map_err(|_| Fault::OutOfBounds)?;
     Ok(u64::from_le_bytes(bytes))
 }
 
@@ -67,7 +73,12 @@ pub(crate) struct Table<'a> {
 
 impl<'a> Table<'a> {
     /// A table with no fields: every field reads as its default.
-    pub(crate) const EMPTY: Table<'static> = Table { buf: &[], pos: 0, vtable: 0, vtable_len: 0 };
+    pub(crate) const EMPTY: Table<'static> = Table {
+        buf: &[],
+        pos: 0,
+        vtable: 0,
+        vtable_len: 0,
+    };
 
     /// The root table of a FlatBuffer.
     pub(crate) fn root(buf: &'a [u8]) -> Result<Self, Fault> {
@@ -89,7 +100,12 @@ impl<'a> Table<'a> {
         }
         slice(buf, vtable, vtable_len)?;
         slice(buf, pos, table_len)?;
-        let table = Table { buf, pos, vtable, vtable_len };
+        let table = Table {
+            buf,
+            pos,
+            vtable,
+            vtable_len,
+        };
         // Every present field must start inside the table.
         let mut slot = 4;
         while slot < vtable_len {
@@ -169,7 +185,9 @@ impl<'a> Table<'a> {
 
     /// A vector field, or an empty vector when absent.
     pub(crate) fn vector_or_empty(&self, id: u16, elem_size: usize) -> Result<Vector<'a>, Fault> {
-        Ok(self.vector(id, elem_size)?.unwrap_or(Vector::empty(elem_size)))
+        Ok(self
+            .vector(id, elem_size)?
+            .unwrap_or(Vector::empty(elem_size)))
     }
 
     /// A string field.
@@ -204,14 +222,24 @@ impl<'a> Vector<'a> {
         let len = read_u32(buf, pos)? as usize;
         let bytes = len.checked_mul(elem_size).ok_or(Fault::OutOfBounds)?;
         slice(buf, pos + 4, bytes)?;
-        Ok(Vector { buf, start: pos + 4, len, elem_size })
+        Ok(Vector {
+            buf,
+            start: pos + 4,
+            len,
+            elem_size,
+        })
     }
 
     /// An empty vector of offsets (tables or strings).
     pub(crate) const EMPTY_TABLES: Vector<'static> = Vector::empty(4);
 
     const fn empty(elem_size: usize) -> Self {
-        Vector { buf: &[], start: 0, len: 0, elem_size }
+        Vector {
+            buf: &[],
+            start: 0,
+            len: 0,
+            elem_size,
+        }
     }
 
     /// Number of elements.
@@ -221,7 +249,9 @@ impl<'a> Vector<'a> {
 
     /// The elements' bytes.
     pub(crate) fn bytes(&self) -> &'a [u8] {
-        self.buf.get(self.start..self.start + self.len * self.elem_size).unwrap_or(&[])
+        self.buf
+            .get(self.start..self.start + self.len * self.elem_size)
+            .unwrap_or(&[])
     }
 
     fn elem(&self, i: usize) -> Result<usize, Fault> {
@@ -286,7 +316,11 @@ mod tests {
         let t = Table::root(&b).unwrap();
         assert_eq!(t.i32(1, 0).unwrap(), -7);
         assert_eq!(t.i32(0, 42).unwrap(), 42, "absent field gives its default");
-        assert_eq!(t.i32(9, 3).unwrap(), 3, "field beyond the vtable gives its default");
+        assert_eq!(
+            t.i32(9, 3).unwrap(),
+            3,
+            "field beyond the vtable gives its default"
+        );
         let v = t.vector(2, 4).unwrap().unwrap();
         assert_eq!((v.len(), v.i32(0).unwrap(), v.i32(1).unwrap()), (2, 5, 6));
         assert_eq!(v.i32(2), Err(Fault::OutOfBounds));
@@ -297,7 +331,9 @@ mod tests {
         let b = sample();
         for len in 0..b.len() {
             let cut = &b[..len];
-            let read = Table::root(cut).and_then(|t| t.vector(2, 4)).map(|v| v.map(|v| v.len()));
+            let read = Table::root(cut)
+                .and_then(|t| t.vector(2, 4))
+                .map(|v| v.map(|v| v.len()));
             assert!(read.is_err(), "a buffer cut to {len} bytes must not verify");
         }
     }

@@ -75,7 +75,11 @@ impl<'a> Model<'a> {
 
     /// The model's description string ("MLIR Converted." for TensorFlow's converter).
     pub fn description(&self) -> &'a str {
-        self.root.string(field::DESCRIPTION).ok().flatten().unwrap_or("")
+        self.root
+            .string(field::DESCRIPTION)
+            .ok()
+            .flatten()
+            .unwrap_or("")
     }
 
     /// Number of subgraphs (at least one).
@@ -102,7 +106,10 @@ impl<'a> Model<'a> {
 
     /// Entry `index` of the operator-code table.
     pub fn operator_code(&self, index: usize) -> Option<OpCode<'a>> {
-        self.operator_codes.table(index).ok().map(OpCode::from_table)
+        self.operator_codes
+            .table(index)
+            .ok()
+            .map(OpCode::from_table)
     }
 
     /// Number of buffers.
@@ -137,7 +144,10 @@ impl<'a> Model<'a> {
 
     /// Signature `index`: its key and subgraph index.
     pub fn signature(&self, index: usize) -> Option<Signature<'a>> {
-        self.signature_defs.table(index).ok().map(|table| Signature { table })
+        self.signature_defs
+            .table(index)
+            .ok()
+            .map(|table| Signature { table })
     }
 }
 
@@ -173,7 +183,10 @@ fn tensor_maps<'a>(table: Table<'a>, id: u16) -> impl Iterator<Item = (&'a str, 
     let maps = table.vector_or_empty(id, 4).unwrap_or(Vector::EMPTY_TABLES);
     (0..maps.len()).filter_map(move |i| {
         let map = maps.table(i).ok()?;
-        Some((map.string(0).ok().flatten().unwrap_or(""), map.u32(1, 0).ok()?))
+        Some((
+            map.string(0).ok().flatten().unwrap_or(""),
+            map.u32(1, 0).ok()?,
+        ))
     })
 }
 

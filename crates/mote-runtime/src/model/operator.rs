@@ -38,7 +38,10 @@ impl<'a> OpCode<'a> {
     /// `builtin_code` and `deprecated_builtin_code` (old files only set the
     /// latter, new files set both, codes past 127 only fit the former).
     pub fn builtin(&self) -> BuiltinOperator {
-        let deprecated = self.table.u8(code_field::DEPRECATED_BUILTIN_CODE, 0).unwrap_or(0) as i8;
+        let deprecated = self
+            .table
+            .u8(code_field::DEPRECATED_BUILTIN_CODE, 0)
+            .unwrap_or(0) as i8;
         let code = self.table.i32(code_field::BUILTIN_CODE, 0).unwrap_or(0);
         BuiltinOperator(code.max(i32::from(deprecated)))
     }
@@ -148,7 +151,9 @@ impl<'a> Options<'a> {
 
     /// A byte/bool/enum field.
     pub fn u8(&self, id: u16, default: u8) -> u8 {
-        self.table.and_then(|t| t.u8(id, default).ok()).unwrap_or(default)
+        self.table
+            .and_then(|t| t.u8(id, default).ok())
+            .unwrap_or(default)
     }
 
     /// A bool field.
@@ -158,12 +163,16 @@ impl<'a> Options<'a> {
 
     /// An `i32` field.
     pub fn i32(&self, id: u16, default: i32) -> i32 {
-        self.table.and_then(|t| t.i32(id, default).ok()).unwrap_or(default)
+        self.table
+            .and_then(|t| t.i32(id, default).ok())
+            .unwrap_or(default)
     }
 
     /// An `f32` field.
     pub fn f32(&self, id: u16, default: f32) -> f32 {
-        self.table.and_then(|t| t.f32(id, default).ok()).unwrap_or(default)
+        self.table
+            .and_then(|t| t.f32(id, default).ok())
+            .unwrap_or(default)
     }
 
     /// An `[int]` field (empty when absent); a fault if it points outside the file.

@@ -48,7 +48,10 @@ impl<'a> Subgraph<'a> {
 
     /// Tensor `index`.
     pub fn tensor(&self, index: usize) -> Option<Tensor<'a>> {
-        self.tensors.table(index).ok().map(|t| Tensor::new(self.model, t))
+        self.tensors
+            .table(index)
+            .ok()
+            .map(|t| Tensor::new(self.model, t))
     }
 
     /// Number of operators.
@@ -58,7 +61,10 @@ impl<'a> Subgraph<'a> {
 
     /// Operator `index`, in execution order.
     pub fn operator(&self, index: usize) -> Option<Operator<'a>> {
-        self.operators.table(index).ok().map(|t| Operator::new(self.model, t))
+        self.operators
+            .table(index)
+            .ok()
+            .map(|t| Operator::new(self.model, t))
     }
 
     /// Indices of the graph's input tensors.

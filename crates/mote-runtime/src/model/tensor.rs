@@ -35,7 +35,10 @@ pub struct Shape {
 impl Shape {
     /// A shape from its dimensions; `None` if the rank exceeds [`MAX_RANK`].
     pub fn new(dims: &[usize]) -> Option<Self> {
-        let mut shape = Shape { dims: [0; MAX_RANK], rank: dims.len() };
+        let mut shape = Shape {
+            dims: [0; MAX_RANK],
+            rank: dims.len(),
+        };
         shape.dims.get_mut(..dims.len())?.copy_from_slice(dims);
         Some(shape)
     }
@@ -57,7 +60,10 @@ impl Shape {
 
     /// Number of elements (1 for a scalar). Verified not to overflow for model tensors.
     pub fn elements(&self) -> usize {
-        self.dims().iter().try_fold(1usize, |n, d| n.checked_mul(*d)).unwrap_or(usize::MAX)
+        self.dims()
+            .iter()
+            .try_fold(1usize, |n, d| n.checked_mul(*d))
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -94,13 +100,20 @@ impl<'a> Tensor<'a> {
 
     /// The tensor's shape.
     pub fn shape(&self) -> Shape {
-        let dims = self.table.vector_or_empty(field::SHAPE, 4).unwrap_or(Vector::EMPTY_TABLES);
+        let dims = self
+            .table
+            .vector_or_empty(field::SHAPE, 4)
+            .unwrap_or(Vector::EMPTY_TABLES);
         read_shape(dims).unwrap_or_default()
     }
 
     /// The shape signature (`-1` marks a dynamic dimension), if the file has one.
     pub fn shape_signature(&self) -> Option<impl Iterator<Item = i32> + 'a> {
-        let dims = self.table.vector(field::SHAPE_SIGNATURE, 4).ok().flatten()?;
+        let dims = self
+            .table
+            .vector(field::SHAPE_SIGNATURE, 4)
+            .ok()
+            .flatten()?;
         Some((0..dims.len()).map(move |i| dims.i32(i).unwrap_or(0)))
     }
 
@@ -153,7 +166,10 @@ pub(super) fn read_shape(dims: Vector<'_>) -> Option<Shape> {
     if dims.len() > MAX_RANK {
         return None;
     }
-    let mut shape = Shape { dims: [0; MAX_RANK], rank: dims.len() };
+    let mut shape = Shape {
+        dims: [0; MAX_RANK],
+        rank: dims.len(),
+    };
     for (i, slot) in shape.dims.iter_mut().take(dims.len()).enumerate() {
         *slot = usize::try_from(dims.i32(i).ok()?).ok()?;
     }
@@ -174,8 +190,12 @@ impl<'a> Quantization<'a> {
         let empty = Vector::EMPTY_TABLES;
         Quantization {
             table,
-            scale: table.vector_or_empty(quant_field::SCALE, 4).unwrap_or(empty),
-            zero_point: table.vector_or_empty(quant_field::ZERO_POINT, 8).unwrap_or(empty),
+            scale: table
+                .vector_or_empty(quant_field::SCALE, 4)
+                .unwrap_or(empty),
+            zero_point: table
+                .vector_or_empty(quant_field::ZERO_POINT, 8)
+                .unwrap_or(empty),
         }
     }
 
@@ -196,13 +216,28 @@ impl<'a> Quantization<'a> {
 
     /// The axis the per-channel scales run along.
     pub fn quantized_dimension(&self) -> usize {
-        self.table.i32(quant_field::QUANTIZED_DIMENSION, 0).unwrap_or(0).max(0) as usize
+        self.table
+            .i32(quant_field::QUANTIZED_DIMENSION, 0)
+            .unwrap_or(0)
+            .max(0) as usize
     }
 
     /// The recorded float range `(min, max)` of element `i`, if the file has one.
     pub fn min_max(&self, i: usize) -> Option<(f32, f32)> {
-        let min = self.table.vector(quant_field::MIN, 4).ok().flatten()?.f32(i).ok()?;
-        let max = self.table.vector(quant_field::MAX, 4).ok().flatten()?.f32(i).ok()?;
+        let min = self
+            .table
+            .vector(quant_field::MIN, 4)
+            .ok()
+            .flatten()?
+            .f32(i)
+            .ok()?;
+        let max = self
+            .table
+            .vector(quant_field::MAX, 4)
+            .ok()
+            .flatten()?
+            .f32(i)
+            .ok()?;
         Some((min, max))
     }
 }

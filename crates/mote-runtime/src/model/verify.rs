@@ -25,10 +25,11 @@ struct Walk<'a> {
 
 impl<'a> Walk<'a> {
     fn spend(&mut self, units: usize, at: Location, field: &'static str) -> Result<(), Error> {
-        self.budget = self
-            .budget
-            .checked_sub(units)
-            .ok_or(Error::Malformed { at, field, fault: Fault::TooComplex })?;
+        self.budget = self.budget.checked_sub(units).ok_or(Error::Malformed {
+            at,
+            field,
+            fault: Fault::TooComplex,
+        })?;
         Ok(())
     }
 }
@@ -37,16 +38,16 @@ fn bad(at: Location, field: &'static str) -> impl Fn(Fault) -> Error {
     move |fault| Error::Malformed { at, field, fault }
 }
 
-fn index_in(
-    at: Location,
-    field: &'static str,
-    index: i64,
-    count: usize,
-) -> Result<usize, Error> {
+fn index_in(at: Location, field: &'static str, index: i64, count: usize) -> Result<usize, Error> {
     usize::try_from(index)
         .ok()
         .filter(|i| *i < count)
-        .ok_or(Error::IndexOutOfRange { at, field, index, count })
+        .ok_or(Error::IndexOutOfRange {
+            at,
+            field,
+            index,
+            count,
+        })
 }
 
 /// Verifies `bytes` and returns the model.
@@ -57,8 +58,12 @@ pub(super) fn model(bytes: &[u8]) -> Result<Model<'_>, Error> {
     if version != 3 {
         return Err(Error::UnsupportedSchemaVersion { version });
     }
-    root.string(field::DESCRIPTION).map_err(bad(at, "description"))?;
-    let mut walk = Walk { bytes, budget: bytes.len().saturating_mul(BUDGET_PER_BYTE) };
+    root.string(field::DESCRIPTION)
+        .map_err(bad(at, "description"))?;
+    let mut walk = Walk {
+        bytes,
+        budget: bytes.len().saturating_mul(BUDGET_PER_BYTE),
+    };
     let vector = |id, name| root.vector_or_empty(id, 4).map_err(bad(at, name));
     let model = Model {
         bytes,
@@ -96,11 +101,22 @@ fn operator_codes(walk: &mut Walk<'_>, model: &Model<'_>) -> Result<(), Error> {
     for i in 0..model.operator_codes.len() {
         let at = Location::OperatorCode(i as u32);
         walk.spend(1, at, "operator_codes")?;
-        let table = model.operator_codes.table(i).map_err(bad(at, "operator_codes"))?;
-        table.u8(code_field::DEPRECATED_BUILTIN_CODE, 0).map_err(bad(at, "deprecated_builtin_code"))?;
-        table.i32(code_field::BUILTIN_CODE, 0).map_err(bad(at, "builtin_code"))?;
-        table.i32(code_field::VERSION, 1).map_err(bad(at, "version"))?;
-        table.string(code_field::CUSTOM_CODE).map_err(bad(at, "custom_code"))?;
+        let table = model
+            .operator_codes
+            .table(i)
+            .map_err(bad(at, "operator_codes"))?;
+        table
+            .u8(code_field::DEPRECATED_BUILTIN_CODE, 0)
+            .map_err(bad(at, "deprecated_builtin_code"))?;
+        table
+            .i32(code_field::BUILTIN_CODE, 0)
+            .map_err(bad(at, "builtin_code"))?;
+        table
+            .i32(code_field::VERSION, 1)
+            .map_err(bad(at, "version"))?;
+        table
+            .string(code_field::CUSTOM_CODE)
+            .map_err(bad(at, "custom_code"))?;
     }
     Ok(())
 }
@@ -109,27 +125,73 @@ fn subgraph(walk: &mut Walk<'_>, model: &Model<'_>, index: usize) -> Result<(), 
     let at = Location::Subgraph(index as u32);
     walk.spend(1, at, "subgraphs")?;
     let table = model.subgraphs.table(index).map_err(bad(at, "subgraphs"))?;
-    table.string(subgraph_field::NAME).map_err(bad(at, "name"))?;
-    let tensors = table.vector_or_empty(subgraph_field::TENSORS, 4).map_err(bad(at, "tensors"))?;
+    table
+        .string(subgraph_field::NAME)
+        .map_err(bad(at, "name"))?;
+    let tensors = table
+        .vector_or_empty(subgraph_field::TENSORS, 4)
+        .map_err(bad(at, "tensors"))?;
     for t in 0..tensors.len() {
         tensor(walk, model, tensors, t)?;
     }
     let count = tensors.len();
-    indices(walk, table, subgraph_field::INPUTS, at, "inputs", count, false)?;
-    indices(walk, table, subgraph_field::OUTPUTS, at, "outputs", count, false)?;
-    let operators =
-        table.vector_or_empty(subgraph_field::OPERATORS, 4).map_err(bad(at, "operators"))?;
+    indices(
+        walk,
+        table,
+        subgraph_field::INPUTS,
+        at,
+        "inputs",
+        count,
+        false,
+    )?;
+    indices(
+        walk,
+        table,
+        subgraph_field::OUTPUTS,
+        at,
+        "outputs",
+        count,
+        false,
+    )?;
+    let operators = table
+        .vector_or_empty(subgraph_field::OPERATORS, 4)
+        .map_err(bad(at, "operators"))?;
     for o in 0..operators.len() {
         let at = Location::Operator(o as u32);
         walk.spend(1, at, "operators")?;
         let op = operators.table(o).map_err(bad(at, "operators"))?;
-        let code = op.u32(operator::field::OPCODE_INDEX, 0).map_err(bad(at, "opcode_index"))?;
-        index_in(at, "opcode_index", i64::from(code), model.operator_codes.len())?;
+        let code = op
+            .u32(operator::field::OPCODE_INDEX, 0)
+            .map_err(bad(at, "opcode_index"))?;
+        index_in(
+            at,
+            "opcode_index",
+            i64::from(code),
+            model.operator_codes.len(),
+        )?;
         indices(walk, op, operator::field::INPUTS, at, "inputs", count, true)?;
-        indices(walk, op, operator::field::OUTPUTS, at, "outputs", count, false)?;
-        indices(walk, op, operator::field::INTERMEDIATES, at, "intermediates", count, false)?;
-        op.u8(operator::field::BUILTIN_OPTIONS_TYPE, 0).map_err(bad(at, "builtin_options_type"))?;
-        op.table(operator::field::BUILTIN_OPTIONS).map_err(bad(at, "builtin_options"))?;
+        indices(
+            walk,
+            op,
+            operator::field::OUTPUTS,
+            at,
+            "outputs",
+            count,
+            false,
+        )?;
+        indices(
+            walk,
+            op,
+            operator::field::INTERMEDIATES,
+            at,
+            "intermediates",
+            count,
+            false,
+        )?;
+        op.u8(operator::field::BUILTIN_OPTIONS_TYPE, 0)
+            .map_err(bad(at, "builtin_options_type"))?;
+        op.table(operator::field::BUILTIN_OPTIONS)
+            .map_err(bad(at, "builtin_options"))?;
         operator::custom_options(walk.bytes, op).map_err(bad(at, "custom_options"))?;
     }
     Ok(())
@@ -157,12 +219,19 @@ fn indices(
     Ok(())
 }
 
-fn tensor(walk: &mut Walk<'_>, model: &Model<'_>, tensors: Vector<'_>, index: usize) -> Result<(), Error> {
+fn tensor(
+    walk: &mut Walk<'_>,
+    model: &Model<'_>,
+    tensors: Vector<'_>,
+    index: usize,
+) -> Result<(), Error> {
     let id = index as u32;
     let at = Location::Tensor(id);
     walk.spend(1, at, "tensors")?;
     let table = tensors.table(index).map_err(bad(at, "tensors"))?;
-    let dims = table.vector_or_empty(tensor_field::SHAPE, 4).map_err(bad(at, "shape"))?;
+    let dims = table
+        .vector_or_empty(tensor_field::SHAPE, 4)
+        .map_err(bad(at, "shape"))?;
     walk.spend(dims.len(), at, "shape")?;
     if dims.len() > MAX_RANK {
         return Err(Error::BadShape { tensor: id });
@@ -173,28 +242,51 @@ fn tensor(walk: &mut Walk<'_>, model: &Model<'_>, tensors: Vector<'_>, index: us
         .iter()
         .try_fold(1usize, |n, d| n.checked_mul(*d))
         .ok_or(Error::BadShape { tensor: id })?;
-    table.vector_or_empty(tensor_field::SHAPE_SIGNATURE, 4).map_err(bad(at, "shape_signature"))?;
+    table
+        .vector_or_empty(tensor_field::SHAPE_SIGNATURE, 4)
+        .map_err(bad(at, "shape_signature"))?;
     let code = table.u8(tensor_field::TYPE, 0).map_err(bad(at, "type"))?;
     let dtype = TensorType::from_code(code).ok_or(Error::UnknownTensorType { tensor: id, code })?;
     table.string(tensor_field::NAME).map_err(bad(at, "name"))?;
-    table.u8(tensor_field::IS_VARIABLE, 0).map_err(bad(at, "is_variable"))?;
-    let buffer = table.u32(tensor_field::BUFFER, 0).map_err(bad(at, "buffer"))?;
+    table
+        .u8(tensor_field::IS_VARIABLE, 0)
+        .map_err(bad(at, "is_variable"))?;
+    let buffer = table
+        .u32(tensor_field::BUFFER, 0)
+        .map_err(bad(at, "buffer"))?;
     let buffer = index_in(at, "buffer", i64::from(buffer), model.buffers.len().max(1))?;
-    let data = model.buffers.table(buffer).ok().map(|b| buffer_bytes(walk.bytes, b));
+    let data = model
+        .buffers
+        .table(buffer)
+        .ok()
+        .map(|b| buffer_bytes(walk.bytes, b));
     if let Some(data) = data {
-        let has = data.map_err(bad(Location::Buffer(buffer as u32), "data"))?.len();
+        let has = data
+            .map_err(bad(Location::Buffer(buffer as u32), "data"))?
+            .len();
         if has > 0 {
             if let Some(needs) = dtype.bytes_for(elements) {
                 if has != needs {
-                    return Err(Error::BufferSize { tensor: id, has, needs });
+                    return Err(Error::BufferSize {
+                        tensor: id,
+                        has,
+                        needs,
+                    });
                 }
             } else if dtype.bytes_for(1).is_none() && dtype != TensorType::String {
                 // Resource and variant tensors carry no constant data.
-                return Err(Error::BufferSize { tensor: id, has, needs: 0 });
+                return Err(Error::BufferSize {
+                    tensor: id,
+                    has,
+                    needs: 0,
+                });
             }
         }
     }
-    if let Some(q) = table.table(tensor_field::QUANTIZATION).map_err(bad(at, "quantization"))? {
+    if let Some(q) = table
+        .table(tensor_field::QUANTIZATION)
+        .map_err(bad(at, "quantization"))?
+    {
         quantization(walk, q, at, id, &shape)?;
     }
     Ok(())
@@ -207,12 +299,20 @@ fn quantization(
     tensor: u32,
     shape: &super::Shape,
 ) -> Result<(), Error> {
-    let scale = q.vector_or_empty(quant_field::SCALE, 4).map_err(bad(at, "quantization.scale"))?;
-    let zero = q.vector_or_empty(quant_field::ZERO_POINT, 8).map_err(bad(at, "quantization.zero_point"))?;
-    q.vector_or_empty(quant_field::MIN, 4).map_err(bad(at, "quantization.min"))?;
-    q.vector_or_empty(quant_field::MAX, 4).map_err(bad(at, "quantization.max"))?;
+    let scale = q
+        .vector_or_empty(quant_field::SCALE, 4)
+        .map_err(bad(at, "quantization.scale"))?;
+    let zero = q
+        .vector_or_empty(quant_field::ZERO_POINT, 8)
+        .map_err(bad(at, "quantization.zero_point"))?;
+    q.vector_or_empty(quant_field::MIN, 4)
+        .map_err(bad(at, "quantization.min"))?;
+    q.vector_or_empty(quant_field::MAX, 4)
+        .map_err(bad(at, "quantization.max"))?;
     walk.spend(1, at, "quantization")?;
-    let axis = q.i32(quant_field::QUANTIZED_DIMENSION, 0).map_err(bad(at, "quantized_dimension"))?;
+    let axis = q
+        .i32(quant_field::QUANTIZED_DIMENSION, 0)
+        .map_err(bad(at, "quantized_dimension"))?;
     if zero.len() != 0 && zero.len() != scale.len() {
         return Err(Error::BadQuantization { tensor });
     }
@@ -245,7 +345,10 @@ fn signature_defs(walk: &mut Walk<'_>, model: &Model<'_>) -> Result<(), Error> {
     for i in 0..model.signature_defs.len() {
         let at = Location::SignatureDef(i as u32);
         walk.spend(1, at, "signature_defs")?;
-        let table = model.signature_defs.table(i).map_err(bad(at, "signature_defs"))?;
+        let table = model
+            .signature_defs
+            .table(i)
+            .map_err(bad(at, "signature_defs"))?;
         table.string(2).map_err(bad(at, "signature_key"))?;
         let sub = table.u32(4, 0).map_err(bad(at, "subgraph_index"))?;
         let sub = index_in(at, "subgraph_index", i64::from(sub), model.subgraphs.len())?;

@@ -65,9 +65,15 @@ mod tests {
     #[test]
     fn ranges() {
         let relu6 = Activation::from_code(3).unwrap().float_range().unwrap();
-        assert_eq!((clamp(-2.0, relu6), clamp(3.0, relu6), clamp(9.0, relu6)), (0.0, 3.0, 6.0));
+        assert_eq!(
+            (clamp(-2.0, relu6), clamp(3.0, relu6), clamp(9.0, relu6)),
+            (0.0, 3.0, 6.0)
+        );
         assert_eq!(Activation::from_code(4).unwrap().float_range(), None);
         assert_eq!(Activation::from_code(6), None);
-        assert!(clamp(f32::NAN, relu6).is_nan(), "NaN passes through as in TensorFlow Lite");
+        assert!(
+            clamp(f32::NAN, relu6).is_nan(),
+            "NaN passes through as in TensorFlow Lite"
+        );
     }
 }

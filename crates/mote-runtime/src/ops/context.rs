@@ -36,12 +36,16 @@ impl<'m> PrepareContext<'m> {
 
     /// Input `i`, which must be present.
     pub fn input(&self, i: usize) -> Result<Tensor<'m>, Error> {
-        self.optional_input(i).ok_or(self.invalid("a required input is missing"))
+        self.optional_input(i)
+            .ok_or(self.invalid("a required input is missing"))
     }
 
     /// Input `i`, or `None` if the operator omits it (`-1`) or has fewer inputs.
     pub fn optional_input(&self, i: usize) -> Option<Tensor<'m>> {
-        self.operator.inputs().get(i).and_then(|t| self.graph.tensor(t))
+        self.operator
+            .inputs()
+            .get(i)
+            .and_then(|t| self.graph.tensor(t))
     }
 
     /// Output `i`.
@@ -60,12 +64,20 @@ impl<'m> PrepareContext<'m> {
 
     /// An [`Error::InvalidOp`] for this operator.
     pub fn invalid(&self, reason: &'static str) -> Error {
-        Error::InvalidOp { index: self.index, op: self.op, reason }
+        Error::InvalidOp {
+            index: self.index,
+            op: self.op,
+            reason,
+        }
     }
 
     /// An [`Error::UnsupportedType`] for this operator.
     pub fn unsupported_type(&self, dtype: TensorType) -> Error {
-        Error::UnsupportedType { index: self.index, op: self.op, dtype }
+        Error::UnsupportedType {
+            index: self.index,
+            op: self.op,
+            dtype,
+        }
     }
 
     /// Checks that `tensor` has type `dtype`.
@@ -110,6 +122,10 @@ impl<'x> EvalContext<'x> {
 
     /// The error for an op whose stored params belong to another op (a bug).
     pub(crate) fn mismatched_data(&self) -> Error {
-        Error::InvalidOp { index: self.index, op: self.op, reason: "params belong to another op" }
+        Error::InvalidOp {
+            index: self.index,
+            op: self.op,
+            reason: "params belong to another op",
+        }
     }
 }

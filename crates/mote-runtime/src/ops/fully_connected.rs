@@ -69,7 +69,13 @@ pub fn prepare(ctx: &PrepareContext<'_>) -> Result<FullyConnectedParams, Error> 
         }
         other => return Err(ctx.unsupported_type(other)),
     }
-    Ok(FullyConnectedParams { batches, depth, units, has_bias: bias.is_some(), range: activation })
+    Ok(FullyConnectedParams {
+        batches,
+        depth,
+        units,
+        has_bias: bias.is_some(),
+        range: activation,
+    })
 }
 
 /// Runs the operator.
@@ -95,7 +101,10 @@ pub fn fully_connected_f32(
     output: &mut [u8],
 ) {
     let row_bytes = params.depth * 4;
-    for (row, out_row) in input.chunks_exact(row_bytes).zip(output.chunks_exact_mut(params.units * 4)) {
+    for (row, out_row) in input
+        .chunks_exact(row_bytes)
+        .zip(output.chunks_exact_mut(params.units * 4))
+    {
         let filters = weights.chunks_exact(row_bytes);
         for (unit, (filter, out)) in filters.zip(out_row.chunks_exact_mut(4)).enumerate() {
             let mut total = 0.0f32;
@@ -121,16 +130,34 @@ mod tests {
         // in = [[1, 2], [3, -4]], w = [[1, 1], [2, -1]], b = [0.5, -10]
         // row 0: 1+2+0.5 = 3.5;   2-2-10 = -10 -> relu 0
         // row 1: 3-4+0.5 = -0.5 -> 0;  6+4-10 = 0
-        let params = FullyConnectedParams { batches: 2, depth: 2, units: 2, has_bias: true, range: (0.0, f32::MAX) };
+        let params = FullyConnectedParams {
+            batches: 2,
+            depth: 2,
+            units: 2,
+            has_bias: true,
+            range: (0.0, f32::MAX),
+        };
         let mut out = vec![0u8; 16];
-        fully_connected_f32(&params, &bytes(&[1., 2., 3., -4.]), &bytes(&[1., 1., 2., -1.]), &bytes(&[0.5, -10.]), &mut out);
+        fully_connected_f32(
+            &params,
+            &bytes(&[1., 2., 3., -4.]),
+            &bytes(&[1., 1., 2., -1.]),
+            &bytes(&[0.5, -10.]),
+            &mut out,
+        );
         assert_eq!(out, bytes(&[3.5, 0.0, 0.0, 0.0]));
     }
 
     #[test]
     fn no_bias() {
         // y = 2 * 10 = 20
-        let params = FullyConnectedParams { batches: 1, depth: 1, units: 1, has_bias: false, range: (f32::MIN, f32::MAX) };
+        let params = FullyConnectedParams {
+            batches: 1,
+            depth: 1,
+            units: 1,
+            has_bias: false,
+            range: (f32::MIN, f32::MAX),
+        };
         let mut out = vec![0u8; 4];
         fully_connected_f32(&params, &bytes(&[10.]), &bytes(&[2.]), &[], &mut out);
         assert_eq!(out, bytes(&[20.0]));

@@ -74,27 +74,47 @@ pub enum Object {
 impl Object {
     /// A vector of `i32`s.
     pub fn i32s(values: &[i32]) -> Object {
-        Object::Scalars { bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(), elem_size: 4, align: 4 }
+        Object::Scalars {
+            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            elem_size: 4,
+            align: 4,
+        }
     }
 
     /// A vector of `f32`s.
     pub fn f32s(values: &[f32]) -> Object {
-        Object::Scalars { bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(), elem_size: 4, align: 4 }
+        Object::Scalars {
+            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            elem_size: 4,
+            align: 4,
+        }
     }
 
     /// A vector of `i64`s.
     pub fn i64s(values: &[i64]) -> Object {
-        Object::Scalars { bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(), elem_size: 8, align: 8 }
+        Object::Scalars {
+            bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            elem_size: 8,
+            align: 8,
+        }
     }
 
     /// A vector of bytes aligned to 16, as TensorFlow Lite wants buffer data.
     pub fn bytes16(bytes: &[u8]) -> Object {
-        Object::Scalars { bytes: bytes.to_vec(), elem_size: 1, align: 16 }
+        Object::Scalars {
+            bytes: bytes.to_vec(),
+            elem_size: 1,
+            align: 16,
+        }
     }
 
     /// A vector of bytes with no alignment requirement.
     pub fn bytes(bytes: &[u8]) -> Object {
-        Object::Scalars { bytes: bytes.to_vec(), elem_size: 1, align: 1 }
+        Object::Scalars {
+            bytes: bytes.to_vec(),
+            elem_size: 1,
+            align: 1,
+        }
     }
 }
 
@@ -128,7 +148,11 @@ impl Writer {
     fn object(&mut self, object: &Object) -> usize {
         match object {
             Object::Table(fields) => self.table(fields),
-            Object::Scalars { bytes, elem_size, align } => {
+            Object::Scalars {
+                bytes,
+                elem_size,
+                align,
+            } => {
                 // The length precedes the elements, which must be aligned.
                 let align = (*align).max(4);
                 while (self.buf.len() + 4) % align != 0 {
@@ -143,7 +167,11 @@ impl Writer {
             Object::String(s) => {
                 self.pad_to(4);
                 let pos = self.buf.len();
-                self.buf.extend(u32::try_from(s.len()).expect("string too long").to_le_bytes());
+                self.buf.extend(
+                    u32::try_from(s.len())
+                        .expect("string too long")
+                        .to_le_bytes(),
+                );
                 self.buf.extend(s.as_bytes());
                 self.buf.push(0);
                 pos
@@ -151,7 +179,11 @@ impl Writer {
             Object::Objects(items) => {
                 self.pad_to(4);
                 let pos = self.buf.len();
-                self.buf.extend(u32::try_from(items.len()).expect("vector too long").to_le_bytes());
+                self.buf.extend(
+                    u32::try_from(items.len())
+                        .expect("vector too long")
+                        .to_le_bytes(),
+                );
                 let slots: Vec<usize> = items
                     .iter()
                     .map(|_| {
@@ -187,7 +219,11 @@ impl Writer {
             end += s;
         }
         let table_len = end;
-        let max_id = fields.iter().map(|(id, _)| *id as usize + 1).max().unwrap_or(0);
+        let max_id = fields
+            .iter()
+            .map(|(id, _)| *id as usize + 1)
+            .max()
+            .unwrap_or(0);
         let vtable_len = 4 + 2 * max_id;
 
         // The vtable, then the table right after it, 8-aligned.

@@ -81,7 +81,10 @@ impl OptionsDef {
     pub fn fully_connected(activation: u8, keep_num_dims: bool) -> Self {
         OptionsDef {
             kind: 8,
-            scalars: vec![(0, Scalar::U8(activation)), (2, Scalar::U8(keep_num_dims as u8))],
+            scalars: vec![
+                (0, Scalar::U8(activation)),
+                (2, Scalar::U8(keep_num_dims as u8)),
+            ],
             vectors: vec![],
         }
     }
@@ -155,8 +158,12 @@ pub enum WriteError {
 impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WriteError::NoSuchTensor { index } => write!(f, "the model names tensor {index}, which does not exist"),
-            WriteError::TooLarge => f.write_str("the model exceeds the 2 GiB a .tflite file can hold"),
+            WriteError::NoSuchTensor { index } => {
+                write!(f, "the model names tensor {index}, which does not exist")
+            }
+            WriteError::TooLarge => {
+                f.write_str("the model exceeds the 2 GiB a .tflite file can hold")
+            }
         }
     }
 }
@@ -178,8 +185,16 @@ impl ModelDef {
             op.inputs.iter().try_for_each(|i| check(*i, true))?;
             op.outputs.iter().try_for_each(|i| check(*i, false))?;
         }
-        self.inputs.iter().chain(&self.outputs).try_for_each(|i| check(*i, false))?;
-        let data_bytes: usize = self.tensors.iter().filter_map(|t| t.data.as_ref()).map(Vec::len).sum();
+        self.inputs
+            .iter()
+            .chain(&self.outputs)
+            .try_for_each(|i| check(*i, false))?;
+        let data_bytes: usize = self
+            .tensors
+            .iter()
+            .filter_map(|t| t.data.as_ref())
+            .map(Vec::len)
+            .sum();
         if data_bytes >= (1 << 31) - (1 << 20) {
             return Err(WriteError::TooLarge);
         }
@@ -193,7 +208,10 @@ impl ModelDef {
         for t in &self.tensors {
             let buffer = match &t.data {
                 Some(data) => {
-                    buffers.push(Object::Table(vec![(0, Field::Object(Object::bytes16(data)))]));
+                    buffers.push(Object::Table(vec![(
+                        0,
+                        Field::Object(Object::bytes16(data)),
+                    )]));
                     buffers.len() as u32 - 1
                 }
                 None => 0,
@@ -202,7 +220,10 @@ impl ModelDef {
         }
         let mut metadata = Vec::new();
         for (name, bytes) in &self.metadata {
-            buffers.push(Object::Table(vec![(0, Field::Object(Object::bytes16(bytes)))]));
+            buffers.push(Object::Table(vec![(
+                0,
+                Field::Object(Object::bytes16(bytes)),
+            )]));
             metadata.push(Object::Table(vec![
                 (0, Field::Object(Object::String(name.clone()))),
                 (1, Field::Scalar(Scalar::U32(buffers.len() as u32 - 1))),
@@ -294,9 +315,18 @@ fn operator_object(op: &OperatorDef, opcode_index: u32) -> Object {
         (2, Field::Object(Object::i32s(&op.outputs))),
     ];
     if op.options.kind != 0 {
-        let mut options: Vec<(u16, Field)> =
-            op.options.scalars.iter().map(|(id, v)| (*id, Field::Scalar(*v))).collect();
-        options.extend(op.options.vectors.iter().map(|(id, v)| (*id, Field::Object(Object::i32s(v)))));
+        let mut options: Vec<(u16, Field)> = op
+            .options
+            .scalars
+            .iter()
+            .map(|(id, v)| (*id, Field::Scalar(*v)))
+            .collect();
+        options.extend(
+            op.options
+                .vectors
+                .iter()
+                .map(|(id, v)| (*id, Field::Object(Object::i32s(v)))),
+        );
         fields.push((3, Field::Scalar(Scalar::U8(op.options.kind))));
         fields.push((4, Field::Object(Object::Table(options))));
     }
@@ -342,8 +372,14 @@ mod tests {
         let graph = model.main();
         assert_eq!((graph.tensor_count(), graph.operator_count()), (4, 1));
         assert_eq!(graph.tensor(1).unwrap().name(), "w");
-        assert_eq!(graph.operator(0).unwrap().builtin(), BuiltinOperator::FULLY_CONNECTED);
-        assert_eq!(model.metadata().next(), Some(("min_runtime_version", &b"1.5.0\0"[..])));
+        assert_eq!(
+            graph.operator(0).unwrap().builtin(),
+            BuiltinOperator::FULLY_CONNECTED
+        );
+        assert_eq!(
+            model.metadata().next(),
+            Some(("min_runtime_version", &b"1.5.0\0"[..]))
+        );
         let mut arena = [0u8; 512];
         let mut interpreter = Interpreter::new(&model, &mut arena, &OpResolver::all()).unwrap();
         interpreter.input_mut::<f32>(0).unwrap()[0] = 10.0;
@@ -385,7 +421,10 @@ mod tests {
         let bytes = def.to_bytes().unwrap();
         let model = Model::parse(&bytes).unwrap();
         let q = model.main().tensor(0).unwrap().quantization().unwrap();
-        assert_eq!((q.scale(0), q.zero_point(0), q.min_max(0)), (0.5, -3, Some((-1.0, 1.0))));
+        assert_eq!(
+            (q.scale(0), q.zero_point(0), q.min_max(0)),
+            (0.5, -3, Some((-1.0, 1.0)))
+        );
         let custom = model.main().operator(1).unwrap();
         assert_eq!(custom.code().unwrap().custom_name(), Some("SignalWindow"));
         assert_eq!(custom.custom_options(), &[1, 2, 3]);

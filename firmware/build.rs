@@ -1,0 +1,33 @@
+//! Embeds the model and its input chosen at build time:
+//! `MOTE_MODEL` (a .tflite path), `MOTE_INPUT` (raw input bytes; zeros if unset)
+//! and `MOTE_ARENA` (arena bytes, default 262144).
+
+use std::path::PathBuf;
+use std::{env, fs};
+
+fn main() {
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    fs::copy(manifest.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rerun-if-changed=memory.x");
+    for var in ["MOTE_MODEL", "MOTE_INPUT", "MOTE_ARENA"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    let model = env::var_os("MOTE_MODEL").map(PathBuf::from).unwrap_or_else(|| {
+        manifest.join("../../shared/assets/tflm/hello_world/hello_world_float.tflite")
+    });
+    println!("cargo:rerun-if-changed={}", model.display());
+    let bytes = fs::read(&model).unwrap_or_else(|e| panic!("MOTE_MODEL {}: {e}", model.display()));
+    fs::write(out.join("model.tflite"), bytes).expect("write model");
+    let input = match env::var_os("MOTE_INPUT") {
+        Some(path) => {
+            println!("cargo:rerun-if-changed={}", PathBuf::from(&path).display());
+            fs::read(&path).unwrap_or_else(|e| panic!("MOTE_INPUT {}: {e}", PathBuf::from(&path).display()))
+        }
+        None => Vec::new(),
+    };
+    fs::write(out.join("input.bin"), input).expect("write input");
+    let arena: usize = env::var("MOTE_ARENA").ok().and_then(|s| s.parse().ok()).unwrap_or(256 * 1024);
+    fs::write(out.join("arena.rs"), format!("const ARENA_BYTES: usize = {arena};\n")).expect("write arena.rs");
+}

@@ -1,0 +1,107 @@
+//! Runs the model embedded at build time on an emulated Cortex-M4 and prints,
+//! through semihosting: its outputs (hex bytes), the instructions one
+//! `invoke()` takes, and the arena bytes used. Exits with 0 on success, with
+//! 2 on a runtime error (printed first).
+//!
+//! Instructions are counted as `../shared/EMBEDDED.md` describes: QEMU's
+//! `-icount shift=6` advances the virtual clock 64 ns per instruction, and the
+//! 25 MHz CMSDK TIMER0 counts that clock.
+#![no_std]
+#![no_main]
+
+use core::fmt::Write;
+use core::ptr::{addr_of_mut, read_volatile, write_volatile};
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hio};
+use mote_runtime::{Interpreter, Model, OpResolver};
+use panic_halt as _;
+
+include!(concat!(env!("OUT_DIR"), "/arena.rs"));
+
+static MODEL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/model.tflite"));
+static INPUT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/input.bin"));
+static mut ARENA: [u8; ARENA_BYTES] = [0; ARENA_BYTES];
+
+const TIMER0: usize = 0x4000_0000;
+
+fn timer_start() {
+    // SAFETY: TIMER0's CTRL, VALUE and RELOAD registers on mps2-an386.
+    unsafe {
+        write_volatile(TIMER0 as *mut u32, 0);
+        write_volatile((TIMER0 + 8) as *mut u32, u32::MAX);
+        write_volatile((TIMER0 + 4) as *mut u32, u32::MAX);
+        write_volatile(TIMER0 as *mut u32, 1);
+    }
+}
+
+fn timer_value() -> u32 {
+    // SAFETY: TIMER0's VALUE register.
+    unsafe { read_volatile((TIMER0 + 4) as *const u32) }
+}
+
+/// Exits QEMU with `code` (semihosting SYS_EXIT_EXTENDED).
+fn exit(code: u32) -> ! {
+    let block = [0x20026u32, code];
+    // SAFETY: the semihosting call reads the two-word block.
+    unsafe {
+        cortex_m_semihosting::syscall(0x20, &block);
+    }
+    debug::exit(debug::EXIT_FAILURE);
+    loop {}
+}
+
+#[entry]
+fn main() -> ! {
+    let mut out = match hio::hstdout() {
+        Ok(out) => out,
+        Err(()) => exit(3),
+    };
+    // SAFETY: `main` runs once; this is the only reference to ARENA.
+    let arena: &mut [u8] = unsafe { &mut *addr_of_mut!(ARENA) };
+    match run(arena, &mut out) {
+        Ok(()) => exit(0),
+        Err(e) => {
+            let _ = writeln!(out, "error: {e}");
+            exit(2)
+        }
+    }
+}
+
+/// Copies the embedded input into input 0 (zeros if its size does not match).
+fn set_input(interpreter: &mut Interpreter<'_, '_>) -> Result<(), mote_runtime::Error> {
+    let input = interpreter.input_bytes_mut(0)?;
+    if INPUT.len() == input.len() {
+        input.copy_from_slice(INPUT);
+    } else {
+        input.fill(0);
+    }
+    Ok(())
+}
+
+fn run(arena: &mut [u8], out: &mut hio::HostStream) -> Result<(), mote_runtime::Error> {
+    let model = Model::parse(MODEL)?;
+    let mut interpreter = Interpreter::new(&model, arena, &OpResolver::all())?;
+    // The planner reuses an input's memory once its last reader has run, so the
+    // input is written before each invoke.
+    set_input(&mut interpreter)?;
+    interpreter.invoke()?; // untimed, as in TensorFlow Lite Micro's method
+    set_input(&mut interpreter)?;
+    timer_start();
+    let before = timer_value();
+    interpreter.invoke()?;
+    let after = timer_value();
+    let ticks = before.wrapping_sub(after) as u64;
+    // 25 MHz timer, 64 ns per instruction: instructions = ticks * 40 / 64.
+    let instructions = (ticks * 40 + 32) / 64;
+    let _ = write!(out, "output:");
+    for o in 0..interpreter.output_count() {
+        for b in interpreter.output_bytes(o)? {
+            let _ = write!(out, " {b:02x}");
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "instructions: {instructions}");
+    let _ = writeln!(out, "arena_used: {}", interpreter.arena_used());
+    Ok(())
+}
