@@ -10,7 +10,7 @@
 use crate::arena::{self, Plain};
 use crate::error::{Error, OpName};
 use crate::model::{Model, Subgraph, Tensor, TensorType};
-use crate::ops::context::{MAX_INPUTS, MAX_OUTPUTS};
+use crate::ops::context::{PersistentAllocator, MAX_INPUTS, MAX_OUTPUTS};
 use crate::ops::{EvalContext, EvalFn, OpData, OpResolver, PrepareContext};
 use crate::planner::{self, Request, UNPLACED};
 
@@ -50,6 +50,8 @@ pub struct Interpreter<'m, 'a> {
     graph: Subgraph<'m>,
     /// The head of the arena: planned activations.
     activations: &'a mut [u8],
+    /// Per-op data set aside in `prepare`.
+    persistent: &'a mut [u8],
     /// Per tensor: its offset in `activations`, or [`UNPLACED`] for constants.
     offsets: &'a mut [u32],
     nodes: &'a mut [Node],
@@ -84,9 +86,17 @@ impl<'m, 'a> Interpreter<'m, 'a> {
             arena::take_tail(arena, op_count, EMPTY_NODE).ok_or(too_small(skip + tail_estimate))?;
         let tail_used = available - skip - head.len();
 
+        // Prepare every operator; persistent per-op data grows down from the
+        // head's end and joins the tail.
+        let mut persistent = PersistentAllocator::new(head);
         for (index, node) in nodes.iter_mut().enumerate() {
-            *node = prepare(&graph, index, ops)?;
+            *node = prepare(&graph, index, ops, &mut persistent).map_err(|e| match e {
+                Error::ArenaTooSmall { needed, .. } => too_small(skip + tail_used + needed),
+                other => other,
+            })?;
         }
+        let (head, persistent) = persistent.split();
+        let tail_used = tail_used + persistent.len();
 
         // Plan the activations, with the lifetimes as scratch in the head.
         let scratch_estimate = tensor_count * core::mem::size_of::<Request>() + 16;
@@ -104,6 +114,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         Ok(Interpreter {
             graph,
             activations: head,
+            persistent,
             offsets,
             nodes,
             used,
@@ -205,6 +216,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
             op: operator.builtin(),
             inputs,
             outputs: out_slices,
+            persistent: &mut *self.persistent,
         };
         (node.eval)(&node.data, &mut ctx)
     }
@@ -345,7 +357,12 @@ fn check_type<T: Element>(expected: TensorType) -> Result<(), Error> {
 }
 
 /// Finds the kernel for operator `index` and runs its `prepare`.
-fn prepare(graph: &Subgraph<'_>, index: usize, ops: &OpResolver<'_>) -> Result<Node, Error> {
+fn prepare(
+    graph: &Subgraph<'_>,
+    index: usize,
+    ops: &OpResolver<'_>,
+    persistent: &mut PersistentAllocator<'_>,
+) -> Result<Node, Error> {
     let operator = graph.operator(index).ok_or(Error::NoSubgraph)?;
     let op = operator.builtin();
     let name = match operator.code().and_then(|c| c.custom_name()) {
@@ -368,13 +385,14 @@ fn prepare(graph: &Subgraph<'_>, index: usize, ops: &OpResolver<'_>) -> Result<N
             reason: "too many inputs or outputs",
         });
     }
-    let ctx = PrepareContext {
+    let mut ctx = PrepareContext {
         index: index as u32,
         op,
         operator,
         graph: *graph,
+        persistent: persistent.borrow(),
     };
-    let data = (registration.prepare)(&ctx)?;
+    let data = (registration.prepare)(&mut ctx)?;
     Ok(Node {
         data,
         eval: registration.eval,

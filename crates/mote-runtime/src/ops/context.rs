@@ -1,6 +1,7 @@
 //! What an op's `prepare` and `eval` see of the model and the arena.
 
 use super::BuiltinOperator;
+use crate::arena::{self, Plain};
 use crate::error::Error;
 use crate::model::{Operator, Options, Subgraph, Tensor, TensorType};
 
@@ -9,16 +10,100 @@ pub const MAX_INPUTS: usize = 24;
 /// The most outputs an operator may have.
 pub const MAX_OUTPUTS: usize = 4;
 
-/// An operator as its `prepare` sees it: its tensors, options and index.
-#[derive(Clone, Copy, Debug)]
-pub struct PrepareContext<'m> {
+/// Bytes an operator set aside in `prepare` (per-channel multipliers, state),
+/// found again in `eval`. Kept at the arena's tail for the interpreter's life.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Persistent {
+    /// Distance of the allocation's start from the end of the persistent region.
+    from_end: u32,
+    /// Its length in bytes.
+    len: u32,
+}
+
+/// Hands out persistent bytes from the end of a region, growing downwards.
+#[derive(Debug)]
+pub(crate) struct PersistentAllocator<'a> {
+    region: &'a mut [u8],
+    used: usize,
+}
+
+/// Alignment of every persistent allocation.
+const PERSISTENT_ALIGN: usize = 8;
+
+impl<'a> PersistentAllocator<'a> {
+    pub(crate) fn new(region: &'a mut [u8]) -> Self {
+        PersistentAllocator { region, used: 0 }
+    }
+
+    /// A view for one operator's `prepare`.
+    pub(crate) fn borrow(&mut self) -> PersistentRegion<'_> {
+        PersistentRegion { region: &mut *self.region, used: &mut self.used }
+    }
+
+    /// Splits the region into what is left (for activations) and the persistent bytes.
+    pub(crate) fn split(self) -> (&'a mut [u8], &'a mut [u8]) {
+        let at = self.region.len() - self.used;
+        self.region.split_at_mut(at)
+    }
+}
+
+/// The persistent region as one `prepare` sees it.
+#[derive(Debug)]
+pub(crate) struct PersistentRegion<'p> {
+    region: &'p mut [u8],
+    used: &'p mut usize,
+}
+
+impl PersistentRegion<'_> {
+    fn allocate(&mut self, len: usize) -> Option<(Persistent, &mut [u8])> {
+        let total = self.region.len();
+        let end_addr = (self.region.as_ptr() as usize).checked_add(total)?;
+        // The start address, aligned down, of `len` more bytes below those used.
+        let start_addr = end_addr.checked_sub(self.used.checked_add(len)?)? & !(PERSISTENT_ALIGN - 1);
+        let from_end = end_addr.checked_sub(start_addr)?;
+        let start = total.checked_sub(from_end)?;
+        *self.used = from_end;
+        let bytes = self.region.get_mut(start..start + len)?;
+        Some((Persistent { from_end: u32::try_from(from_end).ok()?, len: u32::try_from(len).ok()? }, bytes))
+    }
+}
+
+/// Finds a persistent allocation inside the region it came from.
+fn locate(region_len: usize, p: Persistent) -> Option<core::ops::Range<usize>> {
+    let start = region_len.checked_sub(p.from_end as usize)?;
+    Some(start..start.checked_add(p.len as usize)?)
+}
+
+/// An operator as its `prepare` sees it: its tensors, options and index, and
+/// the arena's persistent bytes.
+#[derive(Debug)]
+pub struct PrepareContext<'m, 'p> {
     pub(crate) index: u32,
     pub(crate) op: BuiltinOperator,
     pub(crate) operator: Operator<'m>,
     pub(crate) graph: Subgraph<'m>,
+    pub(crate) persistent: PersistentRegion<'p>,
 }
 
-impl<'m> PrepareContext<'m> {
+impl<'m, 'p> PrepareContext<'m, 'p> {
+    /// Sets aside `count` values of `T`, zeroed, that live as long as the
+    /// interpreter: fill them here, read them in `eval` with
+    /// [`EvalContext::persistent`].
+    pub fn persistent<T: Plain>(&mut self, count: usize) -> Result<(Persistent, &mut [T]), Error> {
+        let len = count.checked_mul(core::mem::size_of::<T>()).ok_or(self.invalid("persistent data too large"))?;
+        let needed = self.persistent.used.saturating_add(len);
+        let available = self.persistent.region.len();
+        let (handle, bytes) =
+            self.persistent.allocate(len).ok_or(Error::ArenaTooSmall { needed, available })?;
+        bytes.fill(0);
+        let values = arena::cast_mut(bytes).ok_or(Error::InvalidOp {
+            index: self.index,
+            op: self.op,
+            reason: "persistent data alignment",
+        })?;
+        Ok((handle, values))
+    }
+
     /// The operator's index in execution order.
     pub fn index(&self) -> u32 {
         self.index
@@ -98,9 +183,27 @@ pub struct EvalContext<'x> {
     pub(crate) op: BuiltinOperator,
     pub(crate) inputs: [&'x [u8]; MAX_INPUTS],
     pub(crate) outputs: [&'x mut [u8]; MAX_OUTPUTS],
+    pub(crate) persistent: &'x mut [u8],
 }
 
 impl<'x> EvalContext<'x> {
+    /// The values `prepare` set aside with [`PrepareContext::persistent`].
+    pub fn persistent<T: Plain>(&self, p: Persistent) -> &[T] {
+        locate(self.persistent.len(), p)
+            .and_then(|r| self.persistent.get(r))
+            .and_then(arena::cast)
+            .unwrap_or(&[])
+    }
+
+    /// The values `prepare` set aside, for ops that keep state across invokes.
+    pub fn persistent_mut<T: Plain>(&mut self, p: Persistent) -> &mut [T] {
+        let bytes = match locate(self.persistent.len(), p).and_then(|r| self.persistent.get_mut(r)) {
+            Some(bytes) => bytes,
+            None => return &mut [],
+        };
+        arena::cast_mut(bytes).unwrap_or(&mut [])
+    }
+
     /// The bytes of input `i` (empty for an omitted input).
     pub fn input(&self, i: usize) -> &'x [u8] {
         self.inputs.get(i).copied().unwrap_or(&[])
@@ -127,5 +230,27 @@ impl<'x> EvalContext<'x> {
             op: self.op,
             reason: "params belong to another op",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn persistent_allocations_are_aligned_disjoint_and_found_again() {
+        let mut storage = [0u64; 16];
+        // SAFETY (test): view the u64 storage as bytes.
+        let bytes: &mut [u8] = unsafe { core::slice::from_raw_parts_mut(storage.as_mut_ptr().cast(), 128) };
+        let mut allocator = PersistentAllocator::new(&mut bytes[3..]);
+        let (a, a_bytes) = allocator.borrow().allocate(5).unwrap();
+        a_bytes.fill(1);
+        let (b, b_bytes) = allocator.borrow().allocate(12).unwrap();
+        b_bytes.fill(2);
+        assert_eq!(b_bytes.as_ptr() as usize % PERSISTENT_ALIGN, 0);
+        let (rest, region) = allocator.split();
+        assert!(rest.len() + region.len() == 125);
+        assert_eq!(&region[locate(region.len(), a).unwrap()], &[1; 5]);
+        assert_eq!(&region[locate(region.len(), b).unwrap()], &[2; 12]);
     }
 }

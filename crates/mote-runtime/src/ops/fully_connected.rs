@@ -31,7 +31,7 @@ pub struct FullyConnectedParams {
 }
 
 /// Checks the operator and computes its params.
-pub fn prepare(ctx: &PrepareContext<'_>) -> Result<FullyConnectedParams, Error> {
+pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<FullyConnectedParams, Error> {
     let input = ctx.input(0)?;
     let weights = ctx.input(1)?;
     let bias = ctx.optional_input(2);

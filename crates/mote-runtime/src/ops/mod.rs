@@ -10,13 +10,13 @@ pub mod activation;
 pub(crate) mod context;
 pub mod fully_connected;
 
-pub use context::{EvalContext, PrepareContext};
+pub use context::{EvalContext, Persistent, PrepareContext};
 
 use crate::error::Error;
 use crate::model::BuiltinOperator;
 
 /// Checks an operator and computes its params.
-pub type PrepareFn = fn(&PrepareContext<'_>) -> Result<OpData, Error>;
+pub type PrepareFn = fn(&mut PrepareContext<'_, '_>) -> Result<OpData, Error>;
 /// Runs an operator on its inputs and outputs.
 pub type EvalFn = fn(&OpData, &mut EvalContext<'_>) -> Result<(), Error>;
 
