@@ -243,9 +243,10 @@ mod tests {
         // SAFETY (test): view the u64 storage as bytes.
         let bytes: &mut [u8] = unsafe { core::slice::from_raw_parts_mut(storage.as_mut_ptr().cast(), 128) };
         let mut allocator = PersistentAllocator::new(&mut bytes[3..]);
-        let (a, a_bytes) = allocator.borrow().allocate(5).unwrap();
+        let mut region = allocator.borrow();
+        let (a, a_bytes) = region.allocate(5).unwrap();
         a_bytes.fill(1);
-        let (b, b_bytes) = allocator.borrow().allocate(12).unwrap();
+        let (b, b_bytes) = region.allocate(12).unwrap();
         b_bytes.fill(2);
         assert_eq!(b_bytes.as_ptr() as usize % PERSISTENT_ALIGN, 0);
         let (rest, region) = allocator.split();
