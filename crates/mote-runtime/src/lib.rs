@@ -3,10 +3,10 @@
 //!
 //! ```
 //! # fn main() -> Result<(), mote_runtime::Error> {
-//! # let bytes = include_bytes!("../tests/data/line.tflite");
+//! # let bytes: &[u8] = include_bytes!("../tests/data/line.tflite");
 //! use mote_runtime::{Interpreter, Model, OpResolver};
 //!
-//! let model = Model::parse(&bytes)?;           // verifies every byte once
+//! let model = Model::parse(bytes)?;           // verifies every byte once
 //! let mut arena = [0u8; 1024];
 //! let mut interpreter = Interpreter::new(&model, &mut arena, &OpResolver::all())?;
 //! interpreter.input_mut::<f32>(0)?.copy_from_slice(&[10.0]);
