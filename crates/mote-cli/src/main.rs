@@ -1,8 +1,6 @@
 //! `mote`: TinyML in Rust, from data to a microcontroller.
 
 mod commands;
-mod files;
-mod npy;
 mod summary;
 
 use std::path::Path;

@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use mote_runtime::{Interpreter, Model, OpResolver};
 
-use crate::npy::{self, Array};
+use mote_train::npy::{self, Array};
 
 /// Arguments of `mote run`.
 #[derive(Args, Debug)]
@@ -56,7 +56,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let mut arrays = Vec::new();
     let mut batches = None;
     for (i, path) in args.inputs.iter().enumerate() {
-        let array = npy::read(path)?;
+        let array = npy::read(path).with_context(|| format!("{}", path.display()))?;
         let tensor = interpreter.input_tensor(i)?;
         let want = tensor.shape().dims().to_vec();
         if array.dtype != tensor.dtype() {
@@ -117,7 +117,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
             data,
         };
         match args.outputs.get(o) {
-            Some(path) => npy::write(path, &array)?,
+            Some(path) => npy::write(path, &array)
+                .with_context(|| format!("{}: cannot write", path.display()))?,
             None => println!(
                 "output {o} '{}' {}{:?}: {:?}",
                 tensor.name(),

@@ -37,7 +37,10 @@ impl<'a> PersistentAllocator<'a> {
 
     /// A view for one operator's `prepare`.
     pub(crate) fn borrow(&mut self) -> PersistentRegion<'_> {
-        PersistentRegion { region: &mut *self.region, used: &mut self.used }
+        PersistentRegion {
+            region: &mut *self.region,
+            used: &mut self.used,
+        }
     }
 
     /// Splits the region into what is left (for activations) and the persistent bytes.
@@ -59,12 +62,19 @@ impl PersistentRegion<'_> {
         let total = self.region.len();
         let end_addr = (self.region.as_ptr() as usize).checked_add(total)?;
         // The start address, aligned down, of `len` more bytes below those used.
-        let start_addr = end_addr.checked_sub(self.used.checked_add(len)?)? & !(PERSISTENT_ALIGN - 1);
+        let start_addr =
+            end_addr.checked_sub(self.used.checked_add(len)?)? & !(PERSISTENT_ALIGN - 1);
         let from_end = end_addr.checked_sub(start_addr)?;
         let start = total.checked_sub(from_end)?;
         *self.used = from_end;
         let bytes = self.region.get_mut(start..start + len)?;
-        Some((Persistent { from_end: u32::try_from(from_end).ok()?, len: u32::try_from(len).ok()? }, bytes))
+        Some((
+            Persistent {
+                from_end: u32::try_from(from_end).ok()?,
+                len: u32::try_from(len).ok()?,
+            },
+            bytes,
+        ))
     }
 }
 
@@ -90,11 +100,15 @@ impl<'m, 'p> PrepareContext<'m, 'p> {
     /// interpreter: fill them here, read them in `eval` with
     /// [`EvalContext::persistent`].
     pub fn persistent<T: Plain>(&mut self, count: usize) -> Result<(Persistent, &mut [T]), Error> {
-        let len = count.checked_mul(core::mem::size_of::<T>()).ok_or(self.invalid("persistent data too large"))?;
+        let len = count
+            .checked_mul(core::mem::size_of::<T>())
+            .ok_or(self.invalid("persistent data too large"))?;
         let needed = self.persistent.used.saturating_add(len);
         let available = self.persistent.region.len();
-        let (handle, bytes) =
-            self.persistent.allocate(len).ok_or(Error::ArenaTooSmall { needed, available })?;
+        let (handle, bytes) = self
+            .persistent
+            .allocate(len)
+            .ok_or(Error::ArenaTooSmall { needed, available })?;
         bytes.fill(0);
         let values = arena::cast_mut(bytes).ok_or(Error::InvalidOp {
             index: self.index,
@@ -197,7 +211,8 @@ impl<'x> EvalContext<'x> {
 
     /// The values `prepare` set aside, for ops that keep state across invokes.
     pub fn persistent_mut<T: Plain>(&mut self, p: Persistent) -> &mut [T] {
-        let bytes = match locate(self.persistent.len(), p).and_then(|r| self.persistent.get_mut(r)) {
+        let bytes = match locate(self.persistent.len(), p).and_then(|r| self.persistent.get_mut(r))
+        {
             Some(bytes) => bytes,
             None => return &mut [],
         };
@@ -241,7 +256,8 @@ mod tests {
     fn persistent_allocations_are_aligned_disjoint_and_found_again() {
         let mut storage = [0u64; 16];
         // SAFETY (test): view the u64 storage as bytes.
-        let bytes: &mut [u8] = unsafe { core::slice::from_raw_parts_mut(storage.as_mut_ptr().cast(), 128) };
+        let bytes: &mut [u8] =
+            unsafe { core::slice::from_raw_parts_mut(storage.as_mut_ptr().cast(), 128) };
         let mut allocator = PersistentAllocator::new(&mut bytes[3..]);
         let mut region = allocator.borrow();
         let (a, a_bytes) = region.allocate(5).unwrap();

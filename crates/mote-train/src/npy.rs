@@ -3,8 +3,57 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
 use mote_runtime::TensorType;
+
+/// Why an `.npy` file cannot be read or written.
+#[derive(Debug)]
+pub enum NpyError {
+    /// The file cannot be read or written.
+    Io(std::io::Error),
+    /// The bytes are not an `.npy` array mote reads; the text says why.
+    Format(String),
+}
+
+impl std::fmt::Display for NpyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NpyError::Io(e) => write!(f, "{e}"),
+            NpyError::Format(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for NpyError {}
+
+type Result<T> = std::result::Result<T, NpyError>;
+
+macro_rules! bail {
+    ($($t:tt)*) => { return Err(NpyError::Format(format!($($t)*))) };
+}
+
+/// `Option` to `Result` with a message.
+trait Context<T> {
+    fn context(self, why: &str) -> Result<T>;
+    fn with_context(self, why: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> Context<T> for Option<T> {
+    fn context(self, why: &str) -> Result<T> {
+        self.ok_or_else(|| NpyError::Format(why.to_string()))
+    }
+    fn with_context(self, why: impl FnOnce() -> String) -> Result<T> {
+        self.ok_or_else(|| NpyError::Format(why()))
+    }
+}
+
+impl<T, E> Context<T> for std::result::Result<T, E> {
+    fn context(self, why: &str) -> Result<T> {
+        self.map_err(|_| NpyError::Format(why.to_string()))
+    }
+    fn with_context(self, why: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|_| NpyError::Format(why()))
+    }
+}
 
 /// An n-dimensional array: shape, element type and little-endian bytes.
 #[derive(Clone, Debug, PartialEq)]
@@ -187,8 +236,7 @@ pub fn parse(bytes: &[u8]) -> Result<Array> {
 
 /// Reads an `.npy` file.
 pub fn read(path: &Path) -> Result<Array> {
-    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    parse(&bytes).with_context(|| format!("{}", path.display()))
+    parse(&std::fs::read(path).map_err(NpyError::Io)?)
 }
 
 /// Serializes as `numpy.save` does (version 1.0, header padded to 64 bytes).
@@ -208,9 +256,13 @@ pub fn to_bytes(array: &Array) -> Result<Vec<u8>> {
         ),
     };
     let mut header = format!("{{'descr': '{d}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
+    // numpy leaves room for the first dimension to grow to 21 digits, then pads
+    // so the data starts at a multiple of 64 (a whole 64 when already aligned).
+    if let Some(first) = array.shape.first() {
+        header.push_str(&" ".repeat(21usize.saturating_sub(first.to_string().len())));
     }
+    let pad = 64 - (10 + header.len() + 1) % 64;
+    header.push_str(&" ".repeat(pad));
     header.push('\n');
     let mut out = b"\x93NUMPY\x01\x00".to_vec();
     out.extend((header.len() as u16).to_le_bytes());
@@ -219,9 +271,10 @@ pub fn to_bytes(array: &Array) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Writes an `.npy` file atomically (a temporary file, then a rename).
+/// Writes an `.npy` file atomically (a temporary file in the same folder, then
+/// a rename), so a failure never leaves a half-written file.
 pub fn write(path: &Path, array: &Array) -> Result<()> {
-    crate::files::write_atomic(path, &to_bytes(array)?)
+    crate::files::write_atomic(path, &to_bytes(array)?).map_err(NpyError::Io)
 }
 
 #[cfg(test)]
