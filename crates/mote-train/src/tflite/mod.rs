@@ -2,6 +2,8 @@
 //! FlatBuffer serializer that writes it.
 
 pub mod builder;
+mod export;
 mod writer;
 
+pub use export::{export, ExportError};
 pub use writer::{ModelDef, OperatorDef, OptionsDef, QuantizationDef, TensorDef, WriteError};
