@@ -17,6 +17,7 @@
 mod activation;
 mod callbacks;
 mod error;
+pub mod files;
 mod fit;
 mod history;
 pub mod layers;
@@ -24,12 +25,11 @@ mod linalg;
 mod loss;
 mod metric;
 mod model;
+pub mod npy;
 mod optimizers;
 mod progress;
 mod rng;
 mod tensor;
-pub mod files;
-pub mod npy;
 pub mod tflite;
 
 pub use activation::Activation;
