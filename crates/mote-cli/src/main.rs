@@ -33,7 +33,10 @@ pub(crate) fn read_model(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let tagged = bytes.get(4..8) == Some(b"TFL3".as_slice());
     if !tagged && mote_runtime::Model::parse(&bytes).is_err() {
-        bail!("{}: not a .tflite model (no TFL3 identifier)", path.display());
+        bail!(
+            "{}: not a .tflite model (no TFL3 identifier)",
+            path.display()
+        );
     }
     Ok(bytes)
 }
