@@ -12,6 +12,7 @@ pub struct ActivationLayer {
     activation: Activation,
     last_axis: usize,
     input: Tensor,
+    fused_softmax: bool,
 }
 
 impl ActivationLayer {
@@ -21,6 +22,7 @@ impl ActivationLayer {
             activation,
             last_axis: 1,
             input: Tensor::default(),
+            fused_softmax: false,
         }
     }
 
@@ -37,6 +39,12 @@ impl From<Activation> for ActivationLayer {
 }
 
 impl Op for ActivationLayer {
+    fn fuse_softmax(&mut self, fused: bool) -> bool {
+        let softmax = self.activation == Activation::Softmax;
+        self.fused_softmax = fused && softmax;
+        softmax
+    }
+
     fn kind(&self) -> &'static str {
         match self.activation {
             Activation::Relu | Activation::Relu6 => "ReLU",

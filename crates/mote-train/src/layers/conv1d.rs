@@ -114,6 +114,10 @@ impl Op for Conv1D {
             .backward(inputs, output, grad_output, grad_inputs, need_input_grads);
     }
 
+    fn fuse_softmax(&mut self, fused: bool) -> bool {
+        self.inner.fuse_softmax(fused)
+    }
+
     fn params(&self) -> &[Param] {
         self.inner.params()
     }

@@ -27,6 +27,8 @@ pub struct Conv2D {
     /// Gradient of the patches (backward scratch).
     grad_cols: Vec<f32>,
     pre_activation: Tensor,
+    /// Backward skips the softmax (the loss gave dL/d(pre-softmax)).
+    fused_softmax: bool,
 }
 
 impl Conv2D {
@@ -46,6 +48,7 @@ impl Conv2D {
             cols: Vec::new(),
             grad_cols: Vec::new(),
             pre_activation: Tensor::default(),
+            fused_softmax: false,
         }
     }
 
@@ -212,12 +215,14 @@ impl Op for Conv2D {
         let batch = x.len() / g.input_len();
         let rows = batch * g.out_h * g.out_w;
         let patch = g.patch_len();
-        self.activation.backward_in_place(
-            output.data(),
-            self.pre_activation.data(),
-            grad_output.data_mut(),
-            self.filters,
-        );
+        if !self.fused_softmax {
+            self.activation.backward_in_place(
+                output.data(),
+                self.pre_activation.data(),
+                grad_output.data_mut(),
+                self.filters,
+            );
+        }
         let dz = grad_output.data();
         let patches = if g.is_pointwise() { x } else { &self.cols[..] };
         let (kernel, rest) = self.params.split_at_mut(1);
@@ -272,6 +277,12 @@ impl Op for Conv2D {
                 g.col2im(&self.grad_cols, batch, grad_inputs[0].data_mut());
             }
         }
+    }
+
+    fn fuse_softmax(&mut self, fused: bool) -> bool {
+        let softmax = self.activation == Activation::Softmax;
+        self.fused_softmax = fused && softmax;
+        softmax
     }
 
     fn params(&self) -> &[Param] {

@@ -22,6 +22,8 @@ pub struct DepthwiseConv2D {
     params: Vec<Param>,
     geometry: Geometry,
     pre_activation: Tensor,
+    /// Backward skips the softmax (the loss gave dL/d(pre-softmax)).
+    fused_softmax: bool,
 }
 
 impl DepthwiseConv2D {
@@ -39,6 +41,7 @@ impl DepthwiseConv2D {
             params: Vec::new(),
             geometry: Geometry::default(),
             pre_activation: Tensor::default(),
+            fused_softmax: false,
         }
     }
 
@@ -151,39 +154,50 @@ impl Op for DepthwiseConv2D {
         let out_c = c * m;
         let x = inputs[0].data();
         let kernel = self.params[0].value().data();
-        let bias = self.params.get(1).map(|b| b.value().data());
-        let mut pixels = output.data_mut().chunks_exact_mut(out_c);
-        for sample in x.chunks_exact(g.input_len()) {
-            for oy in 0..g.out_h {
-                for ox in 0..g.out_w {
-                    let Some(out) = pixels.next() else { return };
-                    match bias {
-                        Some(b) => out.copy_from_slice(b),
-                        None => out.fill(0.0),
+        let y = output.data_mut();
+        match self.params.get(1) {
+            Some(b) => y
+                .chunks_exact_mut(out_c)
+                .for_each(|px| px.copy_from_slice(b.value().data())),
+            None => y.fill(0.0),
+        }
+        let out_len = g.out_h * g.out_w * out_c;
+        for (sample, out) in x
+            .chunks_exact(g.input_len())
+            .zip(y.chunks_exact_mut(out_len))
+        {
+            for_each_tap(&g, |oy, iy, ky, kx, lo, hi| {
+                let ks = &kernel[(ky * g.kernel_w + kx) * out_c..][..out_c];
+                if m == 1 && g.stride_w == 1 {
+                    // stride 1: the pixels lo..hi are one contiguous run
+                    let run = (hi - lo) * c;
+                    let xs = &sample[(iy * g.in_w + lo + kx - g.pad_left) * c..][..run];
+                    let os = &mut out[(oy * g.out_w + lo) * c..][..run];
+                    for (o, xs) in os.chunks_exact_mut(c).zip(xs.chunks_exact(c)) {
+                        for ((o, &xv), &kv) in o.iter_mut().zip(xs).zip(ks) {
+                            *o += xv * kv;
+                        }
                     }
-                    for ky in 0..g.kernel_h {
-                        for kx in 0..g.kernel_w {
-                            let Some((iy, ix)) = g.source(oy, ox, ky, kx) else {
-                                continue;
-                            };
-                            let xs = &sample[(iy * g.in_w + ix) * c..][..c];
-                            let ks = &kernel[(ky * g.kernel_w + kx) * out_c..][..out_c];
-                            // y[c*m + j] += x[c] * k[ky, kx, c, j]
-                            if m == 1 {
-                                for ((o, &xv), &kv) in out.iter_mut().zip(xs).zip(ks) {
-                                    *o += xv * kv;
-                                }
-                            } else {
-                                for (ch, &xv) in xs.iter().enumerate() {
-                                    for j in 0..m {
-                                        out[ch * m + j] += xv * ks[ch * m + j];
-                                    }
-                                }
+                    return;
+                }
+                for ox in lo..hi {
+                    let ix = ox * g.stride_w + kx - g.pad_left;
+                    let xs = &sample[(iy * g.in_w + ix) * c..][..c];
+                    let o = &mut out[(oy * g.out_w + ox) * out_c..][..out_c];
+                    // y[c*m + j] += x[c] * k[ky, kx, c, j]
+                    if m == 1 {
+                        for ((o, &xv), &kv) in o.iter_mut().zip(xs).zip(ks) {
+                            *o += xv * kv;
+                        }
+                    } else {
+                        for (ch, &xv) in xs.iter().enumerate() {
+                            for j in 0..m {
+                                o[ch * m + j] += xv * ks[ch * m + j];
                             }
                         }
                     }
                 }
-            }
+            });
         }
         if self.activation.needs_input() {
             self.pre_activation.clone_from(output);
@@ -202,12 +216,14 @@ impl Op for DepthwiseConv2D {
         let g = self.geometry;
         let (c, m) = (g.channels, self.depth_multiplier);
         let out_c = c * m;
-        self.activation.backward_in_place(
-            output.data(),
-            self.pre_activation.data(),
-            grad_output.data_mut(),
-            out_c,
-        );
+        if !self.fused_softmax {
+            self.activation.backward_in_place(
+                output.data(),
+                self.pre_activation.data(),
+                grad_output.data_mut(),
+                out_c,
+            );
+        }
         let dz = grad_output.data();
         let x = inputs[0].data();
         let (kernel, rest) = self.params.split_at_mut(1);
@@ -221,61 +237,87 @@ impl Op for DepthwiseConv2D {
         }
         let (dk, k) = kernel[0].grad_and_value();
         dk.fill(0.0);
-        if need_input_grads {
-            grad_inputs[0].data_mut().fill(0.0);
-        }
-        let mut dx_samples = grad_inputs
-            .first_mut()
-            .map(|t| t.data_mut().chunks_exact_mut(g.input_len()));
-        let mut pixels = dz.chunks_exact(out_c);
-        for sample in x.chunks_exact(g.input_len()) {
-            let mut dx = if need_input_grads {
-                dx_samples.as_mut().and_then(Iterator::next)
-            } else {
-                None
-            };
-            for oy in 0..g.out_h {
-                for ox in 0..g.out_w {
-                    let Some(dout) = pixels.next() else { return };
-                    for ky in 0..g.kernel_h {
-                        for kx in 0..g.kernel_w {
-                            let Some((iy, ix)) = g.source(oy, ox, ky, kx) else {
-                                continue;
-                            };
-                            let at = (iy * g.in_w + ix) * c;
-                            let xs = &sample[at..][..c];
-                            let tap = (ky * g.kernel_w + kx) * out_c;
-                            // dK[ky, kx, c, j] += x[c] * dy[c*m + j]
-                            // dx[c] += K[ky, kx, c, j] * dy[c*m + j]
-                            if m == 1 {
-                                let dks = &mut dk[tap..][..out_c];
-                                for ((d, &xv), &gv) in dks.iter_mut().zip(xs).zip(dout) {
-                                    *d += xv * gv;
-                                }
-                                if let Some(dx) = dx.as_deref_mut() {
-                                    let ks = &k[tap..][..out_c];
-                                    for ((d, &kv), &gv) in
-                                        dx[at..][..c].iter_mut().zip(ks).zip(dout)
-                                    {
-                                        *d += kv * gv;
-                                    }
-                                }
-                            } else {
-                                for ch in 0..c {
-                                    for j in 0..m {
-                                        let o = ch * m + j;
-                                        dk[tap + o] += xs[ch] * dout[o];
-                                        if let Some(dx) = dx.as_deref_mut() {
-                                            dx[at + ch] += k[tap + o] * dout[o];
-                                        }
-                                    }
-                                }
+        let out_len = g.out_h * g.out_w * out_c;
+        // dK[ky, kx, c, j] += x[c] * dy[c*m + j]
+        for (sample, dout) in x.chunks_exact(g.input_len()).zip(dz.chunks_exact(out_len)) {
+            for_each_tap(&g, |oy, iy, ky, kx, lo, hi| {
+                let dks = &mut dk[(ky * g.kernel_w + kx) * out_c..][..out_c];
+                if m == 1 && g.stride_w == 1 {
+                    let run = (hi - lo) * c;
+                    let xs = &sample[(iy * g.in_w + lo + kx - g.pad_left) * c..][..run];
+                    let ds = &dout[(oy * g.out_w + lo) * c..][..run];
+                    for (xs, d) in xs.chunks_exact(c).zip(ds.chunks_exact(c)) {
+                        for ((acc, &xv), &gv) in dks.iter_mut().zip(xs).zip(d) {
+                            *acc += xv * gv;
+                        }
+                    }
+                    return;
+                }
+                for ox in lo..hi {
+                    let ix = ox * g.stride_w + kx - g.pad_left;
+                    let xs = &sample[(iy * g.in_w + ix) * c..][..c];
+                    let d = &dout[(oy * g.out_w + ox) * out_c..][..out_c];
+                    if m == 1 {
+                        for ((acc, &xv), &gv) in dks.iter_mut().zip(xs).zip(d) {
+                            *acc += xv * gv;
+                        }
+                    } else {
+                        for (ch, &xv) in xs.iter().enumerate() {
+                            for j in 0..m {
+                                dks[ch * m + j] += xv * d[ch * m + j];
                             }
                         }
                     }
                 }
-            }
+            });
         }
+        if !need_input_grads {
+            return;
+        }
+        // dx[c] += K[ky, kx, c, j] * dy[c*m + j]
+        let dx_all = grad_inputs[0].data_mut();
+        dx_all.fill(0.0);
+        for (dx, dout) in dx_all
+            .chunks_exact_mut(g.input_len())
+            .zip(dz.chunks_exact(out_len))
+        {
+            for_each_tap(&g, |oy, iy, ky, kx, lo, hi| {
+                let ks = &k[(ky * g.kernel_w + kx) * out_c..][..out_c];
+                if m == 1 && g.stride_w == 1 {
+                    let run = (hi - lo) * c;
+                    let dxs = &mut dx[(iy * g.in_w + lo + kx - g.pad_left) * c..][..run];
+                    let ds = &dout[(oy * g.out_w + lo) * c..][..run];
+                    for (dxs, d) in dxs.chunks_exact_mut(c).zip(ds.chunks_exact(c)) {
+                        for ((acc, &kv), &gv) in dxs.iter_mut().zip(ks).zip(d) {
+                            *acc += kv * gv;
+                        }
+                    }
+                    return;
+                }
+                for ox in lo..hi {
+                    let ix = ox * g.stride_w + kx - g.pad_left;
+                    let dxs = &mut dx[(iy * g.in_w + ix) * c..][..c];
+                    let d = &dout[(oy * g.out_w + ox) * out_c..][..out_c];
+                    if m == 1 {
+                        for ((acc, &kv), &gv) in dxs.iter_mut().zip(ks).zip(d) {
+                            *acc += kv * gv;
+                        }
+                    } else {
+                        for (ch, acc) in dxs.iter_mut().enumerate() {
+                            for j in 0..m {
+                                *acc += ks[ch * m + j] * d[ch * m + j];
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    fn fuse_softmax(&mut self, fused: bool) -> bool {
+        let softmax = self.activation == Activation::Softmax;
+        self.fused_softmax = fused && softmax;
+        softmax
     }
 
     fn params(&self) -> &[Param] {
@@ -284,6 +326,23 @@ impl Op for DepthwiseConv2D {
 
     fn params_mut(&mut self) -> &mut [Param] {
         &mut self.params
+    }
+}
+
+/// Calls `f(oy, iy, ky, kx, lo, hi)` for every output row `oy` and window tap
+/// `(ky, kx)` whose input row `iy` is inside the input, with the output
+/// columns `lo..hi` whose input column is inside too.
+fn for_each_tap(g: &Geometry, mut f: impl FnMut(usize, usize, usize, usize, usize, usize)) {
+    for oy in 0..g.out_h {
+        for ky in 0..g.kernel_h {
+            let Some(iy) = g.source_row(oy, ky) else {
+                continue;
+            };
+            for kx in 0..g.kernel_w {
+                let (lo, hi) = g.valid_columns(kx);
+                f(oy, iy, ky, kx, lo, hi);
+            }
+        }
     }
 }
 

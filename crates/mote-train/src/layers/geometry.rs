@@ -97,6 +97,30 @@ impl Geometry {
         (iy < self.in_h && ix < self.in_w).then_some((iy, ix))
     }
 
+    /// For window column `kx`, the output columns `lo..hi` whose input column
+    /// `ox * stride_w + kx - pad_left` lies inside the input.
+    #[inline]
+    pub fn valid_columns(&self, kx: usize) -> (usize, usize) {
+        // ix >= 0  <=>  ox * s >= pad_left - kx
+        let need = self.pad_left.saturating_sub(kx);
+        let lo = need.div_ceil(self.stride_w);
+        // ix < in_w  <=>  ox * s + kx < in_w + pad_left
+        let limit = self.in_w + self.pad_left;
+        let hi = if limit > kx {
+            (limit - kx).div_ceil(self.stride_w).min(self.out_w)
+        } else {
+            0
+        };
+        (lo.min(hi), hi)
+    }
+
+    /// Input row read by output row `oy` at window row `ky`, or `None` in the padding.
+    #[inline]
+    pub fn source_row(&self, oy: usize, ky: usize) -> Option<usize> {
+        let iy = (oy * self.stride_h + ky).checked_sub(self.pad_top)?;
+        (iy < self.in_h).then_some(iy)
+    }
+
     /// Values per input sample.
     pub fn input_len(&self) -> usize {
         self.in_h * self.in_w * self.channels
@@ -125,12 +149,13 @@ impl Geometry {
                     let Some(row) = rows.next() else { return };
                     for ky in 0..self.kernel_h {
                         for kx in 0..self.kernel_w {
-                            let dst = &mut row[(ky * self.kernel_w + kx) * c..][..c];
-                            match self.source(oy, ox, ky, kx) {
-                                Some((iy, ix)) => {
-                                    dst.copy_from_slice(&sample[(iy * self.in_w + ix) * c..][..c])
-                                }
-                                None => dst.fill(0.0),
+                            let at = (ky * self.kernel_w + kx) * c;
+                            match (self.source(oy, ox, ky, kx), c) {
+                                // one channel: a plain store beats a memcpy call
+                                (Some((iy, ix)), 1) => row[at] = sample[iy * self.in_w + ix],
+                                (Some((iy, ix)), _) => row[at..at + c]
+                                    .copy_from_slice(&sample[(iy * self.in_w + ix) * c..][..c]),
+                                (None, _) => row[at..at + c].fill(0.0),
                             }
                         }
                     }
@@ -199,6 +224,28 @@ mod tests {
         let g = Geometry::new(&[8, 8, 2], [3, 3], [1, 1], Padding::Valid).unwrap();
         assert_eq!((g.out_h, g.out_w, g.patch_len()), (6, 6, 18));
         assert!(Geometry::new(&[2, 2, 1], [3, 3], [1, 1], Padding::Valid).is_err());
+    }
+
+    #[test]
+    fn valid_columns_match_source() {
+        for (w, k, s, padding) in [
+            (5, 3, 1, Padding::Same),
+            (7, 3, 2, Padding::Same),
+            (6, 2, 2, Padding::Valid),
+            (4, 4, 3, Padding::Same),
+        ] {
+            let g = Geometry::new(&[1, w, 1], [1, k], [1, s], padding).unwrap();
+            for kx in 0..k {
+                let (lo, hi) = g.valid_columns(kx);
+                for ox in 0..g.out_w {
+                    assert_eq!(
+                        g.source(0, ox, 0, kx).is_some(),
+                        (lo..hi).contains(&ox),
+                        "w={w} k={k} s={s} kx={kx} ox={ox}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

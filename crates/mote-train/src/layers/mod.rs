@@ -74,6 +74,13 @@ pub(crate) trait Op {
         need_input_grads: bool,
     );
 
+    /// When this layer ends in softmax and `fused` is true, its backward pass
+    /// takes dL/d(pre-softmax) directly (the loss computes the fused softmax
+    /// cross-entropy gradient `p - t`). Returns whether the layer ends in softmax.
+    fn fuse_softmax(&mut self, _fused: bool) -> bool {
+        false
+    }
+
     /// Parameters in Keras' order.
     fn params(&self) -> &[Param] {
         &[]

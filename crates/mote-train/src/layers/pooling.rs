@@ -20,8 +20,6 @@ struct Pool {
     strides: Option<[usize; 2]>,
     padding: Padding,
     geometry: Geometry,
-    /// Max: flat input index (within the batch) of each output's maximum.
-    argmax: Vec<u32>,
 }
 
 impl Pool {
@@ -32,7 +30,6 @@ impl Pool {
             strides: None,
             padding: Padding::Valid,
             geometry: Geometry::default(),
-            argmax: Vec::new(),
         }
     }
 
@@ -47,9 +44,6 @@ impl Pool {
         let g = self.geometry;
         let c = g.channels;
         let batch = x.len() / g.input_len();
-        if self.reduce == Reduce::Max {
-            self.argmax.resize(y.len(), 0);
-        }
         let mut at = 0;
         for b in 0..batch {
             let base = b * g.input_len();
@@ -58,21 +52,17 @@ impl Pool {
                     let out = &mut y[at..at + c];
                     match self.reduce {
                         Reduce::Max => {
-                            // y = max over the window; remember where it was
+                            // y = max over the window (where it was is found again in backward)
                             out.fill(f32::NEG_INFINITY);
-                            let arg = &mut self.argmax[at..at + c];
                             for ky in 0..g.kernel_h {
                                 for kx in 0..g.kernel_w {
                                     let Some((iy, ix)) = g.source(oy, ox, ky, kx) else {
                                         continue;
                                     };
                                     let from = base + (iy * g.in_w + ix) * c;
-                                    for ch in 0..c {
-                                        if x[from + ch] > out[ch] {
-                                            out[ch] = x[from + ch];
-                                            arg[ch] = (from + ch) as u32;
-                                        }
-                                    }
+                                    out.iter_mut()
+                                        .zip(&x[from..from + c])
+                                        .for_each(|(o, &v)| *o = o.max(v));
                                 }
                             }
                         }
@@ -102,15 +92,47 @@ impl Pool {
         }
     }
 
-    fn backward(&self, dy: &[f32], dx: &mut [f32]) {
+    fn backward(&self, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
         let g = self.geometry;
         let c = g.channels;
         dx.fill(0.0);
         match self.reduce {
-            // dy flows to the position of the maximum only
+            // dy flows to the (first) position of the maximum only
             Reduce::Max => {
-                for (&d, &i) in dy.iter().zip(&self.argmax) {
-                    dx[i as usize] += d;
+                let batch = dx.len() / g.input_len();
+                // taken[ch] = 1 once channel ch's maximum has been found
+                let mut taken = vec![0.0f32; c];
+                let mut at = 0;
+                for b in 0..batch {
+                    let base = b * g.input_len();
+                    for oy in 0..g.out_h {
+                        for ox in 0..g.out_w {
+                            taken.fill(0.0);
+                            let (ys, dys) = (&y[at..at + c], &dy[at..at + c]);
+                            for ky in 0..g.kernel_h {
+                                for kx in 0..g.kernel_w {
+                                    let Some((iy, ix)) = g.source(oy, ox, ky, kx) else {
+                                        continue;
+                                    };
+                                    let from = base + (iy * g.in_w + ix) * c;
+                                    let (xs, dxs) = (&x[from..from + c], &mut dx[from..from + c]);
+                                    // branch-free: hit = (x == y) and not taken yet
+                                    for ((((d, t), &xv), &yv), &gv) in dxs
+                                        .iter_mut()
+                                        .zip(taken.iter_mut())
+                                        .zip(xs)
+                                        .zip(ys)
+                                        .zip(dys)
+                                    {
+                                        let hit = f32::from(u8::from(xv == yv)) * (1.0 - *t);
+                                        *t += hit;
+                                        *d += hit * gv;
+                                    }
+                                }
+                            }
+                            at += c;
+                        }
+                    }
                 }
             }
             // dy / count flows to each pixel of the window
@@ -207,14 +229,14 @@ macro_rules! pooling_layer {
 
             fn backward(
                 &mut self,
-                _inputs: &[&Tensor],
-                _output: &Tensor,
+                inputs: &[&Tensor],
+                output: &Tensor,
                 grad_output: &mut Tensor,
                 grad_inputs: &mut [Tensor],
                 need_input_grads: bool,
             ) {
                 if need_input_grads {
-                    self.pool.backward(grad_output.data(), grad_inputs[0].data_mut());
+                    self.pool.backward(inputs[0].data(), output.data(), grad_output.data(), grad_inputs[0].data_mut());
                 }
             }
         }
