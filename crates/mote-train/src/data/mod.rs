@@ -2,5 +2,9 @@
 //! time-series windows.
 
 mod csv;
+mod npy;
+mod prepare;
 
 pub use csv::{read_csv, LabelColumn};
+pub use npy::{npy_bytes, read_npy, write_npy};
+pub use prepare::{one_hot, split_indices, time_windows, Normalizer};
