@@ -16,6 +16,7 @@
 
 mod activation;
 mod callbacks;
+pub mod data;
 mod error;
 pub mod files;
 mod fit;
@@ -37,7 +38,12 @@ pub use callbacks::{Control, EarlyStopping};
 pub use error::{Error, Result};
 pub use fit::{EpochCallback, Fit, DEFAULT_SEED};
 pub use history::{History, Logs};
-pub use layers::{Add, Concatenate, Dense, Dropout, Input, Layer, Param};
+pub use layers::{
+    ActivationLayer, Add, AveragePooling1D, AveragePooling2D, BatchNormalization, Concatenate,
+    Conv1D, Conv2D, Dense, DepthwiseConv2D, Dropout, Flatten, GlobalAveragePooling1D,
+    GlobalAveragePooling2D, Input, Layer, MaxPooling1D, MaxPooling2D, Padding, Param, Reshape,
+    Window,
+};
 pub use loss::Loss;
 pub use metric::Metric;
 pub use model::{Graph, Model, NodeId, Sequential};

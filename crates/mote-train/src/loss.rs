@@ -108,6 +108,52 @@ impl Loss {
         Ok(())
     }
 
+    /// True for the cross-entropies on probabilities, whose gradient can be
+    /// taken through a final softmax at once.
+    pub(crate) fn fuses_with_softmax(&self) -> bool {
+        matches!(
+            self,
+            Loss::CategoricalCrossentropy { from_logits: false }
+                | Loss::SparseCategoricalCrossentropy { from_logits: false }
+        )
+    }
+
+    /// For `p = softmax(z)` in `probs`: writes dLoss/dz = (T p - t) / rows
+    /// (T = sum of the row's targets) into `grad`, the exact gradient of the
+    /// cross-entropy through the softmax, with values below 1e-30 flushed to
+    /// zero (subnormal floats are slow and carry nothing).
+    pub(crate) fn softmax_cross_entropy_grad(
+        &self,
+        probs: &Tensor,
+        target: &Tensor,
+        grad: &mut [f32],
+    ) {
+        let sparse = matches!(self, Loss::SparseCategoricalCrossentropy { .. });
+        let width = probs.row_len().max(1);
+        let scale = 1.0 / probs.rows().max(1) as f32;
+        for (r, (g, p)) in grad
+            .chunks_exact_mut(width)
+            .zip(probs.data().chunks_exact(width))
+            .enumerate()
+        {
+            if sparse {
+                let label = target.data()[r] as usize;
+                for (c, (g, &p)) in g.iter_mut().zip(p).enumerate() {
+                    *g = (p - f32::from(u8::from(c == label))) * scale;
+                }
+            } else {
+                let t = &target.data()[r * width..(r + 1) * width];
+                let t_sum: f32 = t.iter().sum();
+                for ((g, &p), &t) in g.iter_mut().zip(p).zip(t) {
+                    *g = (t_sum * p - t) * scale;
+                }
+            }
+            g.iter_mut()
+                .filter(|g| g.abs() < 1e-30)
+                .for_each(|g| *g = 0.0);
+        }
+    }
+
     /// The loss, and when `grad` is given, dLoss/dpred written into it.
     /// Targets must have passed [`Loss::check_targets`].
     pub(crate) fn value_and_grad(

@@ -17,6 +17,8 @@ pub struct Dense {
     params: Vec<Param>,
     inputs: usize,
     pre_activation: Tensor,
+    /// Backward skips the softmax (the loss gave dL/d(pre-softmax)).
+    fused_softmax: bool,
 }
 
 impl Dense {
@@ -30,6 +32,7 @@ impl Dense {
             params: Vec::new(),
             inputs: 0,
             pre_activation: Tensor::default(),
+            fused_softmax: false,
         }
     }
 
@@ -146,13 +149,15 @@ impl Op for Dense {
     ) {
         let x = inputs[0];
         let rows = x.len() / self.inputs;
-        // dL/dz = dL/dy * activation'(z)
-        self.activation.backward_in_place(
-            output.data(),
-            self.pre_activation.data(),
-            grad_output.data_mut(),
-            self.units,
-        );
+        if !self.fused_softmax {
+            // dL/dz = dL/dy * activation'(z)
+            self.activation.backward_in_place(
+                output.data(),
+                self.pre_activation.data(),
+                grad_output.data_mut(),
+                self.units,
+            );
+        }
         let dz = grad_output.data();
         // dL/dW = x^T dz   ([in, rows] x [rows, units])
         let (kernel, rest) = self.params.split_at_mut(1);
@@ -190,6 +195,12 @@ impl Op for Dense {
                 false,
             );
         }
+    }
+
+    fn fuse_softmax(&mut self, fused: bool) -> bool {
+        let softmax = self.activation == Activation::Softmax;
+        self.fused_softmax = fused && softmax;
+        softmax
     }
 
     fn params(&self) -> &[Param] {

@@ -1,19 +1,37 @@
 //! Layers: one file per layer with its shape inference, forward and backward
 //! pass, and one line per layer in the table below.
 
+mod activation_layer;
 mod add;
+mod batch_normalization;
 mod concatenate;
+mod conv1d;
+mod conv2d;
 mod dense;
+mod depthwise_conv2d;
 mod dropout;
+mod geometry;
+mod global_average_pooling;
 mod input;
 mod param;
+mod pooling;
+mod reshape;
 
+pub use activation_layer::ActivationLayer;
 pub use add::Add;
+pub use batch_normalization::BatchNormalization;
 pub use concatenate::Concatenate;
+pub use conv1d::Conv1D;
+pub use conv2d::Conv2D;
 pub use dense::Dense;
+pub use depthwise_conv2d::DepthwiseConv2D;
 pub use dropout::Dropout;
+pub use geometry::{Padding, Window};
+pub use global_average_pooling::{GlobalAveragePooling1D, GlobalAveragePooling2D};
 pub use input::Input;
 pub use param::Param;
+pub use pooling::{AveragePooling1D, AveragePooling2D, MaxPooling1D, MaxPooling2D};
+pub use reshape::{Flatten, Reshape};
 
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -55,6 +73,13 @@ pub(crate) trait Op {
         grad_inputs: &mut [Tensor],
         need_input_grads: bool,
     );
+
+    /// When this layer ends in softmax and `fused` is true, its backward pass
+    /// takes dL/d(pre-softmax) directly (the loss computes the fused softmax
+    /// cross-entropy gradient `p - t`). Returns whether the layer ends in softmax.
+    fn fuse_softmax(&mut self, _fused: bool) -> bool {
+        false
+    }
 
     /// Parameters in Keras' order.
     fn params(&self) -> &[Param] {
@@ -110,6 +135,32 @@ layer_table! {
     Concatenate(Concatenate),
     /// Random zeroing in training.
     Dropout(Dropout),
+    /// 1-D convolution.
+    Conv1D(Conv1D),
+    /// 2-D convolution.
+    Conv2D(Conv2D),
+    /// Depthwise 2-D convolution.
+    DepthwiseConv2D(DepthwiseConv2D),
+    /// Batch normalization over the last axis.
+    BatchNormalization(BatchNormalization),
+    /// 2-D max pooling.
+    MaxPooling2D(MaxPooling2D),
+    /// 2-D average pooling.
+    AveragePooling2D(AveragePooling2D),
+    /// 1-D max pooling.
+    MaxPooling1D(MaxPooling1D),
+    /// 1-D average pooling.
+    AveragePooling1D(AveragePooling1D),
+    /// Mean over height and width.
+    GlobalAveragePooling2D(GlobalAveragePooling2D),
+    /// Mean over steps.
+    GlobalAveragePooling1D(GlobalAveragePooling1D),
+    /// Collapse to one axis.
+    Flatten(Flatten),
+    /// New per-sample shape.
+    Reshape(Reshape),
+    /// An activation as a layer.
+    Activation(ActivationLayer),
 }
 
 impl Layer {

@@ -27,7 +27,6 @@ impl Param {
 
     /// A parameter updated by the layer itself, not by the optimizer
     /// (e.g. batch normalization's moving mean).
-    #[allow(dead_code)] // used by batch normalization
     pub(crate) fn frozen(name: &'static str, value: Tensor) -> Self {
         Param {
             trainable: false,
@@ -68,6 +67,17 @@ impl Param {
         Ok(())
     }
 
+    /// Gives value and gradient a new shape with the same number of values
+    /// (Conv1D keeps Keras' kernel shape over the Conv2D computation).
+    pub(crate) fn reshape(&mut self, shape: &[usize]) {
+        if shape.iter().product::<usize>() == self.value.len() {
+            self.value = std::mem::take(&mut self.value)
+                .reshape(shape)
+                .unwrap_or_default();
+            self.grad = Tensor::zeros(shape);
+        }
+    }
+
     #[cfg(test)]
     pub(crate) fn value_mut(&mut self) -> &mut Tensor {
         &mut self.value
@@ -75,6 +85,11 @@ impl Param {
 
     pub(crate) fn grad_mut(&mut self) -> &mut Tensor {
         &mut self.grad
+    }
+
+    /// Gradient (writable) and value at once, for backward passes.
+    pub(crate) fn grad_and_value(&mut self) -> (&mut [f32], &[f32]) {
+        (self.grad.data_mut(), self.value.data())
     }
 
     /// Value and gradient at once (value writable), for optimizers.

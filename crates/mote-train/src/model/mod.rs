@@ -60,6 +60,8 @@ pub struct Model {
     seed: u64,
     work: Workspace,
     compiled: Option<Compiled>,
+    /// The output layer's softmax is differentiated together with the loss.
+    fused_softmax: bool,
 }
 
 /// Keras' `Sequential`: a model that is a plain stack of layers.
@@ -140,6 +142,7 @@ impl Model {
             seed: DEFAULT_SEED,
             work: Workspace::default(),
             compiled: None,
+            fused_softmax: false,
         }
     }
 

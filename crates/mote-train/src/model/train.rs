@@ -125,6 +125,14 @@ impl Model {
             return Err(Error::invalid("fit x", "no training rows"));
         }
 
+        // softmax output + cross-entropy on probabilities: take the gradient
+        // through both at once (p - t), as Keras does
+        let fuses = self
+            .compiled
+            .as_ref()
+            .is_some_and(|c| c.loss.fuses_with_softmax());
+        let last = self.nodes.len() - 1;
+        self.fused_softmax = self.nodes[last].layer.op_mut().fuse_softmax(fuses) && fuses;
         let mut shuffler = Rng::new(seed);
         self.work.rng = Rng::new(seed ^ 0x5EED_D20F);
         let mut order: Vec<usize> = (0..train_rows).collect();
@@ -229,11 +237,23 @@ impl Model {
         let last = self.nodes.len() - 1;
         let work = &mut self.work;
         work.grads[last].resize(work.outputs[last].shape());
-        let loss = compiled.loss.value_and_grad(
-            &work.outputs[last],
-            &work.targets,
-            Some(work.grads[last].data_mut()),
-        );
+        let loss = if self.fused_softmax {
+            let loss = compiled
+                .loss
+                .value_and_grad(&work.outputs[last], &work.targets, None);
+            compiled.loss.softmax_cross_entropy_grad(
+                &work.outputs[last],
+                &work.targets,
+                work.grads[last].data_mut(),
+            );
+            loss
+        } else {
+            compiled.loss.value_and_grad(
+                &work.outputs[last],
+                &work.targets,
+                Some(work.grads[last].data_mut()),
+            )
+        };
         if !loss.is_finite() {
             return loss;
         }
