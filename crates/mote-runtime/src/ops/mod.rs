@@ -7,8 +7,19 @@
 //! [`registration`], and [`ALL`].
 
 pub mod activation;
+pub mod broadcast;
+pub mod cast;
+pub mod concatenation;
 pub(crate) mod context;
+pub mod expand_dims;
 pub mod fully_connected;
+pub mod pad;
+pub mod padv2;
+pub mod quantization;
+pub mod squeeze;
+pub mod strided_slice;
+pub mod transpose;
+pub mod values;
 
 pub use context::{EvalContext, Persistent, PrepareContext};
 
@@ -74,6 +85,14 @@ macro_rules! ops {
 
 ops! {
     FULLY_CONNECTED => fully_connected::FullyConnectedParams as FullyConnected,
+    CAST => cast::CastParams as Cast,
+    CONCATENATION => concatenation::ConcatenationParams as Concatenation,
+    EXPAND_DIMS => expand_dims::ExpandDimsParams as ExpandDims,
+    PAD => pad::PadParams as Pad,
+    PADV2 => padv2::PadParams as PadV2,
+    SQUEEZE => squeeze::SqueezeParams as Squeeze,
+    STRIDED_SLICE => strided_slice::StridedSliceParams as StridedSlice,
+    TRANSPOSE => transpose::TransposeParams as Transpose,
 }
 
 /// The kernels an interpreter may use. A firmware that names only the kernels
