@@ -7,17 +7,24 @@
 //! [`registration`], and [`ALL`].
 
 pub mod activation;
+pub mod add;
+pub mod arithmetic;
 pub mod broadcast;
 pub mod cast;
 pub mod concatenation;
 pub(crate) mod context;
+pub mod div;
 pub mod expand_dims;
 pub mod fully_connected;
+pub mod maximum;
+pub mod minimum;
+pub mod mul;
 pub mod pad;
 pub mod padv2;
 pub mod quantization;
 pub mod squeeze;
 pub mod strided_slice;
+pub mod sub;
 pub mod transpose;
 pub mod values;
 
@@ -85,13 +92,19 @@ macro_rules! ops {
 
 ops! {
     FULLY_CONNECTED => fully_connected::FullyConnectedParams as FullyConnected,
+    ADD => add::AddParams as Add,
     CAST => cast::CastParams as Cast,
     CONCATENATION => concatenation::ConcatenationParams as Concatenation,
+    DIV => div::DivParams as Div,
     EXPAND_DIMS => expand_dims::ExpandDimsParams as ExpandDims,
+    MAXIMUM => maximum::MaximumParams as Maximum,
+    MINIMUM => minimum::MinimumParams as Minimum,
+    MUL => mul::MulParams as Mul,
     PAD => pad::PadParams as Pad,
     PADV2 => padv2::PadParams as PadV2,
     SQUEEZE => squeeze::SqueezeParams as Squeeze,
     STRIDED_SLICE => strided_slice::StridedSliceParams as StridedSlice,
+    SUB => sub::SubParams as Sub,
     TRANSPOSE => transpose::TransposeParams as Transpose,
 }
 
