@@ -13,19 +13,26 @@ pub mod broadcast;
 pub mod cast;
 pub mod concatenation;
 pub(crate) mod context;
+pub mod dequantize;
 pub mod div;
 pub mod expand_dims;
+pub mod float_math;
 pub mod fully_connected;
+pub mod leaky_relu;
 pub mod maximum;
 pub mod minimum;
 pub mod mul;
 pub mod pad;
 pub mod padv2;
 pub mod quantization;
+pub mod quantize;
+pub mod relu;
+pub mod relu6;
 pub mod squeeze;
 pub mod strided_slice;
 pub mod sub;
 pub mod transpose;
+pub mod unary;
 pub mod values;
 
 pub use context::{EvalContext, Persistent, PrepareContext};
@@ -95,13 +102,18 @@ ops! {
     ADD => add::AddParams as Add,
     CAST => cast::CastParams as Cast,
     CONCATENATION => concatenation::ConcatenationParams as Concatenation,
+    DEQUANTIZE => dequantize::DequantizeParams as Dequantize,
     DIV => div::DivParams as Div,
     EXPAND_DIMS => expand_dims::ExpandDimsParams as ExpandDims,
+    LEAKY_RELU => leaky_relu::LeakyReluParams as LeakyRelu,
     MAXIMUM => maximum::MaximumParams as Maximum,
     MINIMUM => minimum::MinimumParams as Minimum,
     MUL => mul::MulParams as Mul,
     PAD => pad::PadParams as Pad,
     PADV2 => padv2::PadParams as PadV2,
+    QUANTIZE => quantize::QuantizeParams as Quantize,
+    RELU => relu::ReluParams as Relu,
+    RELU6 => relu6::Relu6Params as Relu6,
     SQUEEZE => squeeze::SqueezeParams as Squeeze,
     STRIDED_SLICE => strided_slice::StridedSliceParams as StridedSlice,
     SUB => sub::SubParams as Sub,
