@@ -4,7 +4,8 @@
 //! rescale both inputs to twice the larger input scale, add, and rescale to
 //! the output (`left_shift` 20 for int8, 15 for int16). TensorFlow Lite
 //! Micro always takes this general int16 path, whatever the options'
-//! `pot_scale_int16` says; so does mote.
+//! `pot_scale_int16` says; so does mote. Its int32 ADD ignores the fused
+//! activation (it sets the full int32 range); so does mote.
 
 use super::arithmetic::{binary, float_range, int32_range, AddSubQuantized, Precision};
 use super::broadcast::Broadcast;
@@ -39,7 +40,8 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<AddParams, Error> {
     let b = binary(ctx, 6, true)?;
     let kernel = match b.dtype {
         TensorType::Float32 => AddKernel::Float32(float_range(b.activation)),
-        TensorType::Int32 => AddKernel::Int32(int32_range(b.activation)),
+        // TensorFlow Lite Micro's int32 ADD ignores the fused activation.
+        TensorType::Int32 => AddKernel::Int32(int32_range(0)),
         TensorType::Int8 => AddKernel::Int8(AddSubQuantized::new(ctx, &b, Precision::Double)?),
         TensorType::Int16 => AddKernel::Int16(AddSubQuantized::new(ctx, &b, Precision::Double)?),
         other => return Err(ctx.unsupported_type(other)),

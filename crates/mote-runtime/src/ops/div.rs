@@ -12,8 +12,8 @@ use super::{EvalContext, PrepareContext};
 use crate::error::Error;
 use crate::model::TensorType;
 use crate::quant::{
-    get_reciprocal, multiply_by_quantized_multiplier_greater_than_one,
-    multiply_by_quantized_multiplier_smaller_than_one_exp, quantize_multiplier,
+    get_reciprocal, multiply_by_quantized_multiplier_greater_than_one, quantize_multiplier,
+    saturating_rounding_doubling_high_mul,
 };
 
 /// int8 params.
@@ -37,6 +37,21 @@ fn leading_sign_bits(x: i32) -> i32 {
     (x ^ (x >> 31)).leading_zeros() as i32 - 1
 }
 
+/// gemmlowp's `RoundingDivideByPOT` as the `tflite-micro` package computes it
+/// when DIV asks for a shift outside `0..=31`, which happens for most small
+/// quotients (`total_shift` reaches -40) and is undefined in C++: the mask
+/// `(1ll << exponent) - 1` is computed in 64 bits and truncated to 32, and
+/// the arithmetic shift uses the exponent modulo 32 (x86's `shl`/`sar`). mote
+/// reproduces this so that int8 DIV agrees bit for bit with the reference;
+/// inside `0..=31` it is the ordinary rounding shift.
+fn rounding_divide_by_pot_unchecked(x: i32, exponent: i32) -> i32 {
+    let mask = 1i64.wrapping_shl(exponent as u32).wrapping_sub(1) as i32;
+    let remainder = x & mask;
+    let threshold = (mask >> 1).wrapping_add(i32::from(x < 0));
+    x.wrapping_shr(exponent as u32)
+        .wrapping_add(i32::from(remainder > threshold))
+}
+
 impl DivQuantized {
     /// One element.
     #[inline]
@@ -52,7 +67,10 @@ impl DivQuantized {
         let unscaled = multiply_by_quantized_multiplier_greater_than_one(dividend, reciprocal, headroom);
         let (m, s) = self.output;
         let total_shift = s.wrapping_sub(reciprocal_shift).wrapping_sub(headroom);
-        let result = multiply_by_quantized_multiplier_smaller_than_one_exp(unscaled, m, total_shift);
+        let result = rounding_divide_by_pot_unchecked(
+            saturating_rounding_doubling_high_mul(unscaled, m),
+            total_shift.wrapping_neg(),
+        );
         clamp_i32(self.output_offset.wrapping_add(result), self.range)
     }
 }
@@ -133,6 +151,15 @@ mod tests {
         // 1 = 0b0...01: 30 copies of the sign bit below it; -1: all 31
         assert_eq!((leading_sign_bits(1), leading_sign_bits(-1), leading_sign_bits(0)), (30, 31, 31));
         assert_eq!(leading_sign_bits(i32::MIN), 0);
+    }
+
+    #[test]
+    fn shifts_past_31_as_the_reference_package() {
+        // In range: 7 / 2^1 = 3.5 -> 4; -7 / 2 = -3.5 -> -4
+        assert_eq!((rounding_divide_by_pot_unchecked(7, 1), rounding_divide_by_pot_unchecked(-7, 1)), (4, -4));
+        // 34: mask all ones, shift by 34 mod 32 = 2: 100 >> 2 = 25, and
+        // 100 > threshold -1 adds 1
+        assert_eq!(rounding_divide_by_pot_unchecked(100, 34), 26);
     }
 
     #[test]
