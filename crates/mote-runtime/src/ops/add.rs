@@ -7,7 +7,7 @@
 //! `pot_scale_int16` says; so does mote. Its int32 ADD ignores the fused
 //! activation (it sets the full int32 range); so does mote.
 
-use super::arithmetic::{binary, float_range, int32_range, AddSubQuantized, Precision};
+use super::arithmetic::{binary, float_range, int32_range, AddSubQuantized};
 use super::broadcast::Broadcast;
 use super::{EvalContext, PrepareContext};
 use crate::error::Error;
@@ -42,8 +42,8 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<AddParams, Error> {
         TensorType::Float32 => AddKernel::Float32(float_range(b.activation)),
         // TensorFlow Lite Micro's int32 ADD ignores the fused activation.
         TensorType::Int32 => AddKernel::Int32(int32_range(0)),
-        TensorType::Int8 => AddKernel::Int8(AddSubQuantized::new(ctx, &b, Precision::Double)?),
-        TensorType::Int16 => AddKernel::Int16(AddSubQuantized::new(ctx, &b, Precision::Double)?),
+        TensorType::Int8 => AddKernel::Int8(AddSubQuantized::new(ctx, &b)?),
+        TensorType::Int16 => AddKernel::Int16(AddSubQuantized::new(ctx, &b)?),
         other => return Err(ctx.unsupported_type(other)),
     };
     Ok(AddParams {

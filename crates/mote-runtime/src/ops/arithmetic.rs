@@ -143,47 +143,21 @@ pub struct AddSubQuantized {
     pub range: (i32, i32),
 }
 
-/// How the twice-max scale and the real multipliers are computed: ADD in
-/// `double`, SUB in `float` then widened (TensorFlow Lite Micro's
-/// `CalculateOpDataAdd` and `CalculateOpDataSub` differ so).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Precision {
-    /// ADD.
-    Double,
-    /// SUB.
-    Float,
-}
-
 impl AddSubQuantized {
-    /// The params of an int8/int16 ADD or SUB.
-    pub fn new(
-        ctx: &PrepareContext<'_, '_>,
-        binary: &Binary,
-        precision: Precision,
-    ) -> Result<Self, Error> {
+    /// The params of an int8/int16 ADD or SUB, computed in `double` as
+    /// TensorFlow Lite Micro's `CalculateOpDataAdd`.
+    pub fn new(ctx: &PrepareContext<'_, '_>, binary: &Binary) -> Result<Self, Error> {
         let [a, b, out] = binary.quant;
         for q in [a, b, out] {
             check_scale(ctx, q.scale)?;
         }
         let left_shift = if binary.dtype == TensorType::Int16 { 15 } else { 20 };
-        let (real1, real2, real_out) = match precision {
-            Precision::Double => {
-                let twice = 2.0 * f64::from(a.scale.max(b.scale));
-                (
-                    f64::from(a.scale) / twice,
-                    f64::from(b.scale) / twice,
-                    twice / (f64::from(1i32 << left_shift) * f64::from(out.scale)),
-                )
-            }
-            Precision::Float => {
-                let twice = 2.0 * a.scale.max(b.scale);
-                (
-                    f64::from(a.scale / twice),
-                    f64::from(b.scale / twice),
-                    f64::from(twice / ((1i32 << left_shift) as f32 * out.scale)),
-                )
-            }
-        };
+        let twice = 2.0 * f64::from(a.scale.max(b.scale));
+        let (real1, real2, real_out) = (
+            f64::from(a.scale) / twice,
+            f64::from(b.scale) / twice,
+            twice / (f64::from(1i32 << left_shift) * f64::from(out.scale)),
+        );
         Ok(AddSubQuantized {
             input1_offset: a.zero_point.wrapping_neg(),
             input2_offset: b.zero_point.wrapping_neg(),

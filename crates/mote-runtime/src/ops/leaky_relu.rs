@@ -2,10 +2,14 @@
 //!
 //! float32, and int8/int16 as TensorFlow Lite Micro's `QuantizeLeakyRelu`:
 //! `x - zp_in` requantized by `s_in / s_out` when non-negative and by
-//! `s_in * alpha / s_out` when negative (both in `float`, then widened; a
-//! negative alpha multiplier is applied by magnitude and negated), plus
-//! `zp_out`, clamped to the type. TensorFlow Lite rounds differently in a few
-//! int16 cases (the SEANet goldens show it); mote follows Micro.
+//! `s_in * alpha / s_out` when negative (a negative alpha multiplier is
+//! applied by magnitude and negated), plus `zp_out`, clamped to the type.
+//!
+//! The multipliers are computed in `double`, as the `tflite-micro` package
+//! (2026-10) does; TensorFlow Lite, and TensorFlow Lite Micro's source of
+//! 2026-08, compute them in `float`, which gives a different multiplier for a
+//! few scales (four SEANet models differ by one there). mote follows the
+//! package, the reference it is tested against.
 
 use super::unary::unary;
 use super::values::map;
@@ -75,7 +79,7 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<LeakyReluParams, Erro
         TensorType::Int8 | TensorType::Int16 => {
             super::arithmetic::check_scale(ctx, u.input.scale)?;
             super::arithmetic::check_scale(ctx, u.output.scale)?;
-            let real_alpha = f64::from(u.input.scale * alpha / u.output.scale);
+            let real_alpha = f64::from(u.input.scale) * f64::from(alpha) / f64::from(u.output.scale);
             if !real_alpha.is_finite() {
                 return Err(ctx.invalid("alpha is not finite"));
             }
@@ -84,7 +88,7 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<LeakyReluParams, Erro
             let q = LeakyReluQuantized {
                 input_zero_point: u.input.zero_point,
                 output_zero_point: u.output.zero_point,
-                identity: quantize_multiplier(f64::from(u.input.scale / u.output.scale)),
+                identity: quantize_multiplier(f64::from(u.input.scale) / f64::from(u.output.scale)),
                 alpha: (m, s),
                 alpha_negative: real_alpha < 0.0,
                 range: super::arithmetic::type_range(u.dtype).unwrap_or((0, 0)),

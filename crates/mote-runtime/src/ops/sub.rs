@@ -1,11 +1,12 @@
 //! SUB: `output = act(input1 - input2)`, broadcasting up to 5-D.
 //!
 //! As TensorFlow Lite Micro: float32, int32, int8 and int16, requantized as
-//! ADD is — except that TensorFlow Lite Micro's `CalculateOpDataSub` computes
-//! the scales in `float` where ADD uses `double`, and so does mote.
+//! ADD is, the scales in `double`. (TensorFlow Lite Micro's source of 2026-08
+//! computed them in `float`; the `tflite-micro` package of 2026-10, mote's
+//! reference, uses `double`, which the SEANet SUB models tell apart.)
 
 use super::add::AddKernel;
-use super::arithmetic::{binary, float_range, int32_range, AddSubQuantized, Precision};
+use super::arithmetic::{binary, float_range, int32_range, AddSubQuantized};
 use super::broadcast::Broadcast;
 use super::{EvalContext, PrepareContext};
 use crate::error::Error;
@@ -26,8 +27,8 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<SubParams, Error> {
     let kernel = match b.dtype {
         TensorType::Float32 => AddKernel::Float32(float_range(b.activation)),
         TensorType::Int32 => AddKernel::Int32(int32_range(b.activation)),
-        TensorType::Int8 => AddKernel::Int8(AddSubQuantized::new(ctx, &b, Precision::Float)?),
-        TensorType::Int16 => AddKernel::Int16(AddSubQuantized::new(ctx, &b, Precision::Float)?),
+        TensorType::Int8 => AddKernel::Int8(AddSubQuantized::new(ctx, &b)?),
+        TensorType::Int16 => AddKernel::Int16(AddSubQuantized::new(ctx, &b)?),
         other => return Err(ctx.unsupported_type(other)),
     };
     Ok(SubParams {
