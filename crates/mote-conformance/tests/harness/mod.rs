@@ -255,6 +255,7 @@ pub fn conform(checks: &[Check]) -> usize {
             failures.push(format!("{}: {why}", check.name));
         }
     }
+    println!("{compared} of {} cases ran in both and were compared", checks.len());
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n{}",
