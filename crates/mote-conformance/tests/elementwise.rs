@@ -153,6 +153,23 @@ fn activations_and_quantization_match_tflite_micro() {
             checks.push(unary(rng, format!("LEAKY_RELU int16 {alpha} {i}"), Op::LEAKY_RELU, opts(), t(shape, Int16).q(*si, 0), t(shape, Int16).q(*so, 0)));
         }
     }
+    // LOGISTIC, TANH and HARD_SWISH: float32 (wide inputs) and int8.
+    for op in [Op::LOGISTIC, Op::TANH, Op::HARD_SWISH] {
+        let mut check = unary(rng, format!("{op} f32"), op, none(), t(&[4, 50], Float32), t(&[4, 50], Float32));
+        for b in check.inputs[0].data.chunks_exact_mut(4) {
+            let x = f32::from_le_bytes(b.try_into().unwrap()) * 5.0;
+            b.copy_from_slice(&x.to_le_bytes());
+        }
+        checks.push(check);
+        for (i, (si, zi)) in [(0.1f32, 0i64), (0.02, -30), (0.25, 50), (0.06, 127)].iter().enumerate() {
+            let out = match op {
+                Op::LOGISTIC => t(shape, Int8).q(1.0 / 256.0, -128),
+                Op::TANH => t(shape, Int8).q(1.0 / 128.0, 0),
+                _ => t(shape, Int8).q([0.03f32, 0.05, 0.1, 0.02][i], [-128i64, 0, 10, -5][i]),
+            };
+            checks.push(unary(rng, format!("{op} int8 {i}"), op, none(), t(shape, Int8).q(*si, *zi), out));
+        }
+    }
     // QUANTIZE from float (some values saturate) and between integer types.
     for (i, (scale, zp)) in [(0.05f32, 0i64), (0.02, -20), (0.013, 7), (0.5, 127)].iter().enumerate() {
         checks.push(unary(rng, format!("QUANTIZE f32->int8 {i}"), Op::QUANTIZE, none(), t(shape, Float32), t(shape, Int8).q(*scale, *zp)));

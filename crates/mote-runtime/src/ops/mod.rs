@@ -18,7 +18,9 @@ pub mod div;
 pub mod expand_dims;
 pub mod float_math;
 pub mod fully_connected;
+pub mod hard_swish;
 pub mod leaky_relu;
+pub mod logistic;
 pub mod maximum;
 pub mod minimum;
 pub mod mul;
@@ -31,6 +33,7 @@ pub mod relu6;
 pub mod squeeze;
 pub mod strided_slice;
 pub mod sub;
+pub mod tanh;
 pub mod transpose;
 pub mod unary;
 pub mod values;
@@ -105,7 +108,9 @@ ops! {
     DEQUANTIZE => dequantize::DequantizeParams as Dequantize,
     DIV => div::DivParams as Div,
     EXPAND_DIMS => expand_dims::ExpandDimsParams as ExpandDims,
+    HARD_SWISH => hard_swish::HardSwishParams as HardSwish,
     LEAKY_RELU => leaky_relu::LeakyReluParams as LeakyRelu,
+    LOGISTIC => logistic::LogisticParams as Logistic,
     MAXIMUM => maximum::MaximumParams as Maximum,
     MINIMUM => minimum::MinimumParams as Minimum,
     MUL => mul::MulParams as Mul,
@@ -117,6 +122,7 @@ ops! {
     SQUEEZE => squeeze::SqueezeParams as Squeeze,
     STRIDED_SLICE => strided_slice::StridedSliceParams as StridedSlice,
     SUB => sub::SubParams as Sub,
+    TANH => tanh::TanhParams as Tanh,
     TRANSPOSE => transpose::TransposeParams as Transpose,
 }
 
