@@ -39,7 +39,14 @@ fn activation_options(kind: u8, activation: u8) -> OptionsDef {
 }
 
 /// Cases of a binary op for each shape, quantization and activation.
-fn binary_cases(rng: &mut Rng, op: Op, kind: u8, dtypes: &[TensorType], activations: &[u8], max_rank: usize) -> Vec<Check> {
+fn binary_cases(
+    rng: &mut Rng,
+    op: Op,
+    kind: u8,
+    dtypes: &[TensorType],
+    activations: &[u8],
+    max_rank: usize,
+) -> Vec<Check> {
     let mut checks = vec![];
     for &dtype in dtypes {
         let quants: Vec<Option<[(f32, i64); 3]>> = match dtype {
@@ -64,7 +71,11 @@ fn binary_cases(rng: &mut Rng, op: Op, kind: u8, dtypes: &[TensorType], activati
                         }
                     }
                     let [x, y, z] = x;
-                    let opts = if kind == 39 { options(39, &[], &[]) } else { activation_options(kind, act) };
+                    let opts = if kind == 39 {
+                        options(39, &[], &[])
+                    } else {
+                        activation_options(kind, act)
+                    };
                     checks.push(Check::same(
                         format!("{op} {dtype:?} shape {s} quant {qi} act {act}"),
                         rng,
@@ -89,7 +100,14 @@ fn add_sub_mul_match_tflite_micro() {
     checks.extend(binary_cases(&mut rng, Op::SUB, 28, &all, &[0, 1, 2, 3], 5));
     checks.extend(binary_cases(&mut rng, Op::MUL, 21, &all, &[0, 1, 2, 3], 6));
     // A fused TANH is not applied by these ops in TensorFlow Lite Micro.
-    checks.extend(binary_cases(&mut rng, Op::ADD, 11, &[Float32, Int8], &[4], 3));
+    checks.extend(binary_cases(
+        &mut rng,
+        Op::ADD,
+        11,
+        &[Float32, Int8],
+        &[4],
+        3,
+    ));
     let compared = conform(&checks);
     assert_eq!(compared, checks.len());
 }
@@ -110,7 +128,14 @@ fn div_maximum_minimum_match_tflite_micro() {
         }
     }
     for op in [Op::MAXIMUM, Op::MINIMUM] {
-        checks.extend(binary_cases(&mut rng, op, 39, &[Float32, Int8, Int16, Int32, Int64], &[0], 5));
+        checks.extend(binary_cases(
+            &mut rng,
+            op,
+            39,
+            &[Float32, Int8, Int16, Int32, Int64],
+            &[0],
+            5,
+        ));
     }
     let compared = conform(&checks);
     assert_eq!(compared, checks.len());
@@ -129,53 +154,144 @@ fn activations_and_quantization_match_tflite_micro() {
     let shape: &[usize] = &[2, 3, 5];
     let mut checks = vec![];
     // (input scale, zero point), (output scale, zero point)
-    let int8_pairs = [((0.05, 0), (0.05, 0)), ((0.02, -10), (0.03, 5)), ((0.1, 20), (0.01, -128)), ((0.5, -3), (0.04, 100))];
-    let int16_pairs = [((0.001, 0), (0.001, 0)), ((0.0005, 0), (0.0002, 0)), ((0.01, 0), (0.003, 0))];
+    let int8_pairs = [
+        ((0.05, 0), (0.05, 0)),
+        ((0.02, -10), (0.03, 5)),
+        ((0.1, 20), (0.01, -128)),
+        ((0.5, -3), (0.04, 100)),
+    ];
+    let int16_pairs = [
+        ((0.001, 0), (0.001, 0)),
+        ((0.0005, 0), (0.0002, 0)),
+        ((0.01, 0), (0.003, 0)),
+    ];
     for (op, kind) in [(Op::RELU, 0), (Op::RELU6, 0)] {
-        checks.push(unary(rng, format!("{op} f32"), op, none(), t(shape, Float32), t(shape, Float32)));
+        checks.push(unary(
+            rng,
+            format!("{op} f32"),
+            op,
+            none(),
+            t(shape, Float32),
+            t(shape, Float32),
+        ));
         for (i, ((si, zi), (so, zo))) in int8_pairs.iter().enumerate() {
             // RELU6 takes the output to share the input's quantization.
-            let (so, zo) = if op == Op::RELU6 { (*si, *zi) } else { (*so, *zo) };
-            checks.push(unary(rng, format!("{op} int8 {i}"), op, options(kind, &[], &[]), t(shape, Int8).q(*si, *zi), t(shape, Int8).q(so, zo)));
+            let (so, zo) = if op == Op::RELU6 {
+                (*si, *zi)
+            } else {
+                (*so, *zo)
+            };
+            checks.push(unary(
+                rng,
+                format!("{op} int8 {i}"),
+                op,
+                options(kind, &[], &[]),
+                t(shape, Int8).q(*si, *zi),
+                t(shape, Int8).q(so, zo),
+            ));
         }
         for (i, ((si, _), (so, _))) in int16_pairs.iter().enumerate() {
             let so = if op == Op::RELU6 { *si } else { *so };
-            checks.push(unary(rng, format!("{op} int16 {i}"), op, none(), t(shape, Int16).q(*si, 0), t(shape, Int16).q(so, 0)));
+            checks.push(unary(
+                rng,
+                format!("{op} int16 {i}"),
+                op,
+                none(),
+                t(shape, Int16).q(*si, 0),
+                t(shape, Int16).q(so, 0),
+            ));
         }
     }
     for alpha in [0.2f32, 0.3, -0.5, 1.7] {
         let opts = || options(75, &[(0, Scalar::F32(alpha))], &[]);
-        checks.push(unary(rng, format!("LEAKY_RELU f32 {alpha}"), Op::LEAKY_RELU, opts(), t(shape, Float32), t(shape, Float32)));
+        checks.push(unary(
+            rng,
+            format!("LEAKY_RELU f32 {alpha}"),
+            Op::LEAKY_RELU,
+            opts(),
+            t(shape, Float32),
+            t(shape, Float32),
+        ));
         for (i, ((si, zi), (so, zo))) in int8_pairs.iter().enumerate() {
-            checks.push(unary(rng, format!("LEAKY_RELU int8 {alpha} {i}"), Op::LEAKY_RELU, opts(), t(shape, Int8).q(*si, *zi), t(shape, Int8).q(*so, *zo)));
+            checks.push(unary(
+                rng,
+                format!("LEAKY_RELU int8 {alpha} {i}"),
+                Op::LEAKY_RELU,
+                opts(),
+                t(shape, Int8).q(*si, *zi),
+                t(shape, Int8).q(*so, *zo),
+            ));
         }
         for (i, ((si, _), (so, _))) in int16_pairs.iter().enumerate() {
-            checks.push(unary(rng, format!("LEAKY_RELU int16 {alpha} {i}"), Op::LEAKY_RELU, opts(), t(shape, Int16).q(*si, 0), t(shape, Int16).q(*so, 0)));
+            checks.push(unary(
+                rng,
+                format!("LEAKY_RELU int16 {alpha} {i}"),
+                Op::LEAKY_RELU,
+                opts(),
+                t(shape, Int16).q(*si, 0),
+                t(shape, Int16).q(*so, 0),
+            ));
         }
     }
     // LOGISTIC, TANH and HARD_SWISH: float32 (wide inputs) and int8.
     for op in [Op::LOGISTIC, Op::TANH, Op::HARD_SWISH] {
-        let mut check = unary(rng, format!("{op} f32"), op, none(), t(&[4, 50], Float32), t(&[4, 50], Float32));
+        let mut check = unary(
+            rng,
+            format!("{op} f32"),
+            op,
+            none(),
+            t(&[4, 50], Float32),
+            t(&[4, 50], Float32),
+        );
         for b in check.inputs[0].data.chunks_exact_mut(4) {
             let x = f32::from_le_bytes(b.try_into().unwrap()) * 5.0;
             b.copy_from_slice(&x.to_le_bytes());
         }
         checks.push(check);
-        for (i, (si, zi)) in [(0.1f32, 0i64), (0.02, -30), (0.25, 50), (0.06, 127)].iter().enumerate() {
+        for (i, (si, zi)) in [(0.1f32, 0i64), (0.02, -30), (0.25, 50), (0.06, 127)]
+            .iter()
+            .enumerate()
+        {
             let out = match op {
                 Op::LOGISTIC => t(shape, Int8).q(1.0 / 256.0, -128),
                 Op::TANH => t(shape, Int8).q(1.0 / 128.0, 0),
                 _ => t(shape, Int8).q([0.03f32, 0.05, 0.1, 0.02][i], [-128i64, 0, 10, -5][i]),
             };
-            checks.push(unary(rng, format!("{op} int8 {i}"), op, none(), t(shape, Int8).q(*si, *zi), out));
+            checks.push(unary(
+                rng,
+                format!("{op} int8 {i}"),
+                op,
+                none(),
+                t(shape, Int8).q(*si, *zi),
+                out,
+            ));
         }
     }
     // QUANTIZE from float (some values saturate) and between integer types.
-    for (i, (scale, zp)) in [(0.05f32, 0i64), (0.02, -20), (0.013, 7), (0.5, 127)].iter().enumerate() {
-        checks.push(unary(rng, format!("QUANTIZE f32->int8 {i}"), Op::QUANTIZE, none(), t(shape, Float32), t(shape, Int8).q(*scale, *zp)));
-        checks.push(unary(rng, format!("QUANTIZE f32->int16 {i}"), Op::QUANTIZE, none(), t(shape, Float32), t(shape, Int16).q(*scale / 200.0, 0)));
+    for (i, (scale, zp)) in [(0.05f32, 0i64), (0.02, -20), (0.013, 7), (0.5, 127)]
+        .iter()
+        .enumerate()
+    {
+        checks.push(unary(
+            rng,
+            format!("QUANTIZE f32->int8 {i}"),
+            Op::QUANTIZE,
+            none(),
+            t(shape, Float32),
+            t(shape, Int8).q(*scale, *zp),
+        ));
+        checks.push(unary(
+            rng,
+            format!("QUANTIZE f32->int16 {i}"),
+            Op::QUANTIZE,
+            none(),
+            t(shape, Float32),
+            t(shape, Int16).q(*scale / 200.0, 0),
+        ));
     }
-    let requantize: &[(TensorType, (f32, i64), TensorType, (f32, i64))] = &[
+    /// (from, its scale and zero point, to, its scale and zero point)
+    type Requantize = (TensorType, (f32, i64), TensorType, (f32, i64));
+    let requantize: &[Requantize] = &[
         (Int8, (0.05, 3), Int8, (0.02, -7)),
         (Int8, (0.05, 3), Int8, (0.3, 100)),
         (Int8, (0.05, 3), UInt8, (0.05, 131)),
@@ -189,15 +305,44 @@ fn activations_and_quantization_match_tflite_micro() {
         (Int32, (0.0001, 0), Int16, (0.0002, 0)),
     ];
     for (i, (from, qi, to, qo)) in requantize.iter().enumerate() {
-        checks.push(unary(rng, format!("QUANTIZE {from:?}->{to:?} {i}"), Op::QUANTIZE, none(), t(shape, *from).q(qi.0, qi.1), t(shape, *to).q(qo.0, qo.1)));
+        checks.push(unary(
+            rng,
+            format!("QUANTIZE {from:?}->{to:?} {i}"),
+            Op::QUANTIZE,
+            none(),
+            t(shape, *from).q(qi.0, qi.1),
+            t(shape, *to).q(qo.0, qo.1),
+        ));
     }
-    for (i, (from, scale, zp)) in [(Int8, 0.05f32, -3i64), (Int8, 0.7, 100), (Int16, 0.001, 0), (UInt8, 0.02, 128)].iter().enumerate() {
-        checks.push(unary(rng, format!("DEQUANTIZE {from:?} {i}"), Op::DEQUANTIZE, none(), t(shape, *from).q(*scale, *zp), t(shape, Float32)));
+    for (i, (from, scale, zp)) in [
+        (Int8, 0.05f32, -3i64),
+        (Int8, 0.7, 100),
+        (Int16, 0.001, 0),
+        (UInt8, 0.02, 128),
+    ]
+    .iter()
+    .enumerate()
+    {
+        checks.push(unary(
+            rng,
+            format!("DEQUANTIZE {from:?} {i}"),
+            Op::DEQUANTIZE,
+            none(),
+            t(shape, *from).q(*scale, *zp),
+            t(shape, Float32),
+        ));
     }
     // CAST between every pair TensorFlow Lite Micro has.
     for from in [Int8, Int16, Int32, UInt32, Float32, Bool] {
         for to in [Int8, Int16, Int32, UInt32, Float32] {
-            let mut check = unary(rng, format!("CAST {from:?}->{to:?}"), Op::CAST, none(), t(shape, from), t(shape, to));
+            let mut check = unary(
+                rng,
+                format!("CAST {from:?}->{to:?}"),
+                Op::CAST,
+                none(),
+                t(shape, from),
+                t(shape, to),
+            );
             if from == Float32 && to == UInt32 {
                 // A negative float to uint32 is undefined in C++: cast |x|.
                 for b in check.inputs[0].data.chunks_exact_mut(4) {
@@ -221,12 +366,60 @@ fn refusals_are_shared_with_tflite_micro() {
     let none = || options(0, &[], &[]);
     let s: &[usize] = &[4];
     let checks = vec![
-        unary(rng, "CAST to int64".into(), Op::CAST, none(), t(s, Int32), t(s, Int64)).refused("does not support int64", "invocation failed"),
-        unary(rng, "CAST from uint8".into(), Op::CAST, none(), t(s, UInt8), t(s, Int32)).refused("does not support uint8", "invocation failed"),
-        unary(rng, "QUANTIZE f32->uint8".into(), Op::QUANTIZE, none(), t(s, Float32), t(s, UInt8).q(0.1, 128)).refused("does not support uint8", "invocation failed"),
-        unary(rng, "DEQUANTIZE int32".into(), Op::DEQUANTIZE, none(), t(s, Int32).q(0.1, 0), t(s, Float32)).refused("does not support int32", "allocate tensors"),
-        Check::same("TRANSPOSE int32", rng, Op::TRANSPOSE, options(26, &[], &[]), &[t(&[2, 2], Int32), T::i32s(&[1, 0])], &[t(&[2, 2], Int32)]).refused("does not support int32", "invocation failed"),
-        Check::same("DIV int16", rng, Op::DIV, activation_options(29, 0), &[t(s, Int16).q(0.01, 0), t(s, Int16).q(0.01, 0)], &[t(s, Int16).q(0.01, 0)]).refused("does not support int16", "invocation failed"),
+        unary(
+            rng,
+            "CAST to int64".into(),
+            Op::CAST,
+            none(),
+            t(s, Int32),
+            t(s, Int64),
+        )
+        .refused("does not support int64", "invocation failed"),
+        unary(
+            rng,
+            "CAST from uint8".into(),
+            Op::CAST,
+            none(),
+            t(s, UInt8),
+            t(s, Int32),
+        )
+        .refused("does not support uint8", "invocation failed"),
+        unary(
+            rng,
+            "QUANTIZE f32->uint8".into(),
+            Op::QUANTIZE,
+            none(),
+            t(s, Float32),
+            t(s, UInt8).q(0.1, 128),
+        )
+        .refused("does not support uint8", "invocation failed"),
+        unary(
+            rng,
+            "DEQUANTIZE int32".into(),
+            Op::DEQUANTIZE,
+            none(),
+            t(s, Int32).q(0.1, 0),
+            t(s, Float32),
+        )
+        .refused("does not support int32", "allocate tensors"),
+        Check::same(
+            "TRANSPOSE int32",
+            rng,
+            Op::TRANSPOSE,
+            options(26, &[], &[]),
+            &[t(&[2, 2], Int32), T::i32s(&[1, 0])],
+            &[t(&[2, 2], Int32)],
+        )
+        .refused("does not support int32", "invocation failed"),
+        Check::same(
+            "DIV int16",
+            rng,
+            Op::DIV,
+            activation_options(29, 0),
+            &[t(s, Int16).q(0.01, 0), t(s, Int16).q(0.01, 0)],
+            &[t(s, Int16).q(0.01, 0)],
+        )
+        .refused("does not support int16", "invocation failed"),
     ];
     conform(&checks);
 }
@@ -251,17 +444,30 @@ fn shape_ops_match_tflite_micro() {
     let rng = &mut rng;
     let mut checks = vec![];
     // CONCATENATION: two or three inputs, several axes (negative too).
-    let concat: &[(&[&[usize]], i32, &[usize])] = &[
+    /// (input shapes, axis, output shape)
+    type Concat = (&'static [&'static [usize]], i32, &'static [usize]);
+    let concat: &[Concat] = &[
         (&[&[2, 3], &[2, 1]], 1, &[2, 4]),
         (&[&[2, 3], &[1, 3], &[3, 3]], 0, &[6, 3]),
-        (&[&[1, 2, 3, 4], &[1, 2, 1, 4], &[1, 2, 2, 4]], -2, &[1, 2, 6, 4]),
+        (
+            &[&[1, 2, 3, 4], &[1, 2, 1, 4], &[1, 2, 2, 4]],
+            -2,
+            &[1, 2, 6, 4],
+        ),
         (&[&[2, 2, 1, 3, 2], &[2, 2, 2, 3, 2]], 2, &[2, 2, 3, 3, 2]),
     ];
     for dtype in [Float32, Int8, Int16, Int32, Int64, Bool] {
         for (c, (ins, axis, out)) in concat.iter().enumerate() {
             let inputs: Vec<T> = ins.iter().map(|s| typed(s, dtype)).collect();
             let opts = options(10, &[(0, Scalar::I32(*axis)), (1, Scalar::U8(0))], &[]);
-            checks.push(Check::same(format!("CONCATENATION {dtype:?} {c}"), rng, Op::CONCATENATION, opts, &inputs, &[typed(out, dtype)]));
+            checks.push(Check::same(
+                format!("CONCATENATION {dtype:?} {c}"),
+                rng,
+                Op::CONCATENATION,
+                opts,
+                &inputs,
+                &[typed(out, dtype)],
+            ));
         }
     }
     // PAD and PADV2, 1-D to 5-D.
@@ -274,9 +480,20 @@ fn shape_ops_match_tflite_micro() {
     ];
     for dtype in [Float32, Int8, Int16, Int32] {
         for (p, (shape, paddings)) in pads.iter().enumerate() {
-            let out: Vec<usize> = shape.iter().enumerate().map(|(d, n)| n + (paddings[2 * d] + paddings[2 * d + 1]) as usize).collect();
+            let out: Vec<usize> = shape
+                .iter()
+                .enumerate()
+                .map(|(d, n)| n + (paddings[2 * d] + paddings[2 * d + 1]) as usize)
+                .collect();
             let pad_t = t(&[shape.len(), 2], Int32).constant(i32_bytes(paddings));
-            checks.push(Check::same(format!("PAD {dtype:?} {p}"), rng, Op::PAD, options(22, &[], &[]), &[typed(shape, dtype), pad_t.clone()], &[typed(&out, dtype)]));
+            checks.push(Check::same(
+                format!("PAD {dtype:?} {p}"),
+                rng,
+                Op::PAD,
+                options(22, &[], &[]),
+                &[typed(shape, dtype), pad_t.clone()],
+                &[typed(&out, dtype)],
+            ));
             let value = match dtype {
                 Float32 => 2.5f32.to_le_bytes().to_vec(),
                 Int8 => vec![42],
@@ -284,22 +501,56 @@ fn shape_ops_match_tflite_micro() {
                 _ => (-77i32).to_le_bytes().to_vec(),
             };
             let value_t = typed(&[], dtype).constant(value);
-            checks.push(Check::same(format!("PADV2 {dtype:?} {p}"), rng, Op::PADV2, options(43, &[], &[]), &[typed(shape, dtype), pad_t, value_t], &[typed(&out, dtype)]));
+            checks.push(Check::same(
+                format!("PADV2 {dtype:?} {p}"),
+                rng,
+                Op::PADV2,
+                options(43, &[], &[]),
+                &[typed(shape, dtype), pad_t, value_t],
+                &[typed(&out, dtype)],
+            ));
         }
     }
     // SQUEEZE and EXPAND_DIMS.
     for dtype in [Float32, Int8, Int16] {
-        for (dims, out) in [(vec![], vec![3, 2]), (vec![0], vec![3, 1, 2]), (vec![-2, 0], vec![3, 2])] {
+        for (dims, out) in [
+            (vec![], vec![3, 2]),
+            (vec![0], vec![3, 1, 2]),
+            (vec![-2, 0], vec![3, 2]),
+        ] {
             let opts = options(30, &[], &[(0, dims.clone())]);
-            checks.push(Check::same(format!("SQUEEZE {dtype:?} {dims:?}"), rng, Op::SQUEEZE, opts, &[typed(&[1, 3, 1, 2], dtype)], &[typed(&out, dtype)]));
+            checks.push(Check::same(
+                format!("SQUEEZE {dtype:?} {dims:?}"),
+                rng,
+                Op::SQUEEZE,
+                opts,
+                &[typed(&[1, 3, 1, 2], dtype)],
+                &[typed(&out, dtype)],
+            ));
         }
         for (axis, out) in [(0, vec![1, 3, 2]), (1, vec![3, 1, 2]), (-1, vec![3, 2, 1])] {
             let axis_t = t(&[1], Int32).constant(i32_bytes(&[axis]));
-            checks.push(Check::same(format!("EXPAND_DIMS {dtype:?} {axis}"), rng, Op::EXPAND_DIMS, options(52, &[], &[]), &[typed(&[3, 2], dtype), axis_t], &[typed(&out, dtype)]));
+            checks.push(Check::same(
+                format!("EXPAND_DIMS {dtype:?} {axis}"),
+                rng,
+                Op::EXPAND_DIMS,
+                options(52, &[], &[]),
+                &[typed(&[3, 2], dtype), axis_t],
+                &[typed(&out, dtype)],
+            ));
         }
     }
     // STRIDED_SLICE: (input, begin, end, strides, begin_mask, end_mask, shrink, output)
-    type Slice = (&'static [usize], &'static [i32], &'static [i32], &'static [i32], i32, i32, i32, &'static [usize]);
+    type Slice = (
+        &'static [usize],
+        &'static [i32],
+        &'static [i32],
+        &'static [i32],
+        i32,
+        i32,
+        i32,
+        &'static [usize],
+    );
     let slices: &[Slice] = &[
         (&[10], &[2], &[8], &[2], 0, 0, 0, &[3]),
         (&[10], &[-2], &[1], &[-3], 0, 0, 0, &[3]),
@@ -308,15 +559,62 @@ fn shape_ops_match_tflite_micro() {
         (&[4, 6], &[1, 2], &[0, 5], &[1, 1], 0, 1, 0, &[3, 3]),
         (&[4, 6], &[2, 0], &[3, 6], &[1, 1], 0, 0, 1, &[6]),
         (&[4, 6], &[-1, 1], &[0, 4], &[1, 1], 0, 0, 1, &[3]),
-        (&[2, 3, 4], &[0, 1, 0], &[2, 3, 4], &[1, 1, 3], 5, 0, 0, &[2, 2, 2]),
-        (&[1, 3, 12, 8], &[0, 0, 2, 0], &[1, 3, 11, 8], &[1, 1, 1, 1], 0, 0, 0, &[1, 3, 9, 8]),
-        (&[1, 3, 12, 8], &[0, 2, 11, 7], &[1, 0, 0, 0], &[1, -1, -4, -3], 0, 0, 1, &[2, 3, 3]),
+        (
+            &[2, 3, 4],
+            &[0, 1, 0],
+            &[2, 3, 4],
+            &[1, 1, 3],
+            5,
+            0,
+            0,
+            &[2, 2, 2],
+        ),
+        (
+            &[1, 3, 12, 8],
+            &[0, 0, 2, 0],
+            &[1, 3, 11, 8],
+            &[1, 1, 1, 1],
+            0,
+            0,
+            0,
+            &[1, 3, 9, 8],
+        ),
+        (
+            &[1, 3, 12, 8],
+            &[0, 2, 11, 7],
+            &[1, 0, 0, 0],
+            &[1, -1, -4, -3],
+            0,
+            0,
+            1,
+            &[2, 3, 3],
+        ),
     ];
     for dtype in [Float32, Int8, Int16, Int32, Bool] {
         for (i, (shape, begin, end, strides, bm, em, sm, out)) in slices.iter().enumerate() {
-            let opts = options(32, &[(0, Scalar::I32(*bm)), (1, Scalar::I32(*em)), (4, Scalar::I32(*sm))], &[]);
-            let inputs = [typed(shape, dtype), T::i32s(begin), T::i32s(end), T::i32s(strides)];
-            checks.push(Check::same(format!("STRIDED_SLICE {dtype:?} {i}"), rng, Op::STRIDED_SLICE, opts, &inputs, &[typed(out, dtype)]));
+            let opts = options(
+                32,
+                &[
+                    (0, Scalar::I32(*bm)),
+                    (1, Scalar::I32(*em)),
+                    (4, Scalar::I32(*sm)),
+                ],
+                &[],
+            );
+            let inputs = [
+                typed(shape, dtype),
+                T::i32s(begin),
+                T::i32s(end),
+                T::i32s(strides),
+            ];
+            checks.push(Check::same(
+                format!("STRIDED_SLICE {dtype:?} {i}"),
+                rng,
+                Op::STRIDED_SLICE,
+                opts,
+                &inputs,
+                &[typed(out, dtype)],
+            ));
         }
     }
     // TRANSPOSE, 2-D to 5-D.
@@ -330,7 +628,14 @@ fn shape_ops_match_tflite_micro() {
         for (i, (shape, perm)) in perms.iter().enumerate() {
             let out: Vec<usize> = perm.iter().map(|&p| shape[p as usize]).collect();
             let inputs = [typed(shape, dtype), T::i32s(perm)];
-            checks.push(Check::same(format!("TRANSPOSE {dtype:?} {i}"), rng, Op::TRANSPOSE, options(26, &[], &[]), &inputs, &[typed(&out, dtype)]));
+            checks.push(Check::same(
+                format!("TRANSPOSE {dtype:?} {i}"),
+                rng,
+                Op::TRANSPOSE,
+                options(26, &[], &[]),
+                &inputs,
+                &[typed(&out, dtype)],
+            ));
         }
     }
     let compared = conform(&checks);

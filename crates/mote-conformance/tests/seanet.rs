@@ -6,6 +6,7 @@
 //!   from TensorFlow Lite, which rounds differently in a few cases), and
 //! - it is identical to TensorFlow Lite Micro's output on the same input (one
 //!   oracle batch).
+//!
 //! Models with an op mote lacks are listed, never silently dropped: the test
 //! fails if one of them names an op mote has.
 
@@ -22,7 +23,11 @@ fn csv(path: &Path) -> Vec<i64> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.trim()
         .split(',')
-        .map(|v| v.trim().parse().unwrap_or_else(|e| panic!("{}: {v:?}: {e}", path.display())))
+        .map(|v| {
+            v.trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("{}: {v:?}: {e}", path.display()))
+        })
         .collect()
 }
 
@@ -35,11 +40,20 @@ fn input(model: &Path, i: usize, shape: &[usize], dtype: TensorType) -> Array {
         TensorType::Int32 => "int32",
         other => panic!("{}: input type {other:?}", model.display()),
     };
-    let values = csv(&PathBuf::from(format!("{}_input{i}_{suffix}.csv", stem.display())));
+    let values = csv(&PathBuf::from(format!(
+        "{}_input{i}_{suffix}.csv",
+        stem.display()
+    )));
     let data = match dtype {
         TensorType::Int8 => values.iter().map(|&v| v as i8 as u8).collect(),
-        TensorType::Int16 => values.iter().flat_map(|&v| (v as i16).to_le_bytes()).collect(),
-        _ => values.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect(),
+        TensorType::Int16 => values
+            .iter()
+            .flat_map(|&v| (v as i16).to_le_bytes())
+            .collect(),
+        _ => values
+            .iter()
+            .flat_map(|&v| (v as i32).to_le_bytes())
+            .collect(),
     };
     Array {
         shape: shape.to_vec(),
@@ -100,7 +114,8 @@ fn seanet_integration_models_match_their_goldens_and_tflite_micro() {
                 input(path, i, t.shape().dims(), t.dtype())
             })
             .collect();
-        let out = harness::run_mote(&bytes, &inputs).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let out = harness::run_mote(&bytes, &inputs)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         ours.push((path.clone(), out.into_iter().next().unwrap()));
         cases.push(Case {
             model: path.clone(),
@@ -125,14 +140,24 @@ fn seanet_integration_models_match_their_goldens_and_tflite_micro() {
             failures.push(format!("{name}: differs from TensorFlow Lite Micro"));
         }
         if a.len() != expected.len() {
-            failures.push(format!("{name}: {} outputs, golden has {}", a.len(), expected.len()));
+            failures.push(format!(
+                "{name}: {} outputs, golden has {}",
+                a.len(),
+                expected.len()
+            ));
             continue;
         }
-        let worst = a.iter().zip(&expected).map(|(x, y)| (x - *y as f64).abs()).fold(0.0, f64::max);
-        match worst {
-            w if w == 0.0 => exact.push(name),
-            w if w <= 1.0 => off_by_one.push(name),
-            w => failures.push(format!("{name}: off its golden by {w}")),
+        let worst = a
+            .iter()
+            .zip(&expected)
+            .map(|(x, y)| (x - *y as f64).abs())
+            .fold(0.0, f64::max);
+        if worst == 0.0 {
+            exact.push(name);
+        } else if worst <= 1.0 {
+            off_by_one.push(name);
+        } else {
+            failures.push(format!("{name}: off its golden by {worst}"));
         }
     }
     println!(
@@ -147,5 +172,13 @@ fn seanet_integration_models_match_their_goldens_and_tflite_micro() {
     // ADD 17, SUB 5, LEAKY_RELU 23, PAD 19, QUANTIZE 2, STRIDED_SLICE 34.
     assert!(exact.len() + off_by_one.len() >= 100);
     // TensorFlow Lite Micro itself is off by one on these (see the MANIFEST).
-    assert_eq!(off_by_one, ["leaky_relu11", "leaky_relu18", "leaky_relu19", "leaky_relu3"]);
+    assert_eq!(
+        off_by_one,
+        [
+            "leaky_relu11",
+            "leaky_relu18",
+            "leaky_relu19",
+            "leaky_relu3"
+        ]
+    );
 }

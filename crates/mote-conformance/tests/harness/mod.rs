@@ -5,8 +5,8 @@
 use mote_conformance::{run, Case, Engine, Rng, TempDir};
 use mote_runtime::{BuiltinOperator, Interpreter, Model, OpResolver, TensorType};
 use mote_train::npy::Array;
-use mote_train::tflite::{ModelDef, OperatorDef, OptionsDef, QuantizationDef, TensorDef};
 use mote_train::tflite::builder::Scalar;
+use mote_train::tflite::{ModelDef, OperatorDef, OptionsDef, QuantizationDef, TensorDef};
 
 /// A tensor of a single-op model.
 #[derive(Clone, Debug)]
@@ -46,7 +46,8 @@ impl T {
 
     /// An int32 constant vector.
     pub fn i32s(values: &[i32]) -> T {
-        t(&[values.len()], TensorType::Int32).constant(values.iter().flat_map(|v| v.to_le_bytes()).collect())
+        t(&[values.len()], TensorType::Int32)
+            .constant(values.iter().flat_map(|v| v.to_le_bytes()).collect())
     }
 }
 
@@ -60,7 +61,12 @@ pub fn options(kind: u8, scalars: &[(u16, Scalar)], vectors: &[(u16, Vec<i32>)])
 }
 
 /// A model of one operator; its non-constant inputs are the graph's inputs.
-pub fn single_op(op: BuiltinOperator, options: OptionsDef, inputs: &[T], outputs: &[T]) -> ModelDef {
+pub fn single_op(
+    op: BuiltinOperator,
+    options: OptionsDef,
+    inputs: &[T],
+    outputs: &[T],
+) -> ModelDef {
     let mut tensors = vec![];
     let mut graph_inputs = vec![];
     let def = |name: String, x: &T| {
@@ -89,7 +95,12 @@ pub fn single_op(op: BuiltinOperator, options: OptionsDef, inputs: &[T], outputs
         description: "mote conformance".into(),
         name: "main".into(),
         tensors,
-        operators: vec![OperatorDef::new(op, &(0..n).collect::<Vec<_>>(), &outs, options)],
+        operators: vec![OperatorDef::new(
+            op,
+            &(0..n).collect::<Vec<_>>(),
+            &outs,
+            options,
+        )],
         inputs: graph_inputs,
         outputs: outs,
         metadata: vec![],
@@ -100,14 +111,20 @@ pub fn single_op(op: BuiltinOperator, options: OptionsDef, inputs: &[T], outputs
 pub fn random(rng: &mut Rng, x: &T) -> Array {
     let n: usize = x.shape.iter().product();
     let data: Vec<u8> = match x.dtype {
-        TensorType::Float32 => (0..n).flat_map(|_| rng.uniform(-4.0, 4.0).to_le_bytes()).collect(),
+        TensorType::Float32 => (0..n)
+            .flat_map(|_| rng.uniform(-4.0, 4.0).to_le_bytes())
+            .collect(),
         TensorType::Int8 | TensorType::UInt8 => rng.bytes(n),
         TensorType::Bool => (0..n).map(|_| (rng.next_u64() & 1) as u8).collect(),
-        TensorType::Int16 => (0..n).flat_map(|_| (rng.next_u64() as i16).to_le_bytes()).collect(),
+        TensorType::Int16 => (0..n)
+            .flat_map(|_| (rng.next_u64() as i16).to_le_bytes())
+            .collect(),
         TensorType::Int32 => (0..n)
             .flat_map(|_| ((rng.next_u64() % 2001) as i32 - 1000).to_le_bytes())
             .collect(),
-        TensorType::UInt32 => (0..n).flat_map(|_| ((rng.next_u64() % 2001) as u32).to_le_bytes()).collect(),
+        TensorType::UInt32 => (0..n)
+            .flat_map(|_| ((rng.next_u64() % 2001) as u32).to_le_bytes())
+            .collect(),
         TensorType::Int64 => (0..n)
             .flat_map(|_| ((rng.next_u64() % 2001) as i64 - 1000).to_le_bytes())
             .collect(),
@@ -146,9 +163,20 @@ pub struct Check {
 
 impl Check {
     /// A case with random inputs that must give the same outputs.
-    pub fn same(name: impl Into<String>, rng: &mut Rng, op: BuiltinOperator, options: OptionsDef, inputs: &[T], outputs: &[T]) -> Check {
+    pub fn same(
+        name: impl Into<String>,
+        rng: &mut Rng,
+        op: BuiltinOperator,
+        options: OptionsDef,
+        inputs: &[T],
+        outputs: &[T],
+    ) -> Check {
         let model = single_op(op, options, inputs, outputs);
-        let inputs = inputs.iter().filter(|x| x.data.is_none()).map(|x| random(rng, x)).collect();
+        let inputs = inputs
+            .iter()
+            .filter(|x| x.data.is_none())
+            .map(|x| random(rng, x))
+            .collect();
         Check {
             name: name.into(),
             model,
@@ -168,9 +196,13 @@ impl Check {
 pub fn run_mote(bytes: &[u8], inputs: &[Array]) -> Result<Vec<Array>, String> {
     let model = Model::parse(bytes).map_err(|e| format!("{e}"))?;
     let mut arena = vec![0u8; 1 << 20];
-    let mut interpreter = Interpreter::new(&model, &mut arena, &OpResolver::all()).map_err(|e| format!("{e}"))?;
+    let mut interpreter =
+        Interpreter::new(&model, &mut arena, &OpResolver::all()).map_err(|e| format!("{e}"))?;
     for (i, x) in inputs.iter().enumerate() {
-        interpreter.input_bytes_mut(i).map_err(|e| format!("{e}"))?.copy_from_slice(&x.data);
+        interpreter
+            .input_bytes_mut(i)
+            .map_err(|e| format!("{e}"))?
+            .copy_from_slice(&x.data);
     }
     interpreter.invoke().map_err(|e| format!("{e}"))?;
     (0..interpreter.output_count())
@@ -179,7 +211,10 @@ pub fn run_mote(bytes: &[u8], inputs: &[Array]) -> Result<Vec<Array>, String> {
             Ok(Array {
                 shape: t.shape().dims().to_vec(),
                 dtype: t.dtype(),
-                data: interpreter.output_bytes(o).map_err(|e| format!("{e}"))?.to_vec(),
+                data: interpreter
+                    .output_bytes(o)
+                    .map_err(|e| format!("{e}"))?
+                    .to_vec(),
             })
         })
         .collect()
@@ -221,7 +256,10 @@ pub fn conform(checks: &[Check]) -> usize {
     let mut cases = vec![];
     let mut ours = vec![];
     for (c, check) in checks.iter().enumerate() {
-        let bytes = check.model.to_bytes().unwrap_or_else(|e| panic!("{}: write: {e:?}", check.name));
+        let bytes = check
+            .model
+            .to_bytes()
+            .unwrap_or_else(|e| panic!("{}: write: {e:?}", check.name));
         let path = dir.path().join(format!("case{c}.tflite"));
         std::fs::write(&path, &bytes).unwrap();
         ours.push(run_mote(&bytes, &check.inputs));
@@ -255,7 +293,10 @@ pub fn conform(checks: &[Check]) -> usize {
             failures.push(format!("{}: {why}", check.name));
         }
     }
-    println!("{compared} of {} cases ran in both and were compared", checks.len());
+    println!(
+        "{compared} of {} cases ran in both and were compared",
+        checks.len()
+    );
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n{}",

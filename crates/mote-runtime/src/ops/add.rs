@@ -99,7 +99,12 @@ mod tests {
             kernel: AddKernel::Float32((0.0, 6.0)),
         };
         let mut out = vec![0u8; 24];
-        add(&params, &bytes_of(&[1.0f32, 5.0]), &bytes_of(&[0.5f32, -3.0, 4.0]), &mut out);
+        add(
+            &params,
+            &bytes_of(&[1.0f32, 5.0]),
+            &bytes_of(&[0.5f32, -3.0, 4.0]),
+            &mut out,
+        );
         assert_eq!(values_of::<f32>(&out), [1.5, 0.0, 5.0, 5.5, 2.0, 6.0]);
     }
 
@@ -124,7 +129,12 @@ mod tests {
         };
         let mut out = vec![0u8; 2];
         // 100 + 100 = 200 saturates at 127
-        add(&params, &bytes_of(&[3i8, 100]), &bytes_of(&[4i8, 100]), &mut out);
+        add(
+            &params,
+            &bytes_of(&[3i8, 100]),
+            &bytes_of(&[4i8, 100]),
+            &mut out,
+        );
         assert_eq!(values_of::<i8>(&out), [7, 127]);
     }
 }

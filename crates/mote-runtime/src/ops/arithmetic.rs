@@ -64,10 +64,9 @@ pub fn binary(
 /// and RELU6 clamp; every other code (none, and TANH and SIGN_BIT, which these
 /// ops do not apply) leaves the full range.
 pub fn float_range(code: u8) -> (f32, f32) {
-    match Activation::from_code(code).and_then(Activation::float_range) {
-        Some(range) => range,
-        None => (f32::MIN, f32::MAX),
-    }
+    Activation::from_code(code)
+        .and_then(Activation::float_range)
+        .unwrap_or((f32::MIN, f32::MAX))
 }
 
 /// `CalculateActivationRange` for int32.
@@ -151,7 +150,11 @@ impl AddSubQuantized {
         for q in [a, b, out] {
             check_scale(ctx, q.scale)?;
         }
-        let left_shift = if binary.dtype == TensorType::Int16 { 15 } else { 20 };
+        let left_shift = if binary.dtype == TensorType::Int16 {
+            15
+        } else {
+            20
+        };
         let twice = 2.0 * f64::from(a.scale.max(b.scale));
         let (real1, real2, real_out) = (
             f64::from(a.scale) / twice,

@@ -162,6 +162,8 @@ mod tests {
     fn rejects_mismatches() {
         assert!(Broadcast::new(&shape(&[2]), &shape(&[3]), &shape(&[3])).is_none());
         assert!(Broadcast::new(&shape(&[2, 1]), &shape(&[3]), &shape(&[3, 2])).is_none());
-        assert!(Broadcast::new(&shape(&[1, 1, 1, 1, 1, 1, 2]), &shape(&[2]), &shape(&[2])).is_none());
+        assert!(
+            Broadcast::new(&shape(&[1, 1, 1, 1, 1, 1, 2]), &shape(&[2]), &shape(&[2])).is_none()
+        );
     }
 }

@@ -68,10 +68,18 @@ fn cast_to<U: FromNumber>(from: TensorType, input: &[u8], output: &mut [u8]) {
     use TensorType::*;
     match from {
         Int8 => map(input, output, |x: i8| U::from_number(Number::Int(x.into()))),
-        Int16 => map(input, output, |x: i16| U::from_number(Number::Int(x.into()))),
-        Int32 => map(input, output, |x: i32| U::from_number(Number::Int(x.into()))),
-        UInt32 => map(input, output, |x: u32| U::from_number(Number::Int(x.into()))),
-        Bool => map(input, output, |x: bool| U::from_number(Number::Int(x.into()))),
+        Int16 => map(input, output, |x: i16| {
+            U::from_number(Number::Int(x.into()))
+        }),
+        Int32 => map(input, output, |x: i32| {
+            U::from_number(Number::Int(x.into()))
+        }),
+        UInt32 => map(input, output, |x: u32| {
+            U::from_number(Number::Int(x.into()))
+        }),
+        Bool => map(input, output, |x: bool| {
+            U::from_number(Number::Int(x.into()))
+        }),
         _ => map(input, output, |x: f32| U::from_number(Number::Float(x))),
     }
 }

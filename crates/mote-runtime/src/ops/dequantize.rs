@@ -21,14 +21,18 @@ pub struct DequantizeParams {
 pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<DequantizeParams, Error> {
     let (input, output) = (ctx.input(0)?, ctx.output(0)?);
     let from = input.dtype();
-    if !matches!(from, TensorType::Int8 | TensorType::Int16 | TensorType::UInt8) {
+    if !matches!(
+        from,
+        TensorType::Int8 | TensorType::Int16 | TensorType::UInt8
+    ) {
         return Err(ctx.unsupported_type(from));
     }
     ctx.expect_type(&output, TensorType::Float32)?;
     if input.shape().elements() != output.shape().elements() {
         return Err(ctx.invalid("output size differs from the input's"));
     }
-    let q = super::quantization::per_tensor(&input).ok_or(ctx.invalid("zero point does not fit 32 bits"))?;
+    let q = super::quantization::per_tensor(&input)
+        .ok_or(ctx.invalid("zero point does not fit 32 bits"))?;
     Ok(DequantizeParams {
         from,
         scale: f64::from(q.scale),

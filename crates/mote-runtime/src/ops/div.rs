@@ -64,7 +64,8 @@ impl DivQuantized {
         }
         let (reciprocal, reciprocal_shift) = get_reciprocal(divisor, 31);
         let headroom = leading_sign_bits(dividend);
-        let unscaled = multiply_by_quantized_multiplier_greater_than_one(dividend, reciprocal, headroom);
+        let unscaled =
+            multiply_by_quantized_multiplier_greater_than_one(dividend, reciprocal, headroom);
         let (m, s) = self.output;
         let total_shift = s.wrapping_sub(reciprocal_shift).wrapping_sub(headroom);
         let result = rounding_divide_by_pot_unchecked(
@@ -149,14 +150,27 @@ mod tests {
     #[test]
     fn sign_bits() {
         // 1 = 0b0...01: 30 copies of the sign bit below it; -1: all 31
-        assert_eq!((leading_sign_bits(1), leading_sign_bits(-1), leading_sign_bits(0)), (30, 31, 31));
+        assert_eq!(
+            (
+                leading_sign_bits(1),
+                leading_sign_bits(-1),
+                leading_sign_bits(0)
+            ),
+            (30, 31, 31)
+        );
         assert_eq!(leading_sign_bits(i32::MIN), 0);
     }
 
     #[test]
     fn shifts_past_31_as_the_reference_package() {
         // In range: 7 / 2^1 = 3.5 -> 4; -7 / 2 = -3.5 -> -4
-        assert_eq!((rounding_divide_by_pot_unchecked(7, 1), rounding_divide_by_pot_unchecked(-7, 1)), (4, -4));
+        assert_eq!(
+            (
+                rounding_divide_by_pot_unchecked(7, 1),
+                rounding_divide_by_pot_unchecked(-7, 1)
+            ),
+            (4, -4)
+        );
         // 34: mask all ones, shift by 34 mod 32 = 2: 100 >> 2 = 25, and
         // 100 > threshold -1 adds 1
         assert_eq!(rounding_divide_by_pot_unchecked(100, 34), 26);

@@ -40,7 +40,12 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<ExpandDimsParams, Err
     let (ins, outs) = (input.shape(), output.shape());
     let (ins, outs) = (ins.dims(), outs.dims());
     let a = a as usize;
-    let expected = ins.get(..a).into_iter().flatten().chain(&[1]).chain(ins.get(a..).into_iter().flatten());
+    let expected = ins
+        .get(..a)
+        .into_iter()
+        .flatten()
+        .chain(&[1])
+        .chain(ins.get(a..).into_iter().flatten());
     if outs.len() != ins.len() + 1 || !expected.eq(outs.iter()) {
         return Err(ctx.invalid("output shape is not the input's with a 1 at axis"));
     }

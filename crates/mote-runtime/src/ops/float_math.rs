@@ -76,7 +76,10 @@ mod tests {
         for i in -400..400 {
             let x = i as f32 * 0.05;
             let (e, t) = (exp(x), tanh(x));
-            assert!((e - x.exp()).abs() <= 2.0 * f32::EPSILON * x.exp(), "exp {x}");
+            assert!(
+                (e - x.exp()).abs() <= 2.0 * f32::EPSILON * x.exp(),
+                "exp {x}"
+            );
             assert!((t - x.tanh()).abs() <= 2.0 * f32::EPSILON, "tanh {x}");
         }
         assert_eq!(exp(-200.0), 0.0);

@@ -62,7 +62,8 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<HardSwishParams, Erro
                 return Err(ctx.invalid("HARD_SWISH needs an output scale above the input's / 128"));
             }
             let (rm, re) = quantize_multiplier(f64::from(hires / (3.0 / 32768.0)));
-            let zero = |z: i32| i16::try_from(z).map_err(|_| ctx.invalid("zero point outside int16"));
+            let zero =
+                |z: i32| i16::try_from(z).map_err(|_| ctx.invalid("zero point outside int16"));
             Ok(HardSwishParams::Int8(HardSwishQuantized {
                 input_zero_point: zero(u.input.zero_point)?,
                 output_zero_point: zero(u.output.zero_point)?,
@@ -78,7 +79,10 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<HardSwishParams, Erro
 
 /// The float32 kernel.
 pub fn hard_swish_f32(x: f32) -> f32 {
-    let relu6 = (x + 3.0).max(0.0).min(6.0);
+    // `std::min(6, std::max(0, x + 3))`: a NaN becomes 0 there, as here.
+    let shifted = x + 3.0;
+    let low = if 0.0 < shifted { shifted } else { 0.0 };
+    let relu6 = if low < 6.0 { low } else { 6.0 };
     x * relu6 / 6.0
 }
 

@@ -79,7 +79,8 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<LeakyReluParams, Erro
         TensorType::Int8 | TensorType::Int16 => {
             super::arithmetic::check_scale(ctx, u.input.scale)?;
             super::arithmetic::check_scale(ctx, u.output.scale)?;
-            let real_alpha = f64::from(u.input.scale) * f64::from(alpha) / f64::from(u.output.scale);
+            let real_alpha =
+                f64::from(u.input.scale) * f64::from(alpha) / f64::from(u.output.scale);
             if !real_alpha.is_finite() {
                 return Err(ctx.invalid("alpha is not finite"));
             }
@@ -107,7 +108,9 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<LeakyReluParams, Erro
 pub fn eval(params: &LeakyReluParams, ctx: &mut EvalContext<'_>) -> Result<(), Error> {
     let (input, output) = ctx.io(0, 0);
     match params {
-        LeakyReluParams::Float32(alpha) => map(input, output, |x: f32| if x > 0.0 { x } else { x * alpha }),
+        LeakyReluParams::Float32(alpha) => {
+            map(input, output, |x: f32| if x > 0.0 { x } else { x * alpha })
+        }
         LeakyReluParams::Int8(q) => map(input, output, |x: i8| q.apply(x.into()) as i8),
         LeakyReluParams::Int16(q) => map(input, output, |x: i16| q.apply(x.into()) as i16),
     }
@@ -132,7 +135,10 @@ mod tests {
             range: (-32768, 32767),
         };
         assert_eq!((q.apply(100), q.apply(-100), q.apply(-3)), (100, -50, -1));
-        let negative = LeakyReluQuantized { alpha_negative: true, ..q };
+        let negative = LeakyReluQuantized {
+            alpha_negative: true,
+            ..q
+        };
         assert_eq!(negative.apply(-100), 50);
     }
 }

@@ -48,7 +48,11 @@ impl Q4Input {
         } else if v >= self.radius {
             Err(true)
         } else {
-            Ok(multiply_by_quantized_multiplier(v, self.multiplier.0, self.multiplier.1))
+            Ok(multiply_by_quantized_multiplier(
+                v,
+                self.multiplier.0,
+                self.multiplier.1,
+            ))
         }
     }
 }

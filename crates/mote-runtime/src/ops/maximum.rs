@@ -40,7 +40,13 @@ pub fn eval(params: &MaximumParams, ctx: &mut EvalContext<'_>) -> Result<(), Err
 
 /// The reference kernel of MAXIMUM (`greater`) and MINIMUM: per element,
 /// `x > y ? x : y` or `x < y ? x : y`.
-pub fn select(params: &MaximumParams, input1: &[u8], input2: &[u8], output: &mut [u8], greater: bool) {
+pub fn select(
+    params: &MaximumParams,
+    input1: &[u8],
+    input2: &[u8],
+    output: &mut [u8],
+    greater: bool,
+) {
     fn pick<T: PartialOrd>(x: T, y: T, greater: bool) -> T {
         let first = if greater { x > y } else { x < y };
         if first {

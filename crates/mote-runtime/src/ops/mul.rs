@@ -4,7 +4,9 @@
 //! points 0). Quantized: `out = zp_out + MultiplyByQuantizedMultiplier((x -
 //! zp1) * (y - zp2), s1 * s2 / s_out)`, clamped.
 
-use super::arithmetic::{binary, check_scale, clamp_i32, float_range, int32_range, quantized_range};
+use super::arithmetic::{
+    binary, check_scale, clamp_i32, float_range, int32_range, quantized_range,
+};
 use super::broadcast::Broadcast;
 use super::{EvalContext, PrepareContext};
 use crate::error::Error;
@@ -30,10 +32,14 @@ impl MulQuantized {
     /// One element.
     #[inline]
     pub fn apply(&self, x: i32, y: i32) -> i32 {
-        let product = self.input1_offset.wrapping_add(x).wrapping_mul(self.input2_offset.wrapping_add(y));
+        let product = self
+            .input1_offset
+            .wrapping_add(x)
+            .wrapping_mul(self.input2_offset.wrapping_add(y));
         let (m, s) = self.output;
         clamp_i32(
-            self.output_offset.wrapping_add(multiply_by_quantized_multiplier(product, m, s)),
+            self.output_offset
+                .wrapping_add(multiply_by_quantized_multiplier(product, m, s)),
             self.range,
         )
     }
@@ -72,7 +78,9 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<MulParams, Error> {
             for q in b.quant {
                 check_scale(ctx, q.scale)?;
             }
-            if b.dtype == TensorType::Int16 && (x.zero_point, y.zero_point, out.zero_point) != (0, 0, 0) {
+            if b.dtype == TensorType::Int16
+                && (x.zero_point, y.zero_point, out.zero_point) != (0, 0, 0)
+            {
                 return Err(ctx.invalid("int16 MUL needs zero points 0"));
             }
             let real = f64::from(x.scale) * f64::from(y.scale) / f64::from(out.scale);

@@ -53,7 +53,9 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<QuantizeParams, Error
     if output.quantization().map_or(0, |q| q.scale_count()) != 1 {
         return Err(ctx.invalid("the output must be quantized per tensor"));
     }
-    let q = |t| super::quantization::per_tensor(t).ok_or(ctx.invalid("zero point does not fit 32 bits"));
+    let q = |t| {
+        super::quantization::per_tensor(t).ok_or(ctx.invalid("zero point does not fit 32 bits"))
+    };
     let (qi, qo) = (q(&input)?, q(&output)?);
     check_scale(ctx, qo.scale)?;
     let multiplier = if from == Float32 {

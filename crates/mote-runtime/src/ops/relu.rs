@@ -31,7 +31,11 @@ impl Requantize {
         let (m, s) = self.multiplier;
         let y = self
             .output_zero_point
-            .wrapping_add(multiply_by_quantized_multiplier(x.wrapping_sub(self.input_zero_point), m, s));
+            .wrapping_add(multiply_by_quantized_multiplier(
+                x.wrapping_sub(self.input_zero_point),
+                m,
+                s,
+            ));
         clamp_i32(y, self.range)
     }
 }

@@ -27,7 +27,11 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<Relu6Params, Error> {
     // clamped to the type (then checked to lie in it, which it always does).
     let six = |lo: i32, hi: i32| {
         let q = crate::quant::round_f64(f64::from(6.0f32 / scale));
-        let q = if q.is_nan() { 0 } else { q.clamp(-2e9, 2e9) as i32 };
+        let q = if q.is_nan() {
+            0
+        } else {
+            q.clamp(-2e9, 2e9) as i32
+        };
         q.wrapping_add(zero).max(lo).min(hi)
     };
     match u.dtype {
@@ -73,7 +77,10 @@ mod tests {
     #[test]
     fn clamps() {
         // scale 0.1, zp -20: six = 60 - 20 = 40
-        assert_eq!((clamp(-30, -20, 40), clamp(50, -20, 40), clamp(7, -20, 40)), (-20, 40, 7));
+        assert_eq!(
+            (clamp(-30, -20, 40), clamp(50, -20, 40), clamp(7, -20, 40)),
+            (-20, 40, 7)
+        );
         assert_eq!(clamp(7.5f32, 0.0, 6.0), 6.0);
     }
 }

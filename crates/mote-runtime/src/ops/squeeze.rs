@@ -30,7 +30,11 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<SqueezeParams, Error>
         .i32s(field::SQUEEZE_DIMS)
         .map_err(|_| ctx.invalid("squeeze_dims is malformed"))?;
     for d in squeeze.iter() {
-        let axis = if d < 0 { i64::from(d) + rank } else { i64::from(d) };
+        let axis = if d < 0 {
+            i64::from(d) + rank
+        } else {
+            i64::from(d)
+        };
         if axis < 0 || axis >= rank || dims.dim(axis as usize) != 1 {
             return Err(ctx.invalid("a squeeze dimension is out of range or not of size 1"));
         }

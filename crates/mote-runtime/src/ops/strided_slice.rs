@@ -39,7 +39,13 @@ pub struct StridedSliceParams {
 
 /// The first index and the exclusive end of one axis, as TensorFlow Lite's
 /// `StridedSliceStartForAxis` and `StridedSliceEndForAxis` compute them.
-fn axis_range(size: i64, begin: i64, end: i64, stride: i64, masks: (bool, bool, bool)) -> (i64, i64) {
+fn axis_range(
+    size: i64,
+    begin: i64,
+    end: i64,
+    stride: i64,
+    masks: (bool, bool, bool),
+) -> (i64, i64) {
     let (begin_mask, end_mask, shrink) = masks;
     let clamp = |v: i64| {
         let v = if v < 0 { v + size } else { v };
@@ -97,7 +103,9 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<StridedSliceParams, E
         let t = ctx.input(i + 1)?;
         ctx.expect_type(&t, Int32)?;
         if !t.is_constant() || t.shape().elements() != rank {
-            return Err(ctx.invalid("begin, end and strides must be constant with one entry per axis"));
+            return Err(
+                ctx.invalid("begin, end and strides must be constant with one entry per axis")
+            );
         }
         *slot = t.data();
     }
@@ -131,7 +139,10 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<StridedSliceParams, E
         let masks = (bit(begin_mask), bit(end_mask), bit(shrink_mask));
         let (start, stop) = axis_range(size, get(begin), get(end), stride, masks);
         let count = iterations(start, stop, stride);
-        if let (Some(c), Some(s)) = (params.counts.get_mut(pad + axis), params.steps.get_mut(pad + axis)) {
+        if let (Some(c), Some(s)) = (
+            params.counts.get_mut(pad + axis),
+            params.steps.get_mut(pad + axis),
+        ) {
             *c = count as usize;
             *s = (stride * row) as isize;
         }
@@ -183,7 +194,12 @@ pub fn strided_slice(params: &StridedSliceParams, input: &[u8], output: &mut [u8
         if let Some(x) = input.get(at * e..at * e + e) {
             out.copy_from_slice(x);
         }
-        for ((i, &c), &s) in index.iter_mut().zip(&params.counts).zip(&params.steps).rev() {
+        for ((i, &c), &s) in index
+            .iter_mut()
+            .zip(&params.counts)
+            .zip(&params.steps)
+            .rev()
+        {
             *i += 1;
             at = at.wrapping_add_signed(s);
             if *i < c {

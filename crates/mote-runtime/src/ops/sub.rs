@@ -79,7 +79,12 @@ mod tests {
             kernel: AddKernel::Float32((0.0, f32::MAX)),
         };
         let mut out = vec![0u8; 8];
-        sub(&params, &bytes_of(&[1.0f32, 5.0]), &bytes_of(&[2.0f32]), &mut out);
+        sub(
+            &params,
+            &bytes_of(&[1.0f32, 5.0]),
+            &bytes_of(&[2.0f32]),
+            &mut out,
+        );
         assert_eq!(values_of::<f32>(&out), [0.0, 3.0]);
     }
 }

@@ -30,7 +30,10 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<TransposeParams, Erro
     let perm = ctx.input(1)?;
     let output = ctx.output(0)?;
     let dtype = input.dtype();
-    if !matches!(dtype, TensorType::Float32 | TensorType::Int8 | TensorType::Int16) {
+    if !matches!(
+        dtype,
+        TensorType::Float32 | TensorType::Int8 | TensorType::Int16
+    ) {
         return Err(ctx.unsupported_type(dtype));
     }
     ctx.expect_type(&output, dtype)?;
@@ -70,7 +73,10 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<TransposeParams, Erro
         if outs.dim(k) != ins.dim(p) {
             return Err(ctx.invalid("output shape is not the permuted input's"));
         }
-        if let (Some(d), Some(s)) = (params.dims.get_mut(pad + k), params.strides.get_mut(pad + k)) {
+        if let (Some(d), Some(s)) = (
+            params.dims.get_mut(pad + k),
+            params.strides.get_mut(pad + k),
+        ) {
             *d = ins.dim(p);
             *s = input_strides.get(p).copied().unwrap_or(0);
         }
@@ -94,7 +100,12 @@ pub fn transpose(params: &TransposeParams, input: &[u8], output: &mut [u8]) {
         if let Some(x) = input.get(at * e..at * e + e) {
             out.copy_from_slice(x);
         }
-        for ((i, &d), &s) in index.iter_mut().zip(&params.dims).zip(&params.strides).rev() {
+        for ((i, &d), &s) in index
+            .iter_mut()
+            .zip(&params.dims)
+            .zip(&params.strides)
+            .rev()
+        {
             *i += 1;
             at = at.wrapping_add(s);
             if *i < d {
