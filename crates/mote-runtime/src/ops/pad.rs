@@ -72,7 +72,11 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<PadParams, Error> {
         let (Ok(before), Ok(after)) = (usize::try_from(before), usize::try_from(after)) else {
             return Err(ctx.invalid("paddings must not be negative"));
         };
-        if ins.dim(d) + before + after != outs.dim(d) {
+        let padded = ins
+            .dim(d)
+            .checked_add(before)
+            .and_then(|n| n.checked_add(after));
+        if padded != Some(outs.dim(d)) {
             return Err(ctx.invalid("output shape is not the padded input's"));
         }
         if let (Some(o), Some(b), Some(i)) = (

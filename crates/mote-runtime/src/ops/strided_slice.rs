@@ -139,15 +139,28 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<StridedSliceParams, E
         let masks = (bit(begin_mask), bit(end_mask), bit(shrink_mask));
         let (start, stop) = axis_range(size, get(begin), get(end), stride, masks);
         let count = iterations(start, stop, stride);
+        // The step only matters when the axis takes two or more elements;
+        // then it stays inside the input (checked below) and fits `isize`.
+        let step = if count > 1 {
+            stride
+                .checked_mul(row)
+                .and_then(|v| isize::try_from(v).ok())
+                .ok_or(ctx.invalid("slice step too large"))?
+        } else {
+            0
+        };
         if let (Some(c), Some(s)) = (
             params.counts.get_mut(pad + axis),
             params.steps.get_mut(pad + axis),
         ) {
             *c = count as usize;
-            *s = (stride * row) as isize;
+            *s = step;
         }
-        first += start * row;
-        row *= size;
+        first = start
+            .checked_mul(row)
+            .and_then(|v| v.checked_add(first))
+            .ok_or(ctx.invalid("slice too large"))?;
+        row = row.saturating_mul(size);
     }
     // The output shape as TensorFlow Lite Micro's `CheckOutputSize` checks it:
     // one dimension per axis not shrunk, in order.
@@ -169,7 +182,12 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<StridedSliceParams, E
             .counts
             .iter()
             .zip(&params.steps)
-            .fold(first, |at, (&c, &s)| at + (c as i64 - 1) * s as i64);
+            .try_fold(first, |at, (&c, &s)| {
+                (c as i64 - 1)
+                    .checked_mul(s as i64)
+                    .and_then(|v| v.checked_add(at))
+            })
+            .ok_or(ctx.invalid("slice too large"))?;
         if first < 0 || last < 0 || first >= row || last >= row {
             return Err(ctx.invalid("slice reaches outside the input"));
         }
