@@ -66,18 +66,18 @@ fn small_i32(rng: &mut Rng) -> i32 {
 
 /// A tensor, mostly of the base type and shape (so that many models are valid).
 fn tensor(rng: &mut Rng, base: &(TensorType, Vec<usize>)) -> T {
-    let dtype = if rng.next_u64() % 4 == 0 {
+    let dtype = if rng.next_u64().is_multiple_of(4) {
         *pick(rng, TYPES)
     } else {
         base.0
     };
-    let s = if rng.next_u64() % 3 == 0 {
+    let s = if rng.next_u64().is_multiple_of(3) {
         shape(rng)
     } else {
         base.1.clone()
     };
     let mut x = t(&s, dtype);
-    if rng.next_u64() % 4 != 0 {
+    if !rng.next_u64().is_multiple_of(4) {
         let scale = *pick(
             rng,
             &[
@@ -96,7 +96,7 @@ fn tensor(rng: &mut Rng, base: &(TensorType, Vec<usize>)) -> T {
         let zp = *pick(rng, &[0i64, 0, 0, -128, 127, 5, 40000, -1 << 40]);
         x = x.q(scale, zp);
     }
-    if dtype == TensorType::Int32 && rng.next_u64() % 2 == 0 {
+    if dtype == TensorType::Int32 && rng.next_u64().is_multiple_of(2) {
         let n: usize = s.iter().product();
         let values: Vec<i32> = (0..n).map(|_| small_i32(rng)).collect();
         x = x.constant(values.iter().flat_map(|v| v.to_le_bytes()).collect());
@@ -115,7 +115,7 @@ fn random_models_run_or_are_refused_without_panicking() {
         let output = tensor(&mut rng, &base);
         let mut scalars = vec![];
         for id in 0..6u16 {
-            if rng.next_u64() % 2 == 0 {
+            if rng.next_u64().is_multiple_of(2) {
                 let value = if op == Op::LEAKY_RELU {
                     Scalar::F32(*pick(&mut rng, &[0.2f32, -3.0, f32::NAN, 1e30]))
                 } else if matches!(op, Op::STRIDED_SLICE | Op::CONCATENATION) && id != 1 {
