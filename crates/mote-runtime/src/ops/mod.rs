@@ -9,6 +9,8 @@
 pub mod activation;
 pub(crate) mod context;
 pub mod fully_connected;
+pub mod padding;
+pub mod per_channel;
 
 pub use context::{EvalContext, Persistent, PrepareContext};
 

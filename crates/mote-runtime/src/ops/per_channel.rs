@@ -1,0 +1,111 @@
+//! Per-channel requantization params of the convolution-like int8 ops
+//! (TensorFlow Lite's `PopulateConvolutionQuantizationParams`), kept in the
+//! arena's persistent tail.
+
+use super::{EvalContext, Persistent, PrepareContext};
+use crate::arena::Plain;
+use crate::error::Error;
+use crate::model::Tensor;
+use crate::quant;
+
+/// Where an op's per-channel multipliers and shifts live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelParams {
+    /// `channels` multipliers, then `channels` shifts (TensorFlow Lite's
+    /// convention: positive shifts go left).
+    data: Persistent,
+    /// Output channels.
+    channels: usize,
+}
+
+impl ChannelParams {
+    /// Computes, for each of `channels` output channels, the multiplier and
+    /// shift of `input_scale * filter_scale[c] / output_scale` in `f64` (as
+    /// TensorFlow Lite Micro does; a single filter scale serves every channel),
+    /// and stores them. `dimension` is the filter axis that holds the channels.
+    pub fn prepare(
+        ctx: &mut PrepareContext<'_, '_>,
+        input: &Tensor<'_>,
+        filter: &Tensor<'_>,
+        output: &Tensor<'_>,
+        channels: usize,
+        dimension: usize,
+    ) -> Result<Self, Error> {
+        let (input_scale, _) = ctx.quantization(input)?;
+        let (output_scale, _) = ctx.quantization(output)?;
+        let q = filter
+            .quantization()
+            .ok_or(ctx.invalid("a quantized filter has no quantization"))?;
+        let count = q.scale_count();
+        if count != 1 && (count != channels || q.quantized_dimension() != dimension) {
+            return Err(ctx.invalid("filter scales do not match the output channels"));
+        }
+        let mut finite = true;
+        let (data, values) = ctx.persistent::<i32>(channels.saturating_mul(2))?;
+        let (multipliers, shifts) = values.split_at_mut(channels);
+        for (c, (m, s)) in multipliers.iter_mut().zip(shifts.iter_mut()).enumerate() {
+            let filter_scale = f64::from(q.scale(if count == 1 { 0 } else { c }));
+            let real = f64::from(input_scale) * filter_scale / f64::from(output_scale);
+            finite &= real.is_finite();
+            (*m, *s) = quant::quantize_multiplier(real);
+        }
+        if !finite {
+            return Err(ctx.invalid("filter scale is not finite"));
+        }
+        Ok(ChannelParams { data, channels })
+    }
+
+    /// Output `o` of the op as `O`, with the multipliers and shifts (one of
+    /// each per output channel).
+    pub fn with_output<'c, O: Plain>(
+        &self,
+        ctx: &'c mut EvalContext<'_>,
+        o: usize,
+    ) -> (&'c mut [O], &'c [i32], &'c [i32]) {
+        let (output, values) = ctx.output_and_persistent::<O, i32>(o, self.data);
+        let (multipliers, shifts) = values.split_at(self.channels.min(values.len()));
+        (output, multipliers, shifts)
+    }
+}
+
+/// The end of every int8 convolution-like kernel: scale the 32-bit
+/// accumulator, add the output zero point, clamp to the activation range.
+#[inline]
+pub fn requantize(acc: i32, multiplier: i32, shift: i32, output: &OutputQuant) -> i8 {
+    let scaled =
+        quant::multiply_by_quantized_multiplier(acc, multiplier, shift).wrapping_add(output.offset);
+    // max then min, as TensorFlow Lite (no panic should min exceed max).
+    scaled.max(output.min).min(output.max) as i8
+}
+
+/// An int8 output's zero point and fused-activation clamp range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputQuant {
+    /// The output zero point.
+    pub offset: i32,
+    /// Lowest value after the activation.
+    pub min: i32,
+    /// Highest value after the activation.
+    pub max: i32,
+}
+
+impl OutputQuant {
+    /// The zero point and the range of fused activation `code` for `output`,
+    /// within `[qmin, qmax]` (TensorFlow Lite's `CalculateActivationRangeQuantized`).
+    pub fn prepare(
+        ctx: &PrepareContext<'_, '_>,
+        output: &Tensor<'_>,
+        activation: u8,
+        qmin: i32,
+        qmax: i32,
+    ) -> Result<Self, Error> {
+        let (scale, offset) = ctx.quantization(output)?;
+        if activation > 3 {
+            return Err(ctx.invalid("unsupported fused activation"));
+        }
+        let (min, max) =
+            quant::calculate_activation_range_quantized(activation, scale, offset, qmin, qmax)
+                .ok_or(ctx.invalid("activation range overflows"))?;
+        Ok(OutputQuant { offset, min, max })
+    }
+}
