@@ -55,6 +55,36 @@ fn mote(path: &Path, steps: &[Vec<Array>]) -> (Vec<Vec<Array>>, usize) {
     (outputs, used)
 }
 
+/// TensorFlow Lite Micro's arena total for `path` (64-bit host), read from
+/// its `print_allocations()` report (the package has no accessor for it).
+fn tflm_arena(path: &Path) -> Option<usize> {
+    let script = r#"
+import os, sys, tempfile
+from tflite_micro.python.tflite_micro import runtime
+data = open(sys.argv[1], "rb").read()
+interp = runtime.Interpreter.from_bytes(data, arena_size=max(len(data) * 10, 16 << 20))
+with tempfile.TemporaryFile() as f:
+    saved = os.dup(1)
+    sys.stdout.flush()
+    os.dup2(f.fileno(), 1)
+    interp.print_allocations()
+    os.dup2(saved, 1)
+    f.seek(0)
+    sys.stderr.write(f.read().decode())
+"#;
+    let out = std::process::Command::new(mote_conformance::python())
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Arena allocation total"))?;
+    line.split_whitespace().rev().nth(1)?.parse().ok()
+}
+
 fn f32s(a: &Array) -> Vec<f32> {
     a.data
         .chunks_exact(4)
@@ -78,7 +108,10 @@ fn check(path: &Path, steps: Vec<Vec<Array>>) -> Vec<Vec<Array>> {
     println!(
         "ARENA {} tflm={} mote={}",
         path.file_name().unwrap().to_string_lossy(),
-        expected.arena_used.map_or("?".into(), |a| a.to_string()),
+        expected
+            .arena_used
+            .or_else(|| tflm_arena(path))
+            .map_or("?".into(), |a| a.to_string()),
         used
     );
     assert_eq!(got.len(), expected.steps.len());
@@ -167,7 +200,6 @@ fn int8_values(a: &Array) -> Vec<i8> {
 
 /// The 96x96 8-bit pixels of a person_detection BMP, top row first (as PIL's
 /// `tobytes()` gives them; BMP stores rows bottom-up).
-#[allow(dead_code)] // used once person_detect runs
 fn bmp_pixels(name: &str) -> Vec<u8> {
     let bytes = std::fs::read(asset(&format!("tflm/person_detection/testdata/{name}"))).unwrap();
     let offset = u32::from_le_bytes(bytes[10..14].try_into().unwrap()) as usize;
@@ -248,5 +280,102 @@ fn ad01_float_matches_tflm() {
         .map(|w| vec![Array::from_f32(vec![1, 640], w)])
         .collect();
     steps.push(random_step(&path, 12));
+    check(&path, steps);
+}
+
+#[test]
+fn person_detect_matches_tflm_and_sees_the_person() {
+    let path = asset("tflm/person_detection/person_detect.tflite");
+    let shape = [1, 96, 96, 1];
+    // As person_detection_test.cc: the BMP bytes verbatim as int8 (see the
+    // MANIFEST: person.bmp stores int8 bytes, no_person.bmp a plain photo).
+    let steps = vec![
+        vec![int8(&shape, bmp_pixels("person.bmp"))],
+        vec![int8(&shape, bmp_pixels("no_person.bmp"))],
+        random_step(&path, 21),
+    ];
+    let got = check(&path, steps);
+    // Output [no_person, person].
+    let person = int8_values(&got[0][0]);
+    let no_person = int8_values(&got[1][0]);
+    assert!(person[1] > person[0], "person.bmp: {person:?}");
+    assert!(no_person[0] > no_person[1], "no_person.bmp: {no_person:?}");
+}
+
+#[test]
+fn micro_speech_matches_tflm() {
+    let path = asset("tflm/micro_speech/micro_speech_quantized.tflite");
+    let steps = (0..3).map(|seed| random_step(&path, 30 + seed)).collect();
+    check(&path, steps);
+}
+
+#[test]
+fn kws_int8_matches_tflm() {
+    let path = asset("mlperf-tiny/kws/kws_ref_model_int8.tflite");
+    let mut steps: Vec<Vec<Array>> = (0..3).map(|seed| random_step(&path, 40 + seed)).collect();
+    // The input's zero point everywhere (a silent, all-zero feature map).
+    steps.push(vec![int8(&[1, 49, 10, 1], vec![83; 490])]);
+    check(&path, steps);
+}
+
+#[test]
+fn kws_float_is_hybrid_and_refused_clearly() {
+    // The "float32" KWS reference model keeps its CONV_2D weights in int8
+    // (dynamic-range quantization): TensorFlow Lite Micro refuses it ("Hybrid
+    // models are not supported"), and so does mote, naming the op and type.
+    let bytes = std::fs::read(asset("mlperf-tiny/kws/kws_ref_model_float32.tflite")).unwrap();
+    let model = Model::parse(&bytes).unwrap();
+    let mut arena = vec![0u8; 1 << 20];
+    let error = Interpreter::new(&model, &mut arena, &OpResolver::all())
+        .err()
+        .expect("a hybrid model must be refused");
+    assert!(
+        matches!(
+            error,
+            mote_runtime::Error::UnsupportedType {
+                index: 0,
+                dtype: TensorType::Int8,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+/// A person_detection BMP as the 96x96 RGB input of the visual wake words
+/// model (grey in all three channels), quantized with q=(1/255, -128).
+fn vww_image(name: &str) -> Vec<u8> {
+    let pixels = bmp_pixels(name);
+    // person.bmp holds int8 bytes (value + 128 is the grey level).
+    let grey: Vec<u8> = if name == "person.bmp" {
+        pixels
+            .iter()
+            .map(|&p| (p as i8 as i16 + 128) as u8)
+            .collect()
+    } else {
+        pixels
+    };
+    grey.iter()
+        .flat_map(|&g| [g; 3])
+        .map(|g| (g as i16 - 128) as i8 as u8)
+        .collect()
+}
+
+#[test]
+fn vww_int8_matches_tflm() {
+    let path = asset("mlperf-tiny/vww/vww_96_int8.tflite");
+    let shape = [1, 96, 96, 3];
+    let steps = vec![
+        vec![int8(&shape, vww_image("person.bmp"))],
+        vec![int8(&shape, vww_image("no_person.bmp"))],
+        random_step(&path, 60),
+    ];
+    check(&path, steps);
+}
+
+#[test]
+fn vww_float_matches_tflm() {
+    let path = asset("mlperf-tiny/vww/vww_96_float.tflite");
+    let steps = (0..3).map(|seed| random_step(&path, 70 + seed)).collect();
     check(&path, steps);
 }

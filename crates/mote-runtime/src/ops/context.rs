@@ -308,6 +308,15 @@ impl<'x> EvalContext<'x> {
         }
     }
 
+    /// An [`Error::InvalidOp`] for this operator, found while running it.
+    pub fn invalid_data(&self, reason: &'static str) -> Error {
+        Error::InvalidOp {
+            index: self.index,
+            op: self.op,
+            reason,
+        }
+    }
+
     /// The error for an op whose stored params belong to another op (a bug).
     pub(crate) fn mismatched_data(&self) -> Error {
         Error::InvalidOp {

@@ -5,7 +5,7 @@
 //! (or the input's leading dimensions with `keep_num_dims`).
 
 use super::activation::{clamp, Activation};
-use super::per_channel::{requantize, ChannelParams, OutputQuant};
+use super::per_channel::{ChannelParams, OutputQuant, Requant};
 use super::{EvalContext, PrepareContext};
 use crate::error::Error;
 use crate::model::TensorType;
@@ -143,7 +143,7 @@ pub fn eval(params: &FullyConnectedParams, ctx: &mut EvalContext<'_>) -> Result<
                 &[]
             };
             let (out, multipliers, shifts) = channels.with_output::<i8>(ctx, 0);
-            let quant = Int8Quant {
+            let quant = Requant {
                 input_offset,
                 output,
                 multipliers,
@@ -155,26 +155,13 @@ pub fn eval(params: &FullyConnectedParams, ctx: &mut EvalContext<'_>) -> Result<
     Ok(())
 }
 
-/// The quantization an int8 FULLY_CONNECTED applies.
-#[derive(Clone, Copy, Debug)]
-pub struct Int8Quant<'q> {
-    /// Minus the input zero point.
-    pub input_offset: i32,
-    /// Output zero point and clamp range.
-    pub output: OutputQuant,
-    /// Per unit multiplier.
-    pub multipliers: &'q [i32],
-    /// Per unit shift.
-    pub shifts: &'q [i32],
-}
-
 /// The int8 reference kernel: per unit, the sum over the depth of
 /// `w[u, d] * (x[b, d] + input_offset)` plus `bias[u]`, requantized. The sum is
 /// regrouped as `sum(w * x) + input_offset * sum(w)`, which in wrapping 32-bit
 /// arithmetic is the same number.
 pub fn fully_connected_i8(
     params: &FullyConnectedParams,
-    quant: &Int8Quant<'_>,
+    quant: &Requant<'_>,
     input: &[i8],
     weights: &[i8],
     bias: &[i32],
@@ -185,17 +172,14 @@ pub fn fully_connected_i8(
         .chunks_exact(depth)
         .zip(output.chunks_exact_mut(params.units))
     {
-        let units = weights
-            .chunks_exact(depth)
-            .zip(out_row.iter_mut())
-            .zip(quant.multipliers.iter().zip(quant.shifts));
-        for (unit, ((filter, out), (&multiplier, &shift))) in units.enumerate() {
+        let units = weights.chunks_exact(depth).zip(out_row.iter_mut());
+        for (unit, (filter, out)) in units.enumerate() {
             let (dot, filter_sum) = dot_i8(filter, row);
             let mut acc = dot.wrapping_add(filter_sum.wrapping_mul(quant.input_offset));
             if let Some(b) = bias.get(unit) {
                 acc = acc.wrapping_add(*b);
             }
-            *out = requantize(acc, multiplier, shift, &quant.output);
+            *out = quant.apply(acc, unit);
         }
     }
 }
@@ -316,7 +300,7 @@ mod tests {
             has_bias: true,
             kind: FullyConnectedKind::Float32 { range: (0.0, 0.0) },
         };
-        let quant = Int8Quant {
+        let quant = Requant {
             input_offset: -3,
             output: OutputQuant {
                 offset: -5,
@@ -348,7 +332,7 @@ mod tests {
             has_bias: false,
             kind: FullyConnectedKind::Float32 { range: (0.0, 0.0) },
         };
-        let quant = Int8Quant {
+        let quant = Requant {
             input_offset: 0,
             output: OutputQuant {
                 offset: 0,

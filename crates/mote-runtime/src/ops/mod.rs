@@ -7,10 +7,17 @@
 //! [`registration`], and [`ALL`].
 
 pub mod activation;
+pub mod average_pool_2d;
 pub(crate) mod context;
+pub mod conv_2d;
+pub mod depthwise_conv_2d;
 pub mod fully_connected;
+pub mod max_pool_2d;
 pub mod padding;
 pub mod per_channel;
+pub mod pooling;
+pub mod reshape;
+pub mod softmax;
 
 pub use context::{EvalContext, Persistent, PrepareContext};
 
@@ -75,7 +82,13 @@ macro_rules! ops {
 }
 
 ops! {
+    AVERAGE_POOL_2D => average_pool_2d::PoolParams as AveragePool2d,
+    CONV_2D => conv_2d::Conv2dParams as Conv2d,
+    DEPTHWISE_CONV_2D => depthwise_conv_2d::DepthwiseConv2dParams as DepthwiseConv2d,
     FULLY_CONNECTED => fully_connected::FullyConnectedParams as FullyConnected,
+    MAX_POOL_2D => max_pool_2d::PoolParams as MaxPool2d,
+    RESHAPE => reshape::ReshapeParams as Reshape,
+    SOFTMAX => softmax::SoftmaxParams as Softmax,
 }
 
 /// The kernels an interpreter may use. A firmware that names only the kernels

@@ -11,11 +11,11 @@ use crate::quant;
 /// Where an op's per-channel multipliers and shifts live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChannelParams {
-    /// `channels` multipliers, then `channels` shifts (TensorFlow Lite's
+    /// `count` multipliers, then `count` shifts (TensorFlow Lite's
     /// convention: positive shifts go left).
     data: Persistent,
-    /// Output channels.
-    channels: usize,
+    /// Output channels, or 1 when one scale serves them all.
+    count: usize,
 }
 
 impl ChannelParams {
@@ -41,8 +41,9 @@ impl ChannelParams {
             return Err(ctx.invalid("filter scales do not match the output channels"));
         }
         let mut finite = true;
-        let (data, values) = ctx.persistent::<i32>(channels.saturating_mul(2))?;
-        let (multipliers, shifts) = values.split_at_mut(channels);
+        let stored = if count == 1 { 1 } else { channels };
+        let (data, values) = ctx.persistent::<i32>(stored.saturating_mul(2))?;
+        let (multipliers, shifts) = values.split_at_mut(stored);
         for (c, (m, s)) in multipliers.iter_mut().zip(shifts.iter_mut()).enumerate() {
             let filter_scale = f64::from(q.scale(if count == 1 { 0 } else { c }));
             let real = f64::from(input_scale) * filter_scale / f64::from(output_scale);
@@ -52,19 +53,51 @@ impl ChannelParams {
         if !finite {
             return Err(ctx.invalid("filter scale is not finite"));
         }
-        Ok(ChannelParams { data, channels })
+        Ok(ChannelParams {
+            data,
+            count: stored,
+        })
     }
 
     /// Output `o` of the op as `O`, with the multipliers and shifts (one of
-    /// each per output channel).
+    /// each per output channel, or a single one for all).
     pub fn with_output<'c, O: Plain>(
         &self,
         ctx: &'c mut EvalContext<'_>,
         o: usize,
     ) -> (&'c mut [O], &'c [i32], &'c [i32]) {
         let (output, values) = ctx.output_and_persistent::<O, i32>(o, self.data);
-        let (multipliers, shifts) = values.split_at(self.channels.min(values.len()));
+        let (multipliers, shifts) = values.split_at(self.count.min(values.len()));
         (output, multipliers, shifts)
+    }
+}
+
+/// The quantization of an int8 convolution-like kernel: input offset,
+/// per-channel (or per-tensor) scaling, output offset and clamp.
+#[derive(Clone, Copy, Debug)]
+pub struct Requant<'q> {
+    /// Minus the input zero point.
+    pub input_offset: i32,
+    /// Output zero point and clamp range.
+    pub output: OutputQuant,
+    /// Multiplier per output channel (or one for all).
+    pub multipliers: &'q [i32],
+    /// Shift per output channel (or one for all).
+    pub shifts: &'q [i32],
+}
+
+impl Requant<'_> {
+    /// The int8 output of accumulator `acc` of output channel `channel`.
+    #[inline]
+    pub fn apply(&self, acc: i32, channel: usize) -> i8 {
+        let i = if self.multipliers.len() == 1 {
+            0
+        } else {
+            channel
+        };
+        let m = self.multipliers.get(i).copied().unwrap_or(0);
+        let s = self.shifts.get(i).copied().unwrap_or(0);
+        requantize(acc, m, s, &self.output)
     }
 }
 
