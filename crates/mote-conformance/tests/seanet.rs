@@ -7,13 +7,14 @@
 //! - it is identical to TensorFlow Lite Micro's output on the same input (one
 //!   oracle batch).
 //!
-//! Models with an op mote lacks are listed, never silently dropped: the test
-//! fails if one of them names an op mote has.
+//! Models with an op mote lacks, or has but not for their types, are listed,
+//! never silently dropped: the test fails unless they are CONV_2D (int16 in
+//! mote's CONV_2D is not there yet) or TRANSPOSE_CONV models.
 
 use std::path::{Path, PathBuf};
 
 use mote_conformance::{assets, run, Case, Engine};
-use mote_runtime::{Model, OpResolver, TensorType};
+use mote_runtime::{Error, Interpreter, Model, OpResolver, TensorType};
 use mote_train::npy::Array;
 
 mod harness;
@@ -105,6 +106,14 @@ fn seanet_integration_models_match_their_goldens_and_tflite_micro() {
             *uncovered.entry(missing.join("+")).or_default() += 1;
             continue;
         }
+        // An op mote has, but not for these types (int16 CONV_2D so far).
+        let mut arena = vec![0u8; 1 << 20];
+        if let Err(Error::UnsupportedType { op, dtype, .. }) =
+            Interpreter::new(&model, &mut arena, &resolver)
+        {
+            *uncovered.entry(format!("{op} {dtype}")).or_default() += 1;
+            continue;
+        }
         let inputs: Vec<Array> = graph
             .inputs()
             .iter()
@@ -125,7 +134,7 @@ fn seanet_integration_models_match_their_goldens_and_tflite_micro() {
     // The ops mote does not have yet; any other model must have run.
     for ops in uncovered.keys() {
         assert!(
-            ops == "CONV_2D" || ops == "TRANSPOSE_CONV",
+            ops.starts_with("CONV_2D") || ops.starts_with("TRANSPOSE_CONV"),
             "SEANet models with {ops} were not run"
         );
     }
@@ -161,7 +170,7 @@ fn seanet_integration_models_match_their_goldens_and_tflite_micro() {
         }
     }
     println!(
-        "SEANet: {} run ({} exactly as the golden, {} within 1: {:?}); not run (op missing): {:?}",
+        "SEANet: {} run ({} exactly as the golden, {} within 1: {:?}); not run (op or type missing): {:?}",
         exact.len() + off_by_one.len(),
         exact.len(),
         off_by_one.len(),
