@@ -115,9 +115,24 @@ fn add_sub_mul_match_tflite_micro() {
 #[test]
 fn div_maximum_minimum_match_tflite_micro() {
     let mut rng = Rng::new(12);
-    let mut checks = binary_cases(&mut rng, Op::DIV, 29, &[Float32, Int8], &[0, 1, 3], 5);
-    // A divisor equal to its zero point is undefined in TensorFlow Lite: avoid it.
+    let mut checks = binary_cases(
+        &mut rng,
+        Op::DIV,
+        29,
+        &[Float32, Int32, Int8],
+        &[0, 1, 3],
+        5,
+    );
+    // A divisor equal to its zero point (int8) or 0 (int32) is undefined in
+    // TensorFlow Lite: avoid it.
     for check in &mut checks {
+        if check.model.tensors[1].dtype == Int32 {
+            for v in check.inputs[1].data.chunks_exact_mut(4) {
+                if v == [0; 4] {
+                    v.copy_from_slice(&7i32.to_le_bytes());
+                }
+            }
+        }
         if let Some(q) = check.model.tensors[1].quantization.as_ref() {
             let zp = q.zero_point[0] as i8 as u8;
             for v in &mut check.inputs[1].data {

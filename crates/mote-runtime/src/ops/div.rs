@@ -1,12 +1,15 @@
 //! DIV: `output = act(input1 / input2)`, broadcasting up to 5-D.
 //!
-//! float32 and int8, as TensorFlow Lite Micro (its int32 DIV is not in mote).
-//! int8 follows TensorFlow Lite's `DivElementwise`: the divisor's reciprocal
+//! float32, int32 and int8, as TensorFlow Lite Micro. int32 divides as C++
+//! does (truncating toward zero); a division by zero or `MIN / -1`, undefined
+//! there, gives 0 here. int8 follows TensorFlow Lite's `DivElementwise`: the divisor's reciprocal
 //! in fixed point, the dividend shifted to use its headroom, one rescale by
 //! `s1 / (s2 * s_out)`. A divisor equal to its zero point is undefined in
 //! TensorFlow Lite; mote gives some value without failing.
 
-use super::arithmetic::{binary, check_scale, clamp_i32, float_range, quantized_range};
+use super::arithmetic::{
+    binary, check_scale, clamp_i32, float_range, int32_range, quantized_range,
+};
 use super::broadcast::Broadcast;
 use super::{EvalContext, PrepareContext};
 use crate::error::Error;
@@ -81,6 +84,8 @@ impl DivQuantized {
 pub enum DivKernel {
     /// float32 with the activation's clamp range.
     Float32((f32, f32)),
+    /// int32 with the activation's clamp range.
+    Int32((i32, i32)),
     /// int8, requantized.
     Int8(DivQuantized),
 }
@@ -99,6 +104,7 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<DivParams, Error> {
     let b = binary(ctx, 5, true)?;
     let kernel = match b.dtype {
         TensorType::Float32 => DivKernel::Float32(float_range(b.activation)),
+        TensorType::Int32 => DivKernel::Int32(int32_range(b.activation)),
         TensorType::Int8 => {
             let [x, y, out] = b.quant;
             for q in b.quant {
@@ -136,6 +142,9 @@ pub fn div(params: &DivParams, input1: &[u8], input2: &[u8], output: &mut [u8]) 
     match &params.kernel {
         DivKernel::Float32(range) => bc.map(input1, input2, output, |x: f32, y: f32| {
             super::activation::clamp(x / y, *range)
+        }),
+        DivKernel::Int32(range) => bc.map(input1, input2, output, |x: i32, y: i32| {
+            clamp_i32(x.checked_div(y).unwrap_or(0), *range)
         }),
         DivKernel::Int8(q) => bc.map(input1, input2, output, |x: i8, y: i8| {
             q.apply(x.into(), y.into()) as i8
