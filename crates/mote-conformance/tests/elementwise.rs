@@ -656,3 +656,129 @@ fn shape_ops_match_tflite_micro() {
     let compared = conform(&checks);
     assert_eq!(compared, checks.len());
 }
+
+/// A random scale in `[lo, hi)`, log-uniform.
+fn scale(rng: &mut Rng, lo: f32, hi: f32) -> f32 {
+    (lo.ln() + (hi.ln() - lo.ln()) * rng.uniform(0.0, 1.0)).exp()
+}
+
+/// Random scales and zero points: where TensorFlow Lite Micro computes a
+/// multiplier in `float` or in `double` shows only for some scales, so many
+/// are tried.
+#[test]
+fn random_quantization_params_match_tflite_micro() {
+    let mut rng = Rng::new(16);
+    let rng = &mut rng;
+    let mut checks = vec![];
+    let shape: &[usize] = &[4, 16];
+    for i in 0..40 {
+        let mut q8 = |rng: &mut Rng| {
+            let s = scale(rng, 0.002, 0.5);
+            let zp = (rng.next_u64() % 256) as i64 - 128;
+            t(shape, Int8).q(s, zp)
+        };
+        let (a, b, c) = (q8(rng), q8(rng), q8(rng));
+        let act = (i % 4) as u8;
+        for (op, kind) in [(Op::ADD, 11), (Op::SUB, 28), (Op::MUL, 21)] {
+            checks.push(Check::same(
+                format!("{op} int8 random {i}"),
+                rng,
+                op,
+                activation_options(kind, act),
+                &[a.clone(), b.clone()],
+                &[c.clone()],
+            ));
+        }
+        let none = options(0, &[], &[]);
+        checks.push(unary(
+            rng,
+            format!("RELU int8 random {i}"),
+            Op::RELU,
+            none.clone(),
+            a.clone(),
+            c.clone(),
+        ));
+        // TensorFlow Lite Micro's HardSwishPrepare fails when s_in / 128 >= s_out.
+        let (si, so) = (a.quant.unwrap().0, c.quant.unwrap().0);
+        let swish = unary(
+            rng,
+            format!("HARD_SWISH int8 random {i}"),
+            Op::HARD_SWISH,
+            none.clone(),
+            a.clone(),
+            c.clone(),
+        );
+        checks.push(if si / 128.0 / so >= 1.0 {
+            swish.refused("output scale above", "allocate tensors")
+        } else {
+            swish
+        });
+        checks.push(unary(
+            rng,
+            format!("QUANTIZE int8 random {i}"),
+            Op::QUANTIZE,
+            none.clone(),
+            a.clone(),
+            c.clone(),
+        ));
+        let alpha = rng.uniform(-1.0, 1.0);
+        checks.push(unary(
+            rng,
+            format!("LEAKY_RELU int8 random {i}"),
+            Op::LEAKY_RELU,
+            options(75, &[(0, Scalar::F32(alpha))], &[]),
+            a.clone(),
+            c.clone(),
+        ));
+        let q16 = |rng: &mut Rng| t(shape, Int16).q(scale(rng, 1e-5, 1e-2), 0);
+        let (x, y, z) = (q16(rng), q16(rng), q16(rng));
+        for (op, kind) in [(Op::ADD, 11), (Op::SUB, 28), (Op::MUL, 21)] {
+            checks.push(Check::same(
+                format!("{op} int16 random {i}"),
+                rng,
+                op,
+                activation_options(kind, act),
+                &[x.clone(), y.clone()],
+                &[z.clone()],
+            ));
+        }
+        checks.push(unary(
+            rng,
+            format!("LEAKY_RELU int16 random {i}"),
+            Op::LEAKY_RELU,
+            options(75, &[(0, Scalar::F32(alpha))], &[]),
+            x.clone(),
+            z.clone(),
+        ));
+        checks.push(unary(
+            rng,
+            format!("QUANTIZE int16 random {i}"),
+            Op::QUANTIZE,
+            none.clone(),
+            x.clone(),
+            z.clone(),
+        ));
+        checks.push(unary(
+            rng,
+            format!("QUANTIZE f32->int8 random {i}"),
+            Op::QUANTIZE,
+            none.clone(),
+            t(shape, Float32),
+            c.clone(),
+        ));
+        checks.push(unary(
+            rng,
+            format!("DEQUANTIZE int8 random {i}"),
+            Op::DEQUANTIZE,
+            none,
+            a.clone(),
+            t(shape, Float32),
+        ));
+    }
+    let refusals = checks
+        .iter()
+        .filter(|c| matches!(c.expect, harness::Expect::Refused(..)))
+        .count();
+    let compared = conform(&checks);
+    assert_eq!(compared + refusals, checks.len());
+}
