@@ -672,7 +672,7 @@ fn random_quantization_params_match_tflite_micro() {
     let mut checks = vec![];
     let shape: &[usize] = &[4, 16];
     for i in 0..40 {
-        let mut q8 = |rng: &mut Rng| {
+        let q8 = |rng: &mut Rng| {
             let s = scale(rng, 0.002, 0.5);
             let zp = (rng.next_u64() % 256) as i64 - 128;
             t(shape, Int8).q(s, zp)
@@ -686,7 +686,7 @@ fn random_quantization_params_match_tflite_micro() {
                 op,
                 activation_options(kind, act),
                 &[a.clone(), b.clone()],
-                &[c.clone()],
+                std::slice::from_ref(&c),
             ));
         }
         let none = options(0, &[], &[]);
@@ -739,7 +739,7 @@ fn random_quantization_params_match_tflite_micro() {
                 op,
                 activation_options(kind, act),
                 &[x.clone(), y.clone()],
-                &[z.clone()],
+                std::slice::from_ref(&z),
             ));
         }
         checks.push(unary(
