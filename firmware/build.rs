@@ -44,6 +44,9 @@ fn main() {
         None => Vec::new(),
     };
     fs::write(out.join("input.bin"), input).expect("write input");
+    // Rounded up to 16 bytes: with a 16-aligned start, the layout (and so the
+    // bytes used) does not depend on where the linker puts the arena.
     let arena: usize = env::var("MOTE_ARENA").ok().and_then(|s| s.parse().ok()).unwrap_or(256 * 1024);
+    let arena = arena.div_ceil(16) * 16;
     fs::write(out.join("arena.rs"), format!("const ARENA_BYTES: usize = {arena};\n")).expect("write arena.rs");
 }

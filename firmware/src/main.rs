@@ -20,9 +20,14 @@ use panic_halt as _;
 include!(concat!(env!("OUT_DIR"), "/arena.rs"));
 include!(concat!(env!("OUT_DIR"), "/ops.rs"));
 
-static MODEL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/model.tflite"));
+/// 16-byte alignment, so the model's buffers (16-aligned inside the file) are
+/// aligned in flash and the runtime reads them in place.
+#[repr(C, align(16))]
+struct Aligned<T: ?Sized>(T);
+
+static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/model.tflite")));
 static INPUT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/input.bin"));
-static mut ARENA: [u8; ARENA_BYTES] = [0; ARENA_BYTES];
+static mut ARENA: Aligned<[u8; ARENA_BYTES]> = Aligned([0; ARENA_BYTES]);
 
 const TIMER0: usize = 0x4000_0000;
 
@@ -59,7 +64,7 @@ fn main() -> ! {
         Err(()) => exit(3),
     };
     // SAFETY: `main` runs once; this is the only reference to ARENA.
-    let arena: &mut [u8] = unsafe { &mut *addr_of_mut!(ARENA) };
+    let arena: &mut [u8] = unsafe { &mut (*addr_of_mut!(ARENA)).0 };
     match run(arena, &mut out) {
         Ok(()) => exit(0),
         Err(e) => {
@@ -81,7 +86,7 @@ fn set_input(interpreter: &mut Interpreter<'_, '_>) -> Result<(), mote_runtime::
 }
 
 fn run(arena: &mut [u8], out: &mut hio::HostStream) -> Result<(), mote_runtime::Error> {
-    let model = Model::parse(MODEL)?;
+    let model = Model::parse(&MODEL.0)?;
     let mut interpreter = Interpreter::new(&model, arena, &OpResolver::new(OPS))?;
     // The planner reuses an input's memory once its last reader has run, so the
     // input is written before each invoke.

@@ -48,6 +48,33 @@ pub(crate) fn cast_mut<T: Plain>(bytes: &mut [u8]) -> Option<&mut [T]> {
     (head.is_empty() && tail.is_empty()).then_some(body)
 }
 
+/// Writes `value` into `bytes`, which must be exactly `size_of::<T>()` bytes
+/// aligned for `T`. Used for each operator's params in the persistent region.
+pub(crate) fn store<T: Copy>(bytes: &mut [u8], value: T) -> Option<()> {
+    if bytes.len() != size_of::<T>() || (bytes.as_ptr() as usize) % align_of::<T>() != 0 {
+        return None;
+    }
+    // SAFETY: `bytes` is exclusively borrowed, in bounds and aligned for `T`;
+    // `T: Copy` has no destructor to skip.
+    unsafe { core::ptr::write(bytes.as_mut_ptr().cast::<T>(), value) };
+    Some(())
+}
+
+/// Reads back a value [`store`] wrote.
+///
+/// # Safety
+/// `bytes` must hold a value written by `store::<T>` with the same `T`. The
+/// interpreter guarantees it: each node's `eval` reads the params type its own
+/// registration's `prepare` stored, and hostile models cannot choose types.
+pub(crate) unsafe fn load<T: Copy>(bytes: &[u8]) -> Option<T> {
+    if bytes.len() != size_of::<T>() || (bytes.as_ptr() as usize) % align_of::<T>() != 0 {
+        return None;
+    }
+    // SAFETY: in bounds and aligned (checked above); a valid `T` by the
+    // caller's guarantee.
+    Some(unsafe { core::ptr::read(bytes.as_ptr().cast::<T>()) })
+}
+
 /// Bytes to skip from the start of `bytes` so that it is aligned to `align`.
 pub(crate) fn align_skip(bytes: &[u8], align: usize) -> usize {
     bytes.as_ptr().align_offset(align)
@@ -94,6 +121,25 @@ mod tests {
             take_tail::<u64>(&mut [0u8; 15], 2, 0).is_none(),
             "does not fit"
         );
+    }
+
+    #[test]
+    fn stored_values_read_back() {
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        struct Params {
+            a: bool,
+            b: f64,
+        }
+        let mut storage = [0u64; 4];
+        // SAFETY (test): view the u64 storage as bytes.
+        let bytes: &mut [u8] =
+            unsafe { core::slice::from_raw_parts_mut(storage.as_mut_ptr().cast(), 32) };
+        let value = Params { a: true, b: 2.5 };
+        store(&mut bytes[..16], value).unwrap();
+        // SAFETY: written just above as `Params`.
+        assert_eq!(unsafe { load::<Params>(&bytes[..16]) }, Some(value));
+        assert!(store(&mut bytes[1..17], value).is_none(), "misaligned");
+        assert!(store(&mut bytes[..8], value).is_none(), "wrong size");
     }
 
     #[test]

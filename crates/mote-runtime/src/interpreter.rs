@@ -11,7 +11,7 @@ use crate::arena::{self, Plain};
 use crate::error::{Error, OpName};
 use crate::model::{BuiltinOperator, Model, Subgraph, Tensor, TensorType};
 use crate::ops::context::{PersistentAllocator, MAX_INPUTS, MAX_OUTPUTS};
-use crate::ops::{EvalContext, EvalFn, OpData, OpResolver, PrepareContext, ResetFn};
+use crate::ops::{EvalContext, EvalFn, OpResolver, Persistent, PrepareContext, ResetFn};
 use crate::planner::{self, Request, UNPLACED};
 
 /// A tensor element type that inputs and outputs can be read and written as.
@@ -32,17 +32,18 @@ element!(f32 => Float32, i8 => Int8, u8 => UInt8, i16 => Int16, u16 => UInt16, i
 /// A prepared operator: its params and its kernel.
 #[derive(Clone, Copy)]
 struct Node {
-    data: OpData,
+    /// Where `prepare` stored the op's params.
+    params: Persistent,
     eval: EvalFn,
     reset: Option<ResetFn>,
 }
 
-fn no_eval(_: &OpData, _: &mut EvalContext<'_>) -> Result<(), Error> {
+fn no_eval(_: Persistent, _: &mut EvalContext<'_>) -> Result<(), Error> {
     Ok(())
 }
 
 const EMPTY_NODE: Node = Node {
-    data: OpData::Empty,
+    params: Persistent::EMPTY,
     eval: no_eval,
     reset: None,
 };
@@ -168,7 +169,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
                 outputs: [&mut [], &mut [], &mut [], &mut []],
                 persistent: &mut *self.persistent,
             };
-            reset(&node.data, &mut ctx)?;
+            reset(node.params, &mut ctx)?;
         }
         Ok(())
     }
@@ -269,7 +270,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
             outputs: out_slices,
             persistent: &mut *self.persistent,
         };
-        (node.eval)(&node.data, &mut ctx)
+        (node.eval)(node.params, &mut ctx)
     }
 
     /// The arena range `(start, len)` of tensor `t`.
@@ -499,9 +500,9 @@ fn prepare(
         graph: *graph,
         persistent: persistent.borrow(),
     };
-    let data = (registration.prepare)(&mut ctx)?;
+    let params = (registration.prepare)(&mut ctx)?;
     Ok(Node {
-        data,
+        params,
         eval: registration.eval,
         reset: registration.reset,
     })

@@ -20,6 +20,14 @@ pub struct Persistent {
     len: u32,
 }
 
+impl Persistent {
+    /// No bytes.
+    pub const EMPTY: Persistent = Persistent {
+        from_end: 0,
+        len: 0,
+    };
+}
+
 /// Hands out persistent bytes from the end of a region, growing downwards.
 #[derive(Debug)]
 pub(crate) struct PersistentAllocator<'a> {
@@ -116,6 +124,22 @@ impl<'m, 'p> PrepareContext<'m, 'p> {
             reason: "persistent data alignment",
         })?;
         Ok((handle, values))
+    }
+
+    /// Stores the operator's params in the persistent region, exactly their size.
+    pub(crate) fn store_params<T: Copy>(&mut self, params: T) -> Result<Persistent, Error> {
+        let len = core::mem::size_of::<T>();
+        let needed = self.persistent.used.saturating_add(len);
+        let available = self.persistent.region.len();
+        if core::mem::align_of::<T>() > PERSISTENT_ALIGN {
+            return Err(self.invalid("params need more than 8-byte alignment"));
+        }
+        let (handle, bytes) = self
+            .persistent
+            .allocate(len)
+            .ok_or(Error::ArenaTooSmall { needed, available })?;
+        arena::store(bytes, params).ok_or(self.invalid("params alignment"))?;
+        Ok(handle)
     }
 
     /// The operator's index in execution order.
@@ -239,6 +263,23 @@ impl<'x> EvalContext<'x> {
             .unwrap_or(&[])
     }
 
+    /// A copy of the params `prepare` stored with `store_params`.
+    ///
+    /// # Safety
+    /// `p` must come from `store_params::<T>` with the same `T` (the op table's
+    /// generated code pairs them).
+    pub(crate) unsafe fn params<T: Copy>(&self, p: Persistent) -> Result<T, Error> {
+        let bytes = locate(self.persistent.len(), p).and_then(|r| self.persistent.get(r));
+        // SAFETY: forwarded from the caller.
+        bytes
+            .and_then(|b| unsafe { arena::load::<T>(b) })
+            .ok_or(Error::InvalidOp {
+                index: self.index,
+                op: self.op,
+                reason: "operator params are missing",
+            })
+    }
+
     /// The values `prepare` set aside, for ops that keep state across invokes.
     pub fn persistent_mut<T: Plain>(&mut self, p: Persistent) -> &mut [T] {
         let bytes = match locate(self.persistent.len(), p).and_then(|r| self.persistent.get_mut(r))
@@ -307,15 +348,6 @@ impl<'x> EvalContext<'x> {
             index: self.index,
             op: self.op,
             reason,
-        }
-    }
-
-    /// The error for an op whose stored params belong to another op (a bug).
-    pub(crate) fn mismatched_data(&self) -> Error {
-        Error::InvalidOp {
-            index: self.index,
-            op: self.op,
-            reason: "params belong to another op",
         }
     }
 }

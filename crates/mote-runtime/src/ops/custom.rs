@@ -7,16 +7,6 @@ use super::OpRegistration;
 
 macro_rules! custom_ops {
     ($( $name:literal => $module:ident :: $params:ident as $variant:ident as $konst:ident ),* $(,)?) => {
-        /// The params of one custom operator, as its `prepare` computed them.
-        #[derive(Clone, Copy, Debug)]
-        #[non_exhaustive]
-        pub enum CustomData {
-            $(
-                #[doc = concat!("Params of `", $name, "`.")]
-                $variant($module::$params),
-            )*
-        }
-
         /// The registration of every custom op.
         pub mod registration {
             $(
@@ -25,20 +15,19 @@ macro_rules! custom_ops {
                     op: $crate::model::BuiltinOperator::CUSTOM,
                     custom: $name,
                     prepare: |ctx| {
-                        super::$module::prepare(ctx)
-                            .map(|p| $crate::ops::OpData::Custom(super::CustomData::$variant(p)))
+                        let params = super::$module::prepare(ctx)?;
+                        ctx.store_params(params)
                     },
-                    eval: |data, ctx| match data {
-                        $crate::ops::OpData::Custom(super::CustomData::$variant(params)) => {
-                            super::$module::eval(params, ctx)
-                        }
-                        _ => Err(ctx.mismatched_data()),
+                    eval: |handle, ctx| {
+                        // SAFETY: `handle` is what this registration's `prepare`
+                        // stored: a `$params`.
+                        let params: super::$module::$params = unsafe { ctx.params(handle) }?;
+                        super::$module::eval(&params, ctx)
                     },
-                    reset: Some(|data, ctx| match data {
-                        $crate::ops::OpData::Custom(super::CustomData::$variant(params)) => {
-                            super::$module::reset(params, ctx)
-                        }
-                        _ => Err(ctx.mismatched_data()),
+                    reset: Some(|handle, ctx| {
+                        // SAFETY: as in `eval`.
+                        let params: super::$module::$params = unsafe { ctx.params(handle) }?;
+                        super::$module::reset(&params, ctx)
                     }),
                 };
             )*

@@ -3,8 +3,9 @@
 //! `eval` that runs blindly on the planned memory.
 //!
 //! The [`ops!`] table below is the one place an op is registered: it generates
-//! [`OpData`] (the params of every op), the op's [`OpRegistration`] constant in
-//! [`registration`], and [`ALL`].
+//! the op's [`OpRegistration`] constant in [`registration`] (whose `prepare`
+//! stores the op's params in the arena, exactly their size, and whose `eval`
+//! reads them back), and [`ALL`].
 
 pub mod activation;
 pub mod add;
@@ -53,13 +54,14 @@ pub use context::{EvalContext, Persistent, PrepareContext};
 use crate::error::Error;
 use crate::model::BuiltinOperator;
 
-/// Checks an operator and computes its params.
-pub type PrepareFn = fn(&mut PrepareContext<'_, '_>) -> Result<OpData, Error>;
+/// Checks an operator, computes its params and stores them in the arena's
+/// persistent region (exactly their size).
+pub type PrepareFn = fn(&mut PrepareContext<'_, '_>) -> Result<Persistent, Error>;
 /// Runs an operator on its inputs and outputs.
-pub type EvalFn = fn(&OpData, &mut EvalContext<'_>) -> Result<(), Error>;
+pub type EvalFn = fn(Persistent, &mut EvalContext<'_>) -> Result<(), Error>;
 /// Returns a stateful operator's state (kept in its persistent data) to its
 /// initial value; its context has the persistent data but no inputs or outputs.
-pub type ResetFn = fn(&OpData, &mut EvalContext<'_>) -> Result<(), Error>;
+pub type ResetFn = fn(Persistent, &mut EvalContext<'_>) -> Result<(), Error>;
 
 /// One kernel the interpreter can call: which operator, and its two phases.
 #[derive(Clone, Copy)]
@@ -88,20 +90,6 @@ impl core::fmt::Debug for OpRegistration {
 
 macro_rules! ops {
     ($( $code:ident => $module:ident :: $params:ident as $variant:ident ),* $(,)?) => {
-        /// The params of one operator, as its `prepare` computed them.
-        #[derive(Clone, Copy, Debug)]
-        #[non_exhaustive]
-        pub enum OpData {
-            /// No operator (an unused slot).
-            Empty,
-            /// Params of a custom operator.
-            Custom(custom::CustomData),
-            $(
-                #[doc = concat!("Params of `", stringify!($code), "`.")]
-                $variant($module::$params),
-            )*
-        }
-
         /// The registration of every op, by its TensorFlow Lite name.
         pub mod registration {
             use super::*;
@@ -110,10 +98,15 @@ macro_rules! ops {
                 pub const $code: OpRegistration = OpRegistration {
                     op: BuiltinOperator::$code,
                     custom: "",
-                    prepare: |ctx| $module::prepare(ctx).map(OpData::$variant),
-                    eval: |data, ctx| match data {
-                        OpData::$variant(params) => $module::eval(params, ctx),
-                        _ => Err(ctx.mismatched_data()),
+                    prepare: |ctx| {
+                        let params = $module::prepare(ctx)?;
+                        ctx.store_params(params)
+                    },
+                    eval: |handle, ctx| {
+                        // SAFETY: `handle` is what this registration's `prepare`
+                        // stored: a `$params`.
+                        let params: $module::$params = unsafe { ctx.params(handle) }?;
+                        $module::eval(&params, ctx)
                     },
                     reset: None,
                 };
