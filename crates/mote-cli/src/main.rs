@@ -20,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Time a .tflite model on the host: median and min latency per invoke, arena bytes.
+    Bench(commands::bench::BenchArgs),
     /// The guided tour: learn y = 2x - 1 from six points, export it, run it on the device runtime.
     Demo(commands::demo::DemoArgs),
     /// Describe a .tflite model: operators, shapes, parameters, MACs, arena bytes.
@@ -44,6 +46,7 @@ pub(crate) fn read_model(path: &Path) -> Result<Vec<u8>> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Bench(args) => commands::bench::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Run(args) => commands::run::run(args),

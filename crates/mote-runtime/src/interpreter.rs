@@ -9,7 +9,7 @@
 
 use crate::arena::{self, Plain};
 use crate::error::{Error, OpName};
-use crate::model::{Model, Subgraph, Tensor, TensorType};
+use crate::model::{BuiltinOperator, Model, Subgraph, Tensor, TensorType};
 use crate::ops::context::{PersistentAllocator, MAX_INPUTS, MAX_OUTPUTS};
 use crate::ops::{EvalContext, EvalFn, OpData, OpResolver, PrepareContext, ResetFn};
 use crate::planner::{self, Request, UNPLACED};
@@ -50,6 +50,8 @@ const EMPTY_NODE: Node = Node {
 /// Runs one model in one arena. See the [crate docs](crate) for an example.
 pub struct Interpreter<'m, 'a> {
     graph: Subgraph<'m>,
+    /// Aligned copies of misaligned constants (see [`relocate`]).
+    relocated: &'a [u8],
     /// The head of the arena: planned activations.
     activations: &'a mut [u8],
     /// Per-op data set aside in `prepare`.
@@ -84,8 +86,12 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         let tail_estimate = tensor_count * 4 + op_count * core::mem::size_of::<Node>() + 16;
         let (arena, offsets) = arena::take_tail(arena, tensor_count, UNPLACED)
             .ok_or(too_small(skip + tail_estimate))?;
-        let (head, nodes) =
+        let (arena, nodes) =
             arena::take_tail(arena, op_count, EMPTY_NODE).ok_or(too_small(skip + tail_estimate))?;
+        // Aligned copies of constants whose bytes are misaligned for their type.
+        let relocated_len = relocate(&graph, &mut [], &mut [])?;
+        let (head, relocated) = arena::take_tail(arena, relocated_len, 0u8)
+            .ok_or(too_small(skip + tail_estimate + relocated_len))?;
         let tail_used = available - skip - head.len();
 
         // Prepare every operator; persistent per-op data grows down from the
@@ -113,8 +119,10 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         if peak > head_len {
             return Err(too_small(used));
         }
+        relocate(&graph, relocated, offsets)?;
         Ok(Interpreter {
             graph,
+            relocated,
             activations: head,
             persistent,
             offsets,
@@ -194,7 +202,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         ranges.sort_unstable();
         let mut out_slices: [&mut [u8]; MAX_OUTPUTS] = [&mut [], &mut [], &mut [], &mut []];
         let mut pieces: [(usize, &[u8]); MAX_OUTPUTS + 1] = [(0, &[]); MAX_OUTPUTS + 1];
-        let (graph, offsets) = (self.graph, &*self.offsets);
+        let (graph, offsets, relocated) = (self.graph, &*self.offsets, self.relocated);
         let mut rest: &mut [u8] = &mut *self.activations;
         let mut cursor = 0usize;
         for (k, &(start, len, o)) in ranges.iter().enumerate() {
@@ -233,10 +241,15 @@ impl<'m, 'a> Interpreter<'m, 'a> {
                 continue;
             };
             if tensor.is_constant() {
-                *slot = tensor.data();
+                *slot = constant_data(&tensor, offsets.get(t).copied(), relocated);
                 continue;
             }
             let (start, len) = range(&graph, offsets, t);
+            if len > 0 && ranges.iter().any(|&(s, l, _)| s == start && l == len) {
+                // The planner made this input and an output one buffer (a
+                // RESHAPE in place): the op sees the input as empty.
+                continue;
+            }
             *slot = pieces
                 .iter()
                 .find_map(|(base, piece)| {
@@ -373,10 +386,68 @@ impl<'m, 'a> Interpreter<'m, 'a> {
     }
 }
 
+/// Marks an offset-table entry of a constant as an offset into the
+/// relocated constants.
+const RELOCATED: u32 = 0x8000_0000;
+
+/// Alignment of relocated constants.
+const RELOCATED_ALIGN: usize = 16;
+
+/// The bytes of constant `tensor`: its aligned copy if it has one.
+fn constant_data<'d>(tensor: &Tensor<'d>, offset: Option<u32>, relocated: &'d [u8]) -> &'d [u8] {
+    match offset {
+        Some(o) if o != UNPLACED && o & RELOCATED != 0 => {
+            let start = (o & !RELOCATED) as usize;
+            relocated
+                .get(start..start + tensor.data().len())
+                .unwrap_or(&[])
+        }
+        _ => tensor.data(),
+    }
+}
+
+/// Constants wider than a byte whose data is not aligned to their element
+/// size (a model embedded with `include_bytes!` has no alignment) are copied
+/// to 16-byte-aligned places in `block`, and their offset-table entry records
+/// where ([`RELOCATED`]). Returns the bytes `block` needs (call it first with
+/// an empty block to learn that); copies only when `block` is that large.
+fn relocate(graph: &Subgraph<'_>, block: &mut [u8], offsets: &mut [u32]) -> Result<usize, Error> {
+    let skip = arena::align_skip(block, RELOCATED_ALIGN);
+    let mut position = 0usize;
+    for t in 0..graph.tensor_count() {
+        let Some(tensor) = graph.tensor(t) else {
+            continue;
+        };
+        let data = tensor.data();
+        let width = tensor
+            .dtype()
+            .bytes_for(1)
+            .unwrap_or(1)
+            .clamp(1, RELOCATED_ALIGN);
+        if data.is_empty() || width == 1 || (data.as_ptr() as usize) % width == 0 {
+            continue;
+        }
+        let start = planner::align_up(position).ok_or(Error::BadShape { tensor: t as u32 })?;
+        position = start + data.len();
+        if let (Some(to), Some(slot)) = (
+            block.get_mut(skip + start..skip + position),
+            offsets.get_mut(t),
+        ) {
+            to.copy_from_slice(data);
+            *slot = RELOCATED | (skip + start) as u32;
+        }
+    }
+    Ok(if position == 0 {
+        0
+    } else {
+        position + RELOCATED_ALIGN
+    })
+}
+
 /// The arena range `(start, len)` of tensor `t` (empty for unplaced tensors).
 fn range(graph: &Subgraph<'_>, offsets: &[u32], t: usize) -> (usize, usize) {
     let offset = offsets.get(t).copied().unwrap_or(UNPLACED);
-    if offset == UNPLACED {
+    if offset == UNPLACED || offset & RELOCATED != 0 {
         return (0, 0);
     }
     let len = graph.tensor(t).map_or(0, |tensor| tensor.byte_len());
@@ -461,6 +532,7 @@ fn fill_requests(graph: &Subgraph<'_>, requests: &mut [Request]) -> Result<(), E
                 size,
                 first: op,
                 last: op,
+                alias: UNPLACED,
             };
         } else {
             r.first = r.first.min(op);
@@ -471,6 +543,7 @@ fn fill_requests(graph: &Subgraph<'_>, requests: &mut [Request]) -> Result<(), E
                 size,
                 first: 0,
                 last: last_op,
+                alias: UNPLACED,
             };
         }
         Ok(())
@@ -502,5 +575,60 @@ fn fill_requests(graph: &Subgraph<'_>, requests: &mut [Request]) -> Result<(), E
     {
         touch(t, last_op, requests)?;
     }
+    alias_reshapes(graph, requests);
     Ok(())
+}
+
+/// Makes each RESHAPE whose input is an activation run in place: its output
+/// becomes an alias of the input's buffer (of the input's root, for chains),
+/// whose lifetime grows to cover the output's. Graph inputs, variables and
+/// size mismatches keep their own bytes.
+fn alias_reshapes(graph: &Subgraph<'_>, requests: &mut [Request]) {
+    let is_graph_input = |t: usize| graph.inputs().iter().any(|i| usize::try_from(i) == Ok(t));
+    for index in 0..graph.operator_count() {
+        let Some(operator) = graph.operator(index) else {
+            continue;
+        };
+        if operator.builtin() != BuiltinOperator::RESHAPE {
+            continue;
+        }
+        let (Some(input), Some(output)) = (operator.inputs().get(0), operator.outputs().get(0))
+        else {
+            continue;
+        };
+        let (Some(a), Some(b)) = (graph.tensor(input), graph.tensor(output)) else {
+            continue;
+        };
+        if a.is_constant()
+            || a.is_variable()
+            || b.is_variable()
+            || is_graph_input(output)
+            || a.byte_len() != b.byte_len()
+            || input == output
+        {
+            continue;
+        }
+        let Some(&r_in) = requests.get(input) else {
+            continue;
+        };
+        let root = if r_in.alias == UNPLACED {
+            input
+        } else {
+            r_in.alias as usize
+        };
+        let Some(&r_out) = requests.get(output) else {
+            continue;
+        };
+        let Some(r_root) = requests.get_mut(root) else {
+            continue;
+        };
+        if r_out.size != r_root.size || r_out.alias != UNPLACED || r_root.size == 0 {
+            continue;
+        }
+        r_root.first = r_root.first.min(r_out.first);
+        r_root.last = r_root.last.max(r_out.last);
+        if let Some(r) = requests.get_mut(output) {
+            r.alias = root as u32;
+        }
+    }
 }

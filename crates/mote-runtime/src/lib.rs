@@ -38,6 +38,7 @@ pub mod interpreter;
 pub mod model;
 pub mod ops;
 mod planner;
+pub mod quant;
 
 pub use error::{Error, Location, OpName};
 

@@ -1,5 +1,6 @@
 //! One file per `mote` command.
 
+pub mod bench;
 pub mod demo;
 pub mod inspect;
 pub mod run;

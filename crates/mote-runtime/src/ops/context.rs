@@ -179,6 +179,36 @@ impl<'m, 'p> PrepareContext<'m, 'p> {
         }
     }
 
+    /// The per-tensor `(scale, zero_point)` of `tensor`; an error if it is
+    /// not quantized, its scale is not a positive finite number, or its zero
+    /// point does not fit `i32`.
+    pub fn quantization(&self, tensor: &Tensor<'_>) -> Result<(f32, i32), Error> {
+        let q = tensor
+            .quantization()
+            .ok_or(self.invalid("a quantized tensor has no quantization"))?;
+        let scale = q.scale(0);
+        let zero_point =
+            i32::try_from(q.zero_point(0)).map_err(|_| self.invalid("zero point out of range"))?;
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(self.invalid("scale must be positive and finite"));
+        }
+        Ok((scale, zero_point))
+    }
+
+    /// Checks that constant `tensor` holds exactly its elements of `T`, so
+    /// that `eval` can read it as `T` (the interpreter gives misaligned
+    /// constants an aligned copy). Activations always fit.
+    pub fn expect_readable<T: Plain>(&self, tensor: &Tensor<'m>) -> Result<(), Error> {
+        let expected = tensor
+            .shape()
+            .elements()
+            .checked_mul(core::mem::size_of::<T>());
+        if tensor.is_constant() && expected != Some(tensor.data().len()) {
+            return Err(self.invalid("constant data does not match its shape"));
+        }
+        Ok(())
+    }
+
     /// Checks that `tensor` has type `dtype`.
     pub fn expect_type(&self, tensor: &Tensor<'_>, dtype: TensorType) -> Result<(), Error> {
         if tensor.dtype() == dtype {
@@ -224,10 +254,43 @@ impl<'x> EvalContext<'x> {
         self.inputs.get(i).copied().unwrap_or(&[])
     }
 
+    /// Output `o` as `O` together with persistent values `p` as `P`.
+    pub fn output_and_persistent<O: Plain, P: Plain>(
+        &mut self,
+        o: usize,
+        p: Persistent,
+    ) -> (&mut [O], &[P]) {
+        let persistent = locate(self.persistent.len(), p)
+            .and_then(|r| self.persistent.get(r))
+            .and_then(arena::cast)
+            .unwrap_or(&[]);
+        let output = match self.outputs.get_mut(o) {
+            Some(out) => arena::cast_mut(out).unwrap_or(&mut []),
+            None => &mut [],
+        };
+        (output, persistent)
+    }
+
     /// Input `i` and output `o` at once (most kernels need exactly this).
     pub fn io(&mut self, i: usize, o: usize) -> (&'x [u8], &mut [u8]) {
         let input = self.input(i);
         (input, self.output(o))
+    }
+
+    /// Input `i` as `T` (empty if `prepare` did not check it readable).
+    pub fn input_as<T: Plain>(&self, i: usize) -> &'x [T] {
+        arena::cast(self.input(i)).unwrap_or(&[])
+    }
+
+    /// Output `o` as `T` (empty if misaligned, which planned memory never is).
+    pub fn output_as<T: Plain>(&mut self, o: usize) -> &mut [T] {
+        arena::cast_mut(self.output(o)).unwrap_or(&mut [])
+    }
+
+    /// Input `i` as `I` and output `o` as `O` at once.
+    pub fn io_as<I: Plain, O: Plain>(&mut self, i: usize, o: usize) -> (&'x [I], &mut [O]) {
+        let input = self.input_as::<I>(i);
+        (input, self.output_as::<O>(o))
     }
 
     /// The bytes of output `o`.
@@ -235,6 +298,15 @@ impl<'x> EvalContext<'x> {
         match self.outputs.get_mut(o) {
             Some(out) => out,
             None => &mut [],
+        }
+    }
+
+    /// An [`Error::InvalidOp`] for this operator, found while running it.
+    pub fn invalid_data(&self, reason: &'static str) -> Error {
+        Error::InvalidOp {
+            index: self.index,
+            op: self.op,
+            reason,
         }
     }
 

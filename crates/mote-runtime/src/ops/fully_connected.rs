@@ -5,6 +5,7 @@
 //! (or the input's leading dimensions with `keep_num_dims`).
 
 use super::activation::{clamp, Activation};
+use super::per_channel::{ChannelParams, OutputQuant, Requant};
 use super::{EvalContext, PrepareContext};
 use crate::error::Error;
 use crate::model::TensorType;
@@ -26,8 +27,28 @@ pub struct FullyConnectedParams {
     pub units: usize,
     /// Whether input 2 holds a bias.
     pub has_bias: bool,
-    /// The fused activation's clamp range.
-    pub range: (f32, f32),
+    /// The arithmetic.
+    pub kind: FullyConnectedKind,
+}
+
+/// The arithmetic of a FULLY_CONNECTED.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FullyConnectedKind {
+    /// float32, clamped to the fused activation's range.
+    Float32 {
+        /// The fused activation's clamp range.
+        range: (f32, f32),
+    },
+    /// int8 activations and weights, int32 bias (TensorFlow Lite Micro's
+    /// `FullyConnected` / `FullyConnectedPerChannel` reference kernels).
+    Int8 {
+        /// Minus the input zero point.
+        input_offset: i32,
+        /// Output zero point and clamp range.
+        output: OutputQuant,
+        /// The multiplier and shift of each unit (all equal when per-tensor).
+        channels: ChannelParams,
+    },
 }
 
 /// Checks the operator and computes its params.
@@ -40,9 +61,7 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<FullyConnectedParams,
     if options.u8(field::WEIGHTS_FORMAT, 0) != 0 {
         return Err(ctx.invalid("only the default weights format is supported"));
     }
-    let activation = Activation::from_code(options.u8(field::FUSED_ACTIVATION_FUNCTION, 0))
-        .and_then(Activation::float_range)
-        .ok_or(ctx.invalid("unsupported fused activation"))?;
+    let activation = options.u8(field::FUSED_ACTIVATION_FUNCTION, 0);
     let w = weights.shape();
     if w.rank() != 2 {
         return Err(ctx.invalid("weights must have rank 2"));
@@ -53,38 +72,128 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<FullyConnectedParams,
         return Err(ctx.invalid("input size is not a multiple of the weights' depth"));
     }
     let batches = elements / depth;
-    if output.shape().elements() != batches * units {
+    if output.shape().elements() != batches.saturating_mul(units) {
         return Err(ctx.invalid("output size is not batches x units"));
     }
-    if let Some(bias) = bias {
+    if let Some(bias) = &bias {
         if bias.shape().elements() != units {
             return Err(ctx.invalid("bias size is not the number of units"));
         }
-        ctx.expect_type(&bias, TensorType::Float32)?;
     }
-    match input.dtype() {
+    ctx.expect_type(&output, input.dtype())?;
+    let kind = match input.dtype() {
         TensorType::Float32 => {
             ctx.expect_type(&weights, TensorType::Float32)?;
-            ctx.expect_type(&output, TensorType::Float32)?;
+            ctx.expect_readable::<f32>(&weights)?;
+            if let Some(bias) = &bias {
+                ctx.expect_type(bias, TensorType::Float32)?;
+                ctx.expect_readable::<f32>(bias)?;
+            }
+            let range = Activation::from_code(activation)
+                .and_then(Activation::float_range)
+                .ok_or(ctx.invalid("unsupported fused activation"))?;
+            FullyConnectedKind::Float32 { range }
+        }
+        TensorType::Int8 => {
+            ctx.expect_type(&weights, TensorType::Int8)?;
+            ctx.expect_readable::<i8>(&weights)?;
+            if let Some(bias) = &bias {
+                ctx.expect_type(bias, TensorType::Int32)?;
+                ctx.expect_readable::<i32>(bias)?;
+            }
+            let (_, input_zero_point) = ctx.quantization(&input)?;
+            let output_quant = OutputQuant::prepare(ctx, &output, activation, -128, 127)?;
+            let channels = ChannelParams::prepare(ctx, &input, &weights, &output, units, 0)?;
+            FullyConnectedKind::Int8 {
+                input_offset: input_zero_point.wrapping_neg(),
+                output: output_quant,
+                channels,
+            }
         }
         other => return Err(ctx.unsupported_type(other)),
-    }
+    };
     Ok(FullyConnectedParams {
         batches,
         depth,
         units,
         has_bias: bias.is_some(),
-        range: activation,
+        kind,
     })
 }
 
 /// Runs the operator.
 pub fn eval(params: &FullyConnectedParams, ctx: &mut EvalContext<'_>) -> Result<(), Error> {
-    let weights = ctx.input(1);
-    let bias = if params.has_bias { ctx.input(2) } else { &[] };
-    let (input, output) = ctx.io(0, 0);
-    fully_connected_f32(params, input, weights, bias, output);
+    match params.kind {
+        FullyConnectedKind::Float32 { range } => {
+            let weights = ctx.input(1);
+            let bias = if params.has_bias { ctx.input(2) } else { &[] };
+            let (input, output) = ctx.io(0, 0);
+            fully_connected_f32(params, range, input, weights, bias, output);
+        }
+        FullyConnectedKind::Int8 {
+            input_offset,
+            output,
+            channels,
+        } => {
+            let input = ctx.input_as::<i8>(0);
+            let weights = ctx.input_as::<i8>(1);
+            let bias = if params.has_bias {
+                ctx.input_as::<i32>(2)
+            } else {
+                &[]
+            };
+            let (out, multipliers, shifts) = channels.with_output::<i8>(ctx, 0);
+            let quant = Requant {
+                input_offset,
+                output,
+                multipliers,
+                shifts,
+            };
+            fully_connected_i8(params, &quant, input, weights, bias, out);
+        }
+    }
     Ok(())
+}
+
+/// The int8 reference kernel: per unit, the sum over the depth of
+/// `w[u, d] * (x[b, d] + input_offset)` plus `bias[u]`, requantized. The sum is
+/// regrouped as `sum(w * x) + input_offset * sum(w)`, which in wrapping 32-bit
+/// arithmetic is the same number.
+pub fn fully_connected_i8(
+    params: &FullyConnectedParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    weights: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+) {
+    let depth = params.depth;
+    for (row, out_row) in input
+        .chunks_exact(depth)
+        .zip(output.chunks_exact_mut(params.units))
+    {
+        let units = weights.chunks_exact(depth).zip(out_row.iter_mut());
+        for (unit, (filter, out)) in units.enumerate() {
+            let (dot, filter_sum) = dot_i8(filter, row);
+            let mut acc = dot.wrapping_add(filter_sum.wrapping_mul(quant.input_offset));
+            if let Some(b) = bias.get(unit) {
+                acc = acc.wrapping_add(*b);
+            }
+            *out = quant.apply(acc, unit);
+        }
+    }
+}
+
+/// `(sum a*b, sum a)` over two int8 slices, in wrapping 32-bit arithmetic.
+#[inline]
+pub fn dot_i8(a: &[i8], b: &[i8]) -> (i32, i32) {
+    let mut dot = 0i32;
+    let mut sum = 0i32;
+    for (&x, &y) in a.iter().zip(b) {
+        dot = dot.wrapping_add(i32::from(x) * i32::from(y));
+        sum = sum.wrapping_add(i32::from(x));
+    }
+    (dot, sum)
 }
 
 fn f32_at(bytes: &[u8]) -> f32 {
@@ -95,6 +204,7 @@ fn f32_at(bytes: &[u8]) -> f32 {
 /// Lite Micro's order (the products in depth order, then the bias).
 pub fn fully_connected_f32(
     params: &FullyConnectedParams,
+    range: (f32, f32),
     input: &[u8],
     weights: &[u8],
     bias: &[u8],
@@ -112,7 +222,7 @@ pub fn fully_connected_f32(
                 total += f32_at(x) * f32_at(w);
             }
             let b = bias.get(unit * 4..unit * 4 + 4).map_or(0.0, f32_at);
-            out.copy_from_slice(&clamp(total + b, params.range).to_le_bytes());
+            out.copy_from_slice(&clamp(total + b, range).to_le_bytes());
         }
     }
 }
@@ -135,11 +245,14 @@ mod tests {
             depth: 2,
             units: 2,
             has_bias: true,
-            range: (0.0, f32::MAX),
+            kind: FullyConnectedKind::Float32 {
+                range: (0.0, f32::MAX),
+            },
         };
         let mut out = vec![0u8; 16];
         fully_connected_f32(
             &params,
+            (0.0, f32::MAX),
             &bytes(&[1., 2., 3., -4.]),
             &bytes(&[1., 1., 2., -1.]),
             &bytes(&[0.5, -10.]),
@@ -156,10 +269,81 @@ mod tests {
             depth: 1,
             units: 1,
             has_bias: false,
-            range: (f32::MIN, f32::MAX),
+            kind: FullyConnectedKind::Float32 {
+                range: (f32::MIN, f32::MAX),
+            },
         };
         let mut out = vec![0u8; 4];
-        fully_connected_f32(&params, &bytes(&[10.]), &bytes(&[2.]), &[], &mut out);
+        fully_connected_f32(
+            &params,
+            (f32::MIN, f32::MAX),
+            &bytes(&[10.]),
+            &bytes(&[2.]),
+            &[],
+            &mut out,
+        );
         assert_eq!(out, bytes(&[20.0]));
+    }
+
+    #[test]
+    fn int8_per_channel_with_offsets_and_clamp() {
+        // input zero point 3 (offset -3): x = [5, 1] -> [2, -2].
+        // unit 0: w = [10, 20]: 20 - 40 = -20, + bias 100 = 80;
+        //   multiplier 0.5 (2^30, 0): 40; + output zero point -5 = 35.
+        // unit 1: w = [-1, 4]: -2 - 8 = -10, no bias term (bias 0);
+        //   multiplier 0.25 (2^30, -1): -10 * 0.5 = -5 (high mul), -5 / 2 =
+        //   -2.5 -> -3 (away from zero); -3 - 5 = -8; relu clamps at -5.
+        let params = FullyConnectedParams {
+            batches: 1,
+            depth: 2,
+            units: 2,
+            has_bias: true,
+            kind: FullyConnectedKind::Float32 { range: (0.0, 0.0) },
+        };
+        let quant = Requant {
+            input_offset: -3,
+            output: OutputQuant {
+                offset: -5,
+                min: -5,
+                max: 127,
+            },
+            multipliers: &[1 << 30, 1 << 30],
+            shifts: &[0, -1],
+        };
+        let mut out = [0i8; 2];
+        fully_connected_i8(
+            &params,
+            &quant,
+            &[5, 1],
+            &[10, 20, -1, 4],
+            &[100, 0],
+            &mut out,
+        );
+        assert_eq!(out, [35, -5]);
+    }
+
+    #[test]
+    fn int8_saturates_to_the_type() {
+        // 127 * 127 * 4 = 64516 with multiplier 1.0 (2^30, 1): 64516 -> 127.
+        let params = FullyConnectedParams {
+            batches: 1,
+            depth: 4,
+            units: 1,
+            has_bias: false,
+            kind: FullyConnectedKind::Float32 { range: (0.0, 0.0) },
+        };
+        let quant = Requant {
+            input_offset: 0,
+            output: OutputQuant {
+                offset: 0,
+                min: -128,
+                max: 127,
+            },
+            multipliers: &[1 << 30],
+            shifts: &[1],
+        };
+        let mut out = [0i8; 1];
+        fully_connected_i8(&params, &quant, &[127; 4], &[127; 4], &[], &mut out);
+        assert_eq!(out, [127]);
     }
 }

@@ -7,9 +7,46 @@
 //! [`registration`], and [`ALL`].
 
 pub mod activation;
+pub mod add;
+pub mod arithmetic;
+pub mod average_pool_2d;
+pub mod broadcast;
+pub mod cast;
+pub mod concatenation;
 pub(crate) mod context;
+pub mod conv_2d;
 pub mod custom;
+pub mod depthwise_conv_2d;
+pub mod dequantize;
+pub mod div;
+pub mod expand_dims;
+pub mod float_math;
 pub mod fully_connected;
+pub mod hard_swish;
+pub mod leaky_relu;
+pub mod logistic;
+pub mod max_pool_2d;
+pub mod maximum;
+pub mod minimum;
+pub mod mul;
+pub mod pad;
+pub mod padding;
+pub mod padv2;
+pub mod per_channel;
+pub mod pooling;
+pub mod quantization;
+pub mod quantize;
+pub mod relu;
+pub mod relu6;
+pub mod reshape;
+pub mod softmax;
+pub mod squeeze;
+pub mod strided_slice;
+pub mod sub;
+pub mod tanh;
+pub mod transpose;
+pub mod unary;
+pub mod values;
 
 pub use context::{EvalContext, Persistent, PrepareContext};
 
@@ -89,7 +126,35 @@ macro_rules! ops {
 }
 
 ops! {
+    ADD => add::AddParams as Add,
+    AVERAGE_POOL_2D => average_pool_2d::PoolParams as AveragePool2d,
+    CAST => cast::CastParams as Cast,
+    CONCATENATION => concatenation::ConcatenationParams as Concatenation,
+    CONV_2D => conv_2d::Conv2dParams as Conv2d,
+    DEPTHWISE_CONV_2D => depthwise_conv_2d::DepthwiseConv2dParams as DepthwiseConv2d,
+    DEQUANTIZE => dequantize::DequantizeParams as Dequantize,
+    DIV => div::DivParams as Div,
+    EXPAND_DIMS => expand_dims::ExpandDimsParams as ExpandDims,
     FULLY_CONNECTED => fully_connected::FullyConnectedParams as FullyConnected,
+    HARD_SWISH => hard_swish::HardSwishParams as HardSwish,
+    LEAKY_RELU => leaky_relu::LeakyReluParams as LeakyRelu,
+    LOGISTIC => logistic::LogisticParams as Logistic,
+    MAXIMUM => maximum::MaximumParams as Maximum,
+    MAX_POOL_2D => max_pool_2d::PoolParams as MaxPool2d,
+    MINIMUM => minimum::MinimumParams as Minimum,
+    MUL => mul::MulParams as Mul,
+    PAD => pad::PadParams as Pad,
+    PADV2 => padv2::PadParams as PadV2,
+    QUANTIZE => quantize::QuantizeParams as Quantize,
+    RELU => relu::ReluParams as Relu,
+    RELU6 => relu6::Relu6Params as Relu6,
+    RESHAPE => reshape::ReshapeParams as Reshape,
+    SOFTMAX => softmax::SoftmaxParams as Softmax,
+    SQUEEZE => squeeze::SqueezeParams as Squeeze,
+    STRIDED_SLICE => strided_slice::StridedSliceParams as StridedSlice,
+    SUB => sub::SubParams as Sub,
+    TANH => tanh::TanhParams as Tanh,
+    TRANSPOSE => transpose::TransposeParams as Transpose,
 }
 
 /// The kernels an interpreter may use, builtin and custom alike. A firmware

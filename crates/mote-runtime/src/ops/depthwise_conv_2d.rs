@@ -1,0 +1,346 @@
+//! DEPTHWISE_CONV_2D: each input channel convolved with its own
+//! `depth_multiplier` filters.
+//!
+//! Inputs: 0 input `[batches, height, width, depth]`, 1 filter
+//! `[1, filter_height, filter_width, depth * depth_multiplier]`, 2 optional bias.
+//! Output channel `c * depth_multiplier + m` comes from input channel `c`.
+//! int8 (per-channel weights, int32 bias) and float32, as TensorFlow Lite
+//! Micro's reference `DepthwiseConvPerChannel` and float `DepthwiseConv`.
+
+use super::activation::{clamp, Activation};
+use super::conv_2d::{dims4, window, ConvKind, Window};
+use super::per_channel::{ChannelParams, OutputQuant, Requant};
+use super::{EvalContext, PrepareContext};
+use crate::error::Error;
+use crate::model::TensorType;
+
+/// Field ids of `DepthwiseConv2DOptions`.
+mod field {
+    pub const PADDING: u16 = 0;
+    pub const STRIDE_W: u16 = 1;
+    pub const STRIDE_H: u16 = 2;
+    pub const DEPTH_MULTIPLIER: u16 = 3;
+    pub const FUSED_ACTIVATION_FUNCTION: u16 = 4;
+    pub const DILATION_W_FACTOR: u16 = 5;
+    pub const DILATION_H_FACTOR: u16 = 6;
+}
+
+/// What `eval` needs, computed once by `prepare`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DepthwiseConv2dParams {
+    /// Shapes, strides, dilation and padding.
+    pub window: Window,
+    /// Output channels per input channel.
+    pub depth_multiplier: usize,
+    /// Whether input 2 holds a bias.
+    pub has_bias: bool,
+    /// The arithmetic.
+    pub kind: ConvKind,
+}
+
+/// Checks the operator and computes its params.
+pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<DepthwiseConv2dParams, Error> {
+    let input = ctx.input(0)?;
+    let filter = ctx.input(1)?;
+    let bias = ctx.optional_input(2);
+    let output = ctx.output(0)?;
+    let in_dims = dims4(ctx, input.shape())?;
+    let f = dims4(ctx, filter.shape())?;
+    let out_dims = dims4(ctx, output.shape())?;
+    let window = window(
+        ctx,
+        [field::PADDING, field::STRIDE_W, field::STRIDE_H],
+        Some([field::DILATION_W_FACTOR, field::DILATION_H_FACTOR]),
+        in_dims,
+        (f[1], f[2]),
+        out_dims,
+    )?;
+    let options = ctx.options();
+    let depth_multiplier = usize::try_from(options.i32(field::DEPTH_MULTIPLIER, 1))
+        .map_err(|_| ctx.invalid("bad depth multiplier"))?;
+    if f[0] != 1
+        || f[3] != window.out_depth
+        || window.in_depth.checked_mul(depth_multiplier) != Some(window.out_depth)
+        || depth_multiplier == 0
+    {
+        return Err(ctx.invalid("filter shape does not match input, output and depth multiplier"));
+    }
+    if let Some(bias) = &bias {
+        if bias.shape().elements() != window.out_depth {
+            return Err(ctx.invalid("bias size is not the number of output channels"));
+        }
+    }
+    let activation = options.u8(field::FUSED_ACTIVATION_FUNCTION, 0);
+    ctx.expect_type(&output, input.dtype())?;
+    let kind = match input.dtype() {
+        TensorType::Float32 => {
+            ctx.expect_type(&filter, TensorType::Float32)?;
+            ctx.expect_readable::<f32>(&filter)?;
+            if let Some(bias) = &bias {
+                ctx.expect_type(bias, TensorType::Float32)?;
+                ctx.expect_readable::<f32>(bias)?;
+            }
+            let range = Activation::from_code(activation)
+                .and_then(Activation::float_range)
+                .ok_or(ctx.invalid("unsupported fused activation"))?;
+            ConvKind::Float32 { range }
+        }
+        TensorType::Int8 => {
+            ctx.expect_type(&filter, TensorType::Int8)?;
+            ctx.expect_readable::<i8>(&filter)?;
+            if let Some(bias) = &bias {
+                ctx.expect_type(bias, TensorType::Int32)?;
+                ctx.expect_readable::<i32>(bias)?;
+            }
+            let (_, input_zero_point) = ctx.quantization(&input)?;
+            let output_quant = OutputQuant::prepare(ctx, &output, activation, -128, 127)?;
+            let channels =
+                ChannelParams::prepare(ctx, &input, &filter, &output, window.out_depth, 3)?;
+            ConvKind::Int8 {
+                input_offset: input_zero_point.wrapping_neg(),
+                output: output_quant,
+                channels,
+            }
+        }
+        other => return Err(ctx.unsupported_type(other)),
+    };
+    Ok(DepthwiseConv2dParams {
+        window,
+        depth_multiplier,
+        has_bias: bias.is_some(),
+        kind,
+    })
+}
+
+/// Runs the operator.
+pub fn eval(params: &DepthwiseConv2dParams, ctx: &mut EvalContext<'_>) -> Result<(), Error> {
+    match params.kind {
+        ConvKind::Float32 { range } => {
+            let filter = ctx.input_as::<f32>(1);
+            let bias = if params.has_bias {
+                ctx.input_as::<f32>(2)
+            } else {
+                &[]
+            };
+            let (input, output) = ctx.io_as::<f32, f32>(0, 0);
+            depthwise_conv_f32(params, range, input, filter, bias, output);
+        }
+        ConvKind::Int8 {
+            input_offset,
+            output,
+            channels,
+        } => {
+            let input = ctx.input_as::<i8>(0);
+            let filter = ctx.input_as::<i8>(1);
+            let bias = if params.has_bias {
+                ctx.input_as::<i32>(2)
+            } else {
+                &[]
+            };
+            let (out, multipliers, shifts) = channels.with_output::<i8>(ctx, 0);
+            let quant = Requant {
+                input_offset,
+                output,
+                multipliers,
+                shifts,
+            };
+            depthwise_conv_i8(params, &quant, input, filter, bias, out);
+        }
+    }
+    Ok(())
+}
+
+/// Sums `tap(input_index, filter_index)` for every filter tap inside the
+/// image, for output position `(b, out_y, out_x)` and output channel 0 of
+/// input channel 0; callers add the channel to both indices.
+#[inline]
+fn taps(w: &Window, b: usize, out_y: usize, out_x: usize, mut tap: impl FnMut(usize, usize)) {
+    let (y_first, y_end, in_y0) = w.rows(out_y);
+    let (x_first, x_end, in_x0) = w.columns(out_x);
+    for fy in y_first..y_end {
+        let in_y = (in_y0 + (fy * w.dilation_height) as isize) as usize;
+        let row = (b * w.in_height + in_y) * w.in_width;
+        for fx in x_first..x_end {
+            let in_x = (in_x0 + (fx * w.dilation_width) as isize) as usize;
+            tap(
+                (row + in_x) * w.in_depth,
+                (fy * w.filter_width + fx) * w.out_depth,
+            );
+        }
+    }
+}
+
+/// The int8 reference kernel: per output channel `c * m + j`, the sum over
+/// taps inside the image of `filter * (input[c] + input_offset)`, plus the
+/// bias, requantized per channel. Accumulates up to 64 output channels of a
+/// pixel at once, each in TensorFlow Lite's tap order.
+pub fn depthwise_conv_i8(
+    params: &DepthwiseConv2dParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    filter: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+) {
+    let w = &params.window;
+    let multiplier = params.depth_multiplier.max(1);
+    const CHUNK: usize = 64;
+    let mut out_pixels = output.chunks_exact_mut(w.out_depth.max(1));
+    for b in 0..w.batches {
+        for out_y in 0..w.out_height {
+            for out_x in 0..w.out_width {
+                let Some(out_pixel) = out_pixels.next() else {
+                    return;
+                };
+                for start in (0..w.out_depth).step_by(CHUNK) {
+                    let end = (start + CHUNK).min(w.out_depth);
+                    let mut acc = [0i32; CHUNK];
+                    let accs = acc.get_mut(..end - start).unwrap_or(&mut []);
+                    taps(w, b, out_y, out_x, |in_at, f_at| {
+                        let Some(k) = filter.get(f_at + start..f_at + end) else {
+                            return;
+                        };
+                        if multiplier == 1 {
+                            let Some(x) = input.get(in_at + start..in_at + end) else {
+                                return;
+                            };
+                            for ((a, &f), &x) in accs.iter_mut().zip(k).zip(x) {
+                                *a = a.wrapping_add(
+                                    i32::from(f) * i32::from(x).wrapping_add(quant.input_offset),
+                                );
+                            }
+                        } else {
+                            for (j, (a, &f)) in accs.iter_mut().zip(k).enumerate() {
+                                let x = input.get(in_at + (start + j) / multiplier).copied();
+                                let x = i32::from(x.unwrap_or(0));
+                                *a = a.wrapping_add(
+                                    i32::from(f) * x.wrapping_add(quant.input_offset),
+                                );
+                            }
+                        }
+                    });
+                    let outs = out_pixel.get_mut(start..end).unwrap_or(&mut []);
+                    for (j, (out, &a)) in outs.iter_mut().zip(accs.iter()).enumerate() {
+                        let oc = start + j;
+                        let a = a.wrapping_add(bias.get(oc).copied().unwrap_or(0));
+                        *out = quant.apply(a, oc);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The float32 reference kernel: per output channel, the sum over taps in
+/// TensorFlow Lite's order, then the bias, then the clamp.
+pub fn depthwise_conv_f32(
+    params: &DepthwiseConv2dParams,
+    range: (f32, f32),
+    input: &[f32],
+    filter: &[f32],
+    bias: &[f32],
+    output: &mut [f32],
+) {
+    let w = &params.window;
+    let multiplier = params.depth_multiplier.max(1);
+    let mut out_pixels = output.chunks_exact_mut(w.out_depth.max(1));
+    for b in 0..w.batches {
+        for out_y in 0..w.out_height {
+            for out_x in 0..w.out_width {
+                let Some(out_pixel) = out_pixels.next() else {
+                    return;
+                };
+                out_pixel.fill(0.0);
+                taps(w, b, out_y, out_x, |in_at, f_at| {
+                    let k = filter.get(f_at..f_at + w.out_depth).unwrap_or(&[]);
+                    for (oc, (total, &f)) in out_pixel.iter_mut().zip(k).enumerate() {
+                        *total += input.get(in_at + oc / multiplier).copied().unwrap_or(0.0) * f;
+                    }
+                });
+                for (oc, out) in out_pixel.iter_mut().enumerate() {
+                    *out = clamp(*out + bias.get(oc).copied().unwrap_or(0.0), range);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(multiplier: usize, depth: usize) -> DepthwiseConv2dParams {
+        DepthwiseConv2dParams {
+            window: Window {
+                batches: 1,
+                in_height: 2,
+                in_width: 2,
+                in_depth: depth,
+                filter_height: 2,
+                filter_width: 2,
+                out_height: 2,
+                out_width: 2,
+                out_depth: depth * multiplier,
+                stride_height: 1,
+                stride_width: 1,
+                dilation_height: 1,
+                dilation_width: 1,
+                pad_height: 0,
+                pad_width: 0,
+            },
+            depth_multiplier: multiplier,
+            has_bias: false,
+            kind: ConvKind::Float32 { range: (0.0, 0.0) },
+        }
+    }
+
+    #[test]
+    fn int8_multiplier_two() {
+        // SAME-like window on a 2x2 single-channel image [1, 2, 3, 4] with a
+        // 2x2 filter, VALID-sized out 2x2 but padding 0 -> only taps inside:
+        // out (0,0) sees all four pixels, (0,1) sees 2 and 4, (1,0) 3 and 4,
+        // (1,1) only 4. Filters per tap (two channels): [1, -1] at every tap.
+        // ch0: 10, 6, 7, 4; ch1: the negatives. Input offset 1 adds 1 per tap:
+        // ch0: 14, 8, 9, 5; ch1: -14, -8, -9, -5. Multiplier 1.0.
+        let quant = Requant {
+            input_offset: 1,
+            output: OutputQuant {
+                offset: 0,
+                min: -128,
+                max: 127,
+            },
+            multipliers: &[1 << 30, 1 << 30],
+            shifts: &[1, 1],
+        };
+        let mut out = [0i8; 8];
+        depthwise_conv_i8(
+            &params(2, 1),
+            &quant,
+            &[1, 2, 3, 4],
+            &[1, -1, 1, -1, 1, -1, 1, -1],
+            &[],
+            &mut out,
+        );
+        assert_eq!(out, [14, -14, 8, -8, 9, -9, 5, -5]);
+    }
+
+    #[test]
+    fn float_two_channels() {
+        // Channels (a, b) = (1, 10) at every pixel, filters (1, 0.5) per tap,
+        // bias (0, 1): out (0,0) = 4 taps: (4, 20 + 1); (1,1) = 1 tap: (1, 6).
+        let mut p = params(1, 2);
+        p.has_bias = true;
+        let input = [1.0, 10.0, 1.0, 10.0, 1.0, 10.0, 1.0, 10.0];
+        let filter = [1.0, 0.5, 1.0, 0.5, 1.0, 0.5, 1.0, 0.5];
+        let mut out = [0f32; 8];
+        depthwise_conv_f32(
+            &p,
+            (f32::MIN, f32::MAX),
+            &input,
+            &filter,
+            &[0.0, 1.0],
+            &mut out,
+        );
+        assert_eq!(out, [4.0, 21.0, 2.0, 11.0, 2.0, 11.0, 1.0, 6.0]);
+    }
+}
