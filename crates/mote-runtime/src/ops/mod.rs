@@ -13,6 +13,7 @@ pub mod conv_2d;
 pub mod depthwise_conv_2d;
 pub mod fully_connected;
 pub mod max_pool_2d;
+pub mod mean;
 pub mod padding;
 pub mod per_channel;
 pub mod pooling;
@@ -87,6 +88,7 @@ ops! {
     DEPTHWISE_CONV_2D => depthwise_conv_2d::DepthwiseConv2dParams as DepthwiseConv2d,
     FULLY_CONNECTED => fully_connected::FullyConnectedParams as FullyConnected,
     MAX_POOL_2D => max_pool_2d::PoolParams as MaxPool2d,
+    MEAN => mean::MeanParams as Mean,
     RESHAPE => reshape::ReshapeParams as Reshape,
     SOFTMAX => softmax::SoftmaxParams as Softmax,
 }
