@@ -40,6 +40,7 @@ pub mod quantize;
 pub mod relu;
 pub mod relu6;
 pub mod reshape;
+pub mod signal;
 pub mod softmax;
 pub mod squeeze;
 pub mod strided_slice;
