@@ -47,10 +47,7 @@ impl Layout {
     fn frame(&self) -> core::ops::Range<usize> {
         3 * self.n..5 * self.n
     }
-    /// The complex FFT's output (`n` complex values).
-    fn spectrum(&self) -> core::ops::Range<usize> {
-        5 * self.n..7 * self.n
-    }
+    /// Then the complex FFT's output (`n` complex values, to `7n`).
     fn len(&self) -> usize {
         7 * self.n
     }
