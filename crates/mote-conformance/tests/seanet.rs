@@ -99,7 +99,7 @@ fn seanet_integration_models_match_their_goldens_and_tflite_micro() {
         let graph = model.main();
         let missing: Vec<String> = (0..graph.operator_count())
             .map(|i| graph.operator(i).unwrap().builtin())
-            .filter(|op| resolver.find(*op).is_none())
+            .filter(|op| resolver.find(*op, None).is_none())
             .map(|op| op.to_string())
             .collect();
         if !missing.is_empty() {
