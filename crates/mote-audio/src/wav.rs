@@ -110,7 +110,7 @@ pub fn decode(bytes: &[u8]) -> Result<Wav, WavError> {
     let mut format = None;
     let mut data = None;
     while at + 8 <= bytes.len() {
-        let id = String::from_utf8_lossy(&bytes[at..at + 4]).into_owned();
+        let id = String::from_utf8_lossy(bytes.get(at..at + 4).unwrap_or_default()).into_owned();
         let len = u32_at(bytes, at + 4).unwrap_or(0) as usize;
         let body = at + 8;
         let present = bytes.len() - body;
@@ -121,7 +121,7 @@ pub fn decode(bytes: &[u8]) -> Result<Wav, WavError> {
                 present,
             });
         }
-        let chunk = &bytes[body..body + len];
+        let chunk = bytes.get(body..body + len).unwrap_or_default();
         match id.as_str() {
             "fmt " => format = Some(chunk),
             "data" => data = Some(chunk),
@@ -156,7 +156,7 @@ pub fn decode(bytes: &[u8]) -> Result<Wav, WavError> {
     let frame = 2 * usize::from(channels);
     let samples = data
         .chunks_exact(frame)
-        .map(|f| i16::from_le_bytes([f[0], f[1]]))
+        .filter_map(|f| Some(i16::from_le_bytes(f.get(..2)?.try_into().ok()?)))
         .collect();
     Ok(Wav {
         sample_rate,

@@ -28,7 +28,10 @@ fn windows(name: &str) -> Vec<Vec<i16>> {
 
 #[test]
 fn preprocessor_frames_equal_tflm() {
-    for model_name in ["audio_preprocessor_int8.tflite", "audio_preprocessor_float.tflite"] {
+    for model_name in [
+        "audio_preprocessor_int8.tflite",
+        "audio_preprocessor_float.tflite",
+    ] {
         let path = assets().join("tflm/micro_speech").join(model_name);
         let bytes = std::fs::read(&path).unwrap();
         let model = Model::parse(&bytes).unwrap();
@@ -58,7 +61,10 @@ fn preprocessor_frames_equal_tflm() {
             assert_eq!(expected.steps.len(), 49, "{name}");
             interpreter.reset().unwrap();
             for (f, (window, theirs)) in frames.iter().zip(&expected.steps).enumerate() {
-                interpreter.input_mut::<i16>(0).unwrap().copy_from_slice(window);
+                interpreter
+                    .input_mut::<i16>(0)
+                    .unwrap()
+                    .copy_from_slice(window);
                 interpreter.invoke().unwrap();
                 let ours = interpreter.output_bytes(0).unwrap();
                 assert_eq!(ours, &theirs[0].data[..], "{model_name} {name} frame {f}");

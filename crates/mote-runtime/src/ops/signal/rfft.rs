@@ -349,8 +349,9 @@ fn floor(x: f64) -> f64 {
 /// reduction by pi/2 (fdlibm's two-part constant), then Taylor series on
 /// [-pi/4, pi/4]. A test checks every twiddle against std's `sin`/`cos`.
 fn sin_cos(x: f64) -> (f64, f64) {
-    const PIO2_HI: f64 = 1.570_796_326_734_125_614_17;
-    const PIO2_LO: f64 = 6.077_100_506_506_192_249_32e-11;
+    // fdlibm's pio2_1 (the first 33 bits of pi/2) and pio2_1t (pi/2 - pio2_1).
+    const PIO2_HI: f64 = f64::from_bits(0x3FF9_21FB_5440_0000);
+    const PIO2_LO: f64 = f64::from_bits(0x3DD0_B461_1A62_6331);
     let k = floor(x * core::f64::consts::FRAC_2_PI + 0.5);
     let r = (x - k * PIO2_HI) - k * PIO2_LO;
     let r2 = r * r;
