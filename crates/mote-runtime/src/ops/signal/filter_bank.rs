@@ -127,9 +127,182 @@ pub fn accumulate(bank: &Bank<'_>, channels: usize, input: &[u32], output: &mut 
     }
 }
 
+/// Host-side generator of filter bank tables, ported from TFLM's
+/// `filter_bank_ops.py` (`_init_filter_bank_weights`), for tests.
+#[cfg(test)]
+pub(crate) mod generate {
+    /// `FreqToMel` in 32-bit float, as TFLM's C wrapper: `1127 ln(1 + f / 700)`.
+    pub fn freq_to_mel(freq: f32) -> f32 {
+        1127.0f32 * (freq / 700.0f32).ln_1p()
+    }
+
+    /// The tables: (start_index, end_index, weights, unweights, freq_starts,
+    /// weight_starts, widths).
+    #[allow(clippy::type_complexity)]
+    pub fn tables(
+        spectrum_size: usize,
+        sample_rate: f64,
+        alignment: usize,
+        block: usize,
+        channels: usize,
+        lower: f64,
+        upper: f64,
+    ) -> (
+        usize,
+        usize,
+        Vec<i16>,
+        Vec<i16>,
+        Vec<i16>,
+        Vec<i16>,
+        Vec<i16>,
+    ) {
+        let index_alignment = if alignment < 2 { 1 } else { alignment / 2 };
+        let n = channels + 1;
+        let (mut freq_starts, mut weight_starts, mut widths) =
+            (vec![0i16; n], vec![0i16; n], vec![0i16; n]);
+        let (mut actual_starts, mut actual_widths) = (vec![0usize; n], vec![0usize; n]);
+        // _calc_center_freq, in float32.
+        let mel_lower = freq_to_mel(lower as f32);
+        let mel_spacing = (freq_to_mel(upper as f32) - mel_lower) / n as f32;
+        let centers: Vec<f32> = (1..=n)
+            .map(|c| mel_lower + mel_spacing * c as f32)
+            .collect();
+        let hz_per_bin = (sample_rate / 2.0) / (spectrum_size as f64 - 1.0);
+        let start_index = (1.0 + lower / hz_per_bin).round_ties_even() as usize;
+        let mut chan_start = start_index;
+        let mut weight_index = 0usize;
+        let mut needs_zeros = false;
+        for chan in 0..n {
+            let mut freq = chan_start;
+            while freq_to_mel((freq as f64 * hz_per_bin) as f32) <= centers[chan] {
+                freq += 1;
+            }
+            let width = freq - chan_start;
+            actual_starts[chan] = chan_start;
+            actual_widths[chan] = width;
+            if width == 0 {
+                freq_starts[chan] = 0;
+                weight_starts[chan] = 0;
+                widths[chan] = block as i16;
+                if !needs_zeros {
+                    needs_zeros = true;
+                    for w in weight_starts.iter_mut().take(chan) {
+                        *w += block as i16;
+                    }
+                    weight_index += block;
+                }
+            } else {
+                let aligned_start = chan_start / index_alignment * index_alignment;
+                let aligned_width = chan_start - aligned_start + width;
+                let padded = ((aligned_width - 1) / block + 1) * block;
+                freq_starts[chan] = aligned_start as i16;
+                weight_starts[chan] = weight_index as i16;
+                widths[chan] = padded as i16;
+                weight_index += padded;
+            }
+            chan_start = freq;
+        }
+        let mut weights = vec![0i16; weight_index];
+        let mut unweights = vec![0i16; weight_index];
+        let mut end_index = 0;
+        let mel_low = freq_to_mel(lower as f32);
+        for chan in 0..n {
+            let mut frequency = actual_starts[chan];
+            let offset = frequency - freq_starts[chan] as usize;
+            let start = weight_starts[chan] as usize;
+            let denom = if chan == 0 {
+                mel_low
+            } else {
+                centers[chan - 1]
+            };
+            for j in 0..actual_widths[chan] {
+                let num = centers[chan] - freq_to_mel((frequency as f64 * hz_per_bin) as f32);
+                let weight = num / (centers[chan] - denom);
+                // int(w * 2^12) and int((1 - w) * 2^12), truncating.
+                weights[start + offset + j] = (weight * 4096.0) as i16;
+                unweights[start + offset + j] = ((1.0f32 - weight) * 4096.0) as i16;
+                frequency += 1;
+            }
+            end_index = end_index.max(frequency);
+        }
+        (
+            start_index,
+            end_index,
+            weights,
+            unweights,
+            freq_starts,
+            weight_starts,
+            widths,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::testdata::{ints, lines};
     use super::*;
+
+    #[test]
+    fn matches_tflm_test_vectors() {
+        // Header: sample_rate channels lower upper; then (input, expected) pairs.
+        // Tables as filter_bank_ops.py makes them (alignment 1, block size 1).
+        let lines = lines("filter_bank_test1.txt");
+        let h = &lines[0];
+        let channels: usize = h[1].parse().unwrap();
+        let (_, _, w, u, fs, ws, wd) = generate::tables(
+            lines[1].len(),
+            h[0].parse().unwrap(),
+            1,
+            1,
+            channels,
+            h[2].parse().unwrap(),
+            h[3].parse().unwrap(),
+        );
+        let bank = Bank {
+            weights: &w,
+            unweights: &u,
+            freq_starts: &fs,
+            weight_starts: &ws,
+            widths: &wd,
+        };
+        let mut frames = 0;
+        for pair in lines[1..].chunks_exact(2) {
+            let mut out = vec![0u64; channels];
+            accumulate(&bank, channels, &ints::<u32>(&pair[0]), &mut out);
+            assert_eq!(out, ints::<u64>(&pair[1]), "frame {frames}");
+            frames += 1;
+        }
+        assert!(frames > 100);
+    }
+
+    #[test]
+    fn generator_rebuilds_the_micro_speech_tables() {
+        // audio_preprocessor_int8.tflite: 40 channels, 125-7500 Hz, 257 bins,
+        // alignment 4, channel block size 4; the energy op's bins are [5, 241).
+        let path = super::super::testdata::assets()
+            .join("tflm/micro_speech/audio_preprocessor_int8.tflite");
+        let bytes = std::fs::read(&path).unwrap();
+        let model = crate::Model::parse(&bytes).unwrap();
+        let graph = model.main();
+        let op = (0..graph.operator_count())
+            .map(|i| graph.operator(i).unwrap())
+            .find(|o| o.code().and_then(|c| c.custom_name()) == Some("SignalFilterBank"))
+            .unwrap();
+        let table = |k: usize| -> Vec<i16> {
+            let t = graph.tensor(op.inputs().get(k).unwrap()).unwrap();
+            t.data()
+                .chunks(2)
+                .map(|b| i16::from_le_bytes([b[0], b[1]]))
+                .collect()
+        };
+        let (start, end, w, u, fs, ws, wd) =
+            generate::tables(257, 16000.0, 4, 4, 40, 125.0, 7500.0);
+        assert_eq!((start, end), (5, 241));
+        assert_eq!(
+            [w, u, fs, ws, wd],
+            [table(1), table(2), table(3), table(4), table(5)]
+        );
+    }
 
     #[test]
     fn two_channels_by_hand() {

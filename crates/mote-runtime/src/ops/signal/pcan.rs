@@ -102,9 +102,104 @@ pub fn pcan(lut: &[i16], snr_shift: u32, input: &[u32], noise: &[u32], output: &
     }
 }
 
+/// Host-side generator of the gain LUT, ported from TFLM's
+/// `wide_dynamic_func_lut_wrapper.cc`, for tests.
+#[cfg(test)]
+pub(crate) mod generate {
+    use super::LUT_LEN;
+
+    /// `PcanGainLookupFunction`: `2^gain_bits * (x / 2^input_bits + offset)^-strength`
+    /// in 32-bit float, rounded, saturated to int16.
+    fn gain(strength: f32, offset: f32, gain_bits: u32, input_bits: u32, x: u32) -> i16 {
+        let x = x as f32 / (1u32 << input_bits) as f32;
+        let g = (1u32 << gain_bits) as f32 * (x + offset).powf(-strength);
+        if g > 32767.0 {
+            32767
+        } else {
+            (g + 0.5) as i16
+        }
+    }
+
+    /// The LUT for the given PCAN parameters.
+    pub fn lut(strength: f32, offset: f32, input_bits: u32, gain_bits: u32) -> Vec<i16> {
+        let mut lut = vec![0i16; LUT_LEN + 1 + 6];
+        // Entries are written at 4 * interval - 6 + k; shift everything by 6.
+        lut[6] = gain(strength, offset, gain_bits, input_bits, 0);
+        lut[7] = gain(strength, offset, gain_bits, input_bits, 1);
+        for interval in 2..=32u32 {
+            let x0 = 1u32 << (interval - 1);
+            let x1 = x0 + (x0 >> 1);
+            let x2 = if interval == 32 {
+                x0 + (x0 - 1)
+            } else {
+                2 * x0
+            };
+            let y0 = gain(strength, offset, gain_bits, input_bits, x0);
+            let y1 = gain(strength, offset, gain_bits, input_bits, x1);
+            let y2 = gain(strength, offset, gain_bits, input_bits, x2);
+            let (d1, d2) = (i32::from(y1) - i32::from(y0), i32::from(y2) - i32::from(y0));
+            let a1 = 4 * d1 - d2;
+            let a2 = d2 - a1;
+            let at = 4 * interval as usize;
+            lut[at] = y0;
+            lut[at + 1] = a1 as i16;
+            lut[at + 2] = a2 as i16;
+            lut[at + 3] = 0;
+        }
+        lut[6..6 + LUT_LEN].to_vec()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::testdata::{ints, lines};
     use super::*;
+
+    #[test]
+    fn matches_tflm_test_vectors() {
+        // Header: strength offset gain_bits smoothing_bits input_correction_bits;
+        // then (input, noise estimate, expected) triplets. As pcan_op.py: the
+        // LUT's input bits are smoothing - correction bits; snr_shift is 6.
+        let lines = lines("pcan_op_test1.txt");
+        let h = &lines[0];
+        let bits = |i: usize| h[i].parse::<u32>().unwrap();
+        let lut = generate::lut(
+            h[0].parse().unwrap(),
+            h[1].parse().unwrap(),
+            bits(3) - bits(4),
+            bits(2),
+        );
+        let mut frames = 0;
+        for t in lines[1..].chunks_exact(3) {
+            let input: Vec<u32> = ints(&t[0]);
+            let mut out = vec![0u32; input.len()];
+            pcan(&lut, 6, &input, &ints::<u32>(&t[1]), &mut out);
+            assert_eq!(out, ints::<u32>(&t[2]), "frame {frames}");
+            frames += 1;
+        }
+        assert!(frames > 100);
+    }
+
+    #[test]
+    fn generator_rebuilds_the_micro_speech_lut() {
+        // strength 0.95, offset 80, gain_bits 21, smoothing 10 - correction 3 = 7.
+        let path = super::super::testdata::assets()
+            .join("tflm/micro_speech/audio_preprocessor_int8.tflite");
+        let bytes = std::fs::read(&path).unwrap();
+        let model = crate::Model::parse(&bytes).unwrap();
+        let graph = model.main();
+        let op = (0..graph.operator_count())
+            .map(|i| graph.operator(i).unwrap())
+            .find(|o| o.code().and_then(|c| c.custom_name()) == Some("SignalPCAN"))
+            .unwrap();
+        let t = graph.tensor(op.inputs().get(2).unwrap()).unwrap();
+        let stored: Vec<i16> = t
+            .data()
+            .chunks(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        assert_eq!(generate::lut(0.95, 80.0, 7, 21), stored);
+    }
 
     #[test]
     fn shrink_by_hand() {
