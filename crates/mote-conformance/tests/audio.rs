@@ -72,3 +72,98 @@ fn preprocessor_frames_equal_tflm() {
         }
     }
 }
+
+/// The members of a `.npz` (a zip of `.npy` files, stored or deflated), by
+/// name. Reads the local file headers in order (numpy writes sizes in them,
+/// ZIP64 style).
+fn npz(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let u16_at = |at: usize| u16::from_le_bytes(bytes[at..at + 2].try_into().unwrap()) as usize;
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let mut members = Vec::new();
+    let mut at = 0;
+    while bytes.get(at..at + 4) == Some(&[0x50, 0x4B, 0x03, 0x04][..]) {
+        let (method, mut size) = (u16_at(at + 8), u32_at(at + 18));
+        let (name_len, extra_len) = (u16_at(at + 26), u16_at(at + 28));
+        if size == 0xFFFF_FFFF {
+            // ZIP64 (numpy forces it): the extra field 0x0001 holds the
+            // uncompressed then the compressed size, 8 bytes each.
+            let extra = at + 30 + name_len;
+            assert_eq!(u16_at(extra), 1, "zip64 extra field expected");
+            size = u64::from_le_bytes(bytes[extra + 12..extra + 20].try_into().unwrap()) as usize;
+        }
+        let name = String::from_utf8_lossy(&bytes[at + 30..at + 30 + name_len]).into_owned();
+        let start = at + 30 + name_len + extra_len;
+        let raw = &bytes[start..start + size];
+        let data = match method {
+            0 => raw.to_vec(),
+            8 => {
+                let mut out = Vec::new();
+                flate2::read::DeflateDecoder::new(raw)
+                    .read_to_end(&mut out)
+                    .unwrap();
+                out
+            }
+            m => panic!("{name}: zip method {m} not supported"),
+        };
+        members.push((name, data));
+        at = start + size;
+    }
+    members
+}
+
+/// MLPerf Tiny's streaming wake-word model on its 45 calibration spectrograms
+/// (float in [0, 1], quantized with the model's input q): the same int8 outputs
+/// as TFLM, and 41 of 45 right, as the MANIFEST records for TFLM.
+#[test]
+fn sww_calibration_samples_equal_tflm() {
+    let dir = assets().join("mlperf-tiny/sww");
+    let members = npz(&std::fs::read(dir.join("calibration_samples.npz")).unwrap());
+    let get = |name: &str| {
+        let (_, bytes) = members.iter().find(|(n, _)| n == name).unwrap();
+        mote_train::npy::parse(bytes).unwrap()
+    };
+    let (specs, labels) = (get("specs.npy"), get("labels.npy"));
+    assert_eq!(specs.shape, [45, 30, 1, 40]);
+    let (specs, labels) = (specs.to_f64(), labels.to_f64());
+    let path = dir.join("str_ww_ref_model.tflite");
+    let bytes = std::fs::read(&path).unwrap();
+    let model = Model::parse(&bytes).unwrap();
+    let mut arena = vec![0u8; 256 * 1024];
+    let mut interpreter = Interpreter::new(&model, &mut arena, &OpResolver::all()).unwrap();
+    let q = interpreter.input_tensor(0).unwrap().quantization().unwrap();
+    let (scale, zero_point) = (q.scale(0) as f64, q.zero_point(0) as f64);
+    let inputs: Vec<Vec<i8>> = specs
+        .chunks(1200)
+        .map(|s| {
+            s.iter()
+                .map(|x| (x / scale + zero_point).round().clamp(-128.0, 127.0) as i8)
+                .collect()
+        })
+        .collect();
+    let case = Case {
+        model: path.clone(),
+        steps: inputs
+            .iter()
+            .map(|x| {
+                vec![Array {
+                    shape: vec![1, 30, 1, 40],
+                    dtype: TensorType::Int8,
+                    data: x.iter().map(|v| *v as u8).collect(),
+                }]
+            })
+            .collect(),
+    };
+    let theirs = run(Engine::Tflm, &[case]).remove(0).unwrap();
+    let mut correct = 0;
+    for (i, (x, expected)) in inputs.iter().zip(&theirs.steps).enumerate() {
+        interpreter.input_mut::<i8>(0).unwrap().copy_from_slice(x);
+        interpreter.invoke().unwrap();
+        let ours = interpreter.output::<i8>(0).unwrap();
+        let expected: Vec<i8> = expected[0].data.iter().map(|b| *b as i8).collect();
+        assert_eq!(ours, expected, "sample {i}");
+        let best = (0..3).rev().max_by_key(|c| ours[*c]).unwrap();
+        correct += usize::from(best as f64 == labels[i]);
+    }
+    assert_eq!(correct, 41, "41 of 45 right, as TFLM");
+}
