@@ -26,6 +26,8 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Describe a .tflite model: operators, shapes, parameters, MACs, arena bytes.
     Inspect(commands::inspect::InspectArgs),
+    /// Spot keywords in a WAV file: a front-end model makes features, a classifier labels them.
+    Listen(commands::listen::ListenArgs),
     /// Run a .tflite model on .npy inputs with the no_std interpreter.
     Run(commands::run::RunArgs),
 }
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
+        Command::Listen(args) => commands::listen::run(args),
         Command::Run(args) => commands::run::run(args),
     };
     match result {

@@ -34,6 +34,7 @@
 
 mod arena;
 pub mod error;
+pub mod flexbuffer;
 pub mod interpreter;
 pub mod model;
 pub mod ops;

@@ -2,5 +2,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod demo_audio;
 pub mod inspect;
+pub mod listen;
 pub mod run;

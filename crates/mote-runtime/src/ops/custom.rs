@@ -3,6 +3,8 @@
 //! way builtin ops are in `ops!`. A custom op's module has `prepare`, `eval`
 //! and `reset` (which returns its state, if any, to the initial value).
 
+#[allow(clippy::wildcard_imports)]
+use super::signal::*;
 use super::OpRegistration;
 
 macro_rules! custom_ops {
@@ -39,4 +41,14 @@ macro_rules! custom_ops {
 }
 
 // One line per custom op: "Name" => module::Params as Variant as CONSTANT.
-custom_ops! {}
+custom_ops! {
+    "SignalEnergy" => energy::SignalEnergyParams as SignalEnergy as SIGNAL_ENERGY,
+    "SignalFftAutoScale" => fft_auto_scale::SignalFftAutoScaleParams as SignalFftAutoScale as SIGNAL_FFT_AUTO_SCALE,
+    "SignalFilterBank" => filter_bank::SignalFilterBankParams as SignalFilterBank as SIGNAL_FILTER_BANK,
+    "SignalFilterBankLog" => filter_bank_log::SignalFilterBankLogParams as SignalFilterBankLog as SIGNAL_FILTER_BANK_LOG,
+    "SignalFilterBankSpectralSubtraction" => filter_bank_spectral_subtraction::SignalFilterBankSpectralSubtractionParams as SignalFilterBankSpectralSubtraction as SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION,
+    "SignalFilterBankSquareRoot" => filter_bank_square_root::SignalFilterBankSquareRootParams as SignalFilterBankSquareRoot as SIGNAL_FILTER_BANK_SQUARE_ROOT,
+    "SignalPCAN" => pcan::SignalPcanParams as SignalPcan as SIGNAL_PCAN,
+    "SignalRfft" => rfft::SignalRfftParams as SignalRfft as SIGNAL_RFFT,
+    "SignalWindow" => window::SignalWindowParams as SignalWindow as SIGNAL_WINDOW,
+}

@@ -28,6 +28,7 @@ pub mod leaky_relu;
 pub mod logistic;
 pub mod max_pool_2d;
 pub mod maximum;
+pub mod mean;
 pub mod minimum;
 pub mod mul;
 pub mod pad;
@@ -40,6 +41,7 @@ pub mod quantize;
 pub mod relu;
 pub mod relu6;
 pub mod reshape;
+pub mod signal;
 pub mod softmax;
 pub mod squeeze;
 pub mod strided_slice;
@@ -133,6 +135,7 @@ ops! {
     LEAKY_RELU => leaky_relu::LeakyReluParams as LeakyRelu,
     LOGISTIC => logistic::LogisticParams as Logistic,
     MAXIMUM => maximum::MaximumParams as Maximum,
+    MEAN => mean::MeanParams as Mean,
     MAX_POOL_2D => max_pool_2d::PoolParams as MaxPool2d,
     MINIMUM => minimum::MinimumParams as Minimum,
     MUL => mul::MulParams as Mul,

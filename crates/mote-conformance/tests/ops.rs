@@ -1,0 +1,162 @@
+//! Single ops mote writes itself (with mote-train's writer), in shapes and
+//! options the asset models do not cover, against TensorFlow Lite Micro.
+
+use mote_conformance::{run, Case, Engine, Rng, TempDir};
+use mote_runtime::{BuiltinOperator, Interpreter, Model, OpResolver, TensorType};
+use mote_train::npy::Array;
+use mote_train::tflite::builder::Scalar;
+use mote_train::tflite::{ModelDef, OperatorDef, OptionsDef, QuantizationDef, TensorDef};
+
+fn quantized(name: &str, shape: &[i32], scale: f32, zero_point: i64) -> TensorDef {
+    let mut t = TensorDef::new(name, shape, TensorType::Int8);
+    t.quantization = Some(QuantizationDef {
+        scale: vec![scale],
+        zero_point: vec![zero_point],
+        ..Default::default()
+    });
+    t
+}
+
+fn axes(values: &[i32]) -> TensorDef {
+    let mut t = TensorDef::new("axes", &[values.len() as i32], TensorType::Int32);
+    t.data = Some(values.iter().flat_map(|v| v.to_le_bytes()).collect());
+    t
+}
+
+/// One MEAN: x -> MEAN(axes, keep_dims) -> y.
+fn mean_model(x: TensorDef, axes_values: &[i32], keep_dims: bool, y: TensorDef) -> Vec<u8> {
+    ModelDef {
+        description: "mean".into(),
+        name: "main".into(),
+        tensors: vec![x, axes(axes_values), y],
+        operators: vec![OperatorDef::new(
+            BuiltinOperator::MEAN,
+            &[0, 1],
+            &[2],
+            OptionsDef {
+                kind: 27, // ReducerOptions
+                scalars: vec![(0, Scalar::U8(keep_dims as u8))],
+                vectors: vec![],
+            },
+        )],
+        inputs: vec![0],
+        outputs: vec![2],
+        metadata: vec![],
+    }
+    .to_bytes()
+    .unwrap()
+}
+
+/// Runs each model once on its input in mote and TFLM; outputs must agree
+/// (bytes for int8, 1e-5 relative for float).
+fn check_all(models: Vec<(Vec<u8>, Array)>) {
+    let dir = TempDir::new("ops");
+    let cases: Vec<Case> = models
+        .iter()
+        .enumerate()
+        .map(|(k, (bytes, x))| {
+            let path = dir.path().join(format!("model{k}.tflite"));
+            std::fs::write(&path, bytes).unwrap();
+            Case {
+                model: path,
+                steps: vec![vec![x.clone()]],
+            }
+        })
+        .collect();
+    let expected = run(Engine::Tflm, &cases);
+    for (k, ((bytes, x), e)) in models.iter().zip(expected).enumerate() {
+        let e = e.unwrap_or_else(|e| panic!("model {k}: TFLM: {e}"));
+        let model = Model::parse(bytes).unwrap();
+        let mut arena = vec![0u8; 1 << 16];
+        let mut interpreter = Interpreter::new(&model, &mut arena, &OpResolver::all()).unwrap();
+        interpreter
+            .input_bytes_mut(0)
+            .unwrap()
+            .copy_from_slice(&x.data);
+        interpreter.invoke().unwrap();
+        let got = interpreter.output_bytes(0).unwrap();
+        let want = &e.steps[0][0];
+        if want.dtype == TensorType::Float32 {
+            let f = |b: &[u8]| -> Vec<f32> {
+                b.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                    .collect()
+            };
+            let (g, w) = (f(got), f(&want.data));
+            let largest = w.iter().fold(0f32, |m, v| m.max(v.abs()));
+            for (a, b) in g.iter().zip(&w) {
+                assert!((a - b).abs() <= 1e-5 * largest, "model {k}: {g:?} vs {w:?}");
+            }
+        } else {
+            assert_eq!(got, &want.data[..], "model {k}");
+        }
+    }
+}
+
+#[test]
+fn mean_matches_tflm() {
+    let mut rng = Rng::new(9);
+    let int8_input = |shape: &[usize], rng: &mut Rng| Array {
+        shape: shape.to_vec(),
+        dtype: TensorType::Int8,
+        data: rng.bytes(shape.iter().product()),
+    };
+    let float_input = |shape: &[usize], rng: &mut Rng| {
+        let n: usize = shape.iter().product();
+        Array::from_f32(
+            shape.to_vec(),
+            &(0..n).map(|_| rng.uniform(-2.0, 2.0)).collect::<Vec<_>>(),
+        )
+    };
+    let models = vec![
+        // Global average pooling as MobileNet v2 ends: axes 1, 2, keep_dims.
+        (
+            mean_model(
+                quantized("x", &[1, 7, 7, 16], 0.05, -3),
+                &[1, 2],
+                true,
+                quantized("y", &[1, 1, 1, 16], 0.02, 5),
+            ),
+            int8_input(&[1, 7, 7, 16], &mut rng),
+        ),
+        // The last axis, negative, without keep_dims; 49 elements per mean.
+        (
+            mean_model(
+                quantized("x", &[2, 3, 49], 0.1, 10),
+                &[-1],
+                false,
+                quantized("y", &[2, 3], 0.1, 10),
+            ),
+            int8_input(&[2, 3, 49], &mut rng),
+        ),
+        // Axes 0 and 2 of three, scales far apart.
+        (
+            mean_model(
+                quantized("x", &[3, 4, 5], 0.5, 0),
+                &[0, 2],
+                false,
+                quantized("y", &[4], 0.01, -20),
+            ),
+            int8_input(&[3, 4, 5], &mut rng),
+        ),
+        (
+            mean_model(
+                TensorDef::new("x", &[1, 5, 5, 3], TensorType::Float32),
+                &[1, 2],
+                true,
+                TensorDef::new("y", &[1, 1, 1, 3], TensorType::Float32),
+            ),
+            float_input(&[1, 5, 5, 3], &mut rng),
+        ),
+        (
+            mean_model(
+                TensorDef::new("x", &[2, 3, 4], TensorType::Float32),
+                &[0, -1],
+                false,
+                TensorDef::new("y", &[3], TensorType::Float32),
+            ),
+            float_input(&[2, 3, 4], &mut rng),
+        ),
+    ];
+    check_all(models);
+}
