@@ -24,16 +24,31 @@ fn main() {
     // Link only the kernels the model uses: a resolver over exactly its ops.
     let model = mote_runtime::Model::parse(&bytes).unwrap_or_else(|e| panic!("MOTE_MODEL {}: {e}", model.display()));
     let graph = model.main();
-    let mut ops: Vec<String> = (0..graph.operator_count())
-        .filter_map(|i| graph.operator(i))
-        .map(|op| op.builtin().to_string())
-        .collect();
-    ops.sort();
-    ops.dedup();
-    let list: Vec<String> = ops.iter().map(|op| format!("mote_runtime::ops::registration::{op}")).collect();
+    // Each operator's registration, by its index in the runtime's tables.
+    let mut ops: Vec<String> = Vec::new();
+    for op in (0..graph.operator_count()).filter_map(|i| graph.operator(i)) {
+        let custom = op.code().and_then(|c| c.custom_name());
+        let builtin = op.builtin();
+        let entry = match custom {
+            Some(name) => mote_runtime::ops::custom::ALL
+                .iter()
+                .position(|r| r.custom == name)
+                .map(|i| format!("mote_runtime::ops::custom::ALL[{i}]")),
+            None => mote_runtime::ops::ALL
+                .iter()
+                .position(|r| r.op == builtin)
+                .map(|i| format!("mote_runtime::ops::ALL[{i}]")),
+        };
+        // An op the runtime lacks is left out: Interpreter::new names it at run time.
+        if let Some(entry) = entry {
+            if !ops.contains(&entry) {
+                ops.push(entry);
+            }
+        }
+    }
     fs::write(
         out.join("ops.rs"),
-        format!("static OPS: &[mote_runtime::ops::OpRegistration] = &[{}];\n", list.join(", ")),
+        format!("static OPS: &[mote_runtime::ops::OpRegistration] = &[{}];\n", ops.join(", ")),
     )
     .expect("write ops.rs");
     let input = match env::var_os("MOTE_INPUT") {

@@ -88,6 +88,16 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         path.display(),
         path.display()
     );
+
+    heading("4. From sensor to answer: hearing \"yes\" and \"no\"");
+    // The recordings are TensorFlow Lite Micro's; they are in the shared assets
+    // beside the repository (or $MOTE_ASSETS). Without them the part says so.
+    let assets = std::env::var_os("MOTE_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/assets")
+        });
+    super::demo_audio::run_audio_part(&assets)?;
     Ok(())
 }
 

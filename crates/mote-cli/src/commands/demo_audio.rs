@@ -13,8 +13,6 @@ const SHADES: [char; 5] = [' ', '░', '▒', '▓', '█'];
 
 /// Runs the audio part with the shared assets at `assets`; says so and
 /// returns `Ok` when they are not there (a fresh clone has none).
-// Called from demo.rs (by the lead); until then only tests call it.
-#[allow(dead_code)]
 pub fn run_audio_part(assets: &Path) -> Result<()> {
     print!("{}", audio_part(assets)?);
     Ok(())
