@@ -115,6 +115,8 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<DepthwiseConv2dParams
 /// Runs the operator.
 pub fn eval(params: &DepthwiseConv2dParams, ctx: &mut EvalContext<'_>) -> Result<(), Error> {
     match params.kind {
+        // `prepare` never makes these (16x8 depthwise is not supported).
+        ConvKind::Int16 { .. } => return Err(ctx.invalid_data("16x8 depthwise is not supported")),
         ConvKind::Float32 { range } => {
             let filter = ctx.input_as::<f32>(1);
             let bias = if params.has_bias {

@@ -19,6 +19,7 @@ pub mod per_channel;
 pub mod pooling;
 pub mod reshape;
 pub mod softmax;
+pub mod transpose_conv;
 
 pub use context::{EvalContext, Persistent, PrepareContext};
 
@@ -91,6 +92,7 @@ ops! {
     MEAN => mean::MeanParams as Mean,
     RESHAPE => reshape::ReshapeParams as Reshape,
     SOFTMAX => softmax::SoftmaxParams as Softmax,
+    TRANSPOSE_CONV => transpose_conv::TransposeConvParams as TransposeConv,
 }
 
 /// The kernels an interpreter may use. A firmware that names only the kernels

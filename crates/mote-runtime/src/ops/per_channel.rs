@@ -59,6 +59,15 @@ impl ChannelParams {
         })
     }
 
+    /// No params (for tests of kernels that take theirs directly).
+    #[cfg(test)]
+    pub(crate) fn empty() -> Self {
+        ChannelParams {
+            data: Persistent::default(),
+            count: 0,
+        }
+    }
+
     /// Output `o` of the op as `O`, with the multipliers and shifts (one of
     /// each per output channel, or a single one for all).
     pub fn with_output<'c, O: Plain>(
@@ -98,6 +107,30 @@ impl Requant<'_> {
         let m = self.multipliers.get(i).copied().unwrap_or(0);
         let s = self.shifts.get(i).copied().unwrap_or(0);
         requantize(acc, m, s, &self.output)
+    }
+}
+
+impl Requant<'_> {
+    /// The int16 output of a 16x8 kernel's accumulator: with a 64-bit
+    /// accumulator (`wide`, int64 bias) TensorFlow Lite scales with the int64
+    /// `MultiplyByQuantizedMultiplier` (16-bit multiplier, one rounding), with
+    /// an int32 one (int32 bias) with the int32 version; no output offset
+    /// (int16 activations are symmetric), then the clamp.
+    #[inline]
+    pub fn apply_i16(&self, acc: i64, channel: usize, wide: bool) -> i16 {
+        let i = if self.multipliers.len() == 1 {
+            0
+        } else {
+            channel
+        };
+        let m = self.multipliers.get(i).copied().unwrap_or(0);
+        let s = self.shifts.get(i).copied().unwrap_or(0);
+        let scaled = if wide {
+            quant::multiply_by_quantized_multiplier_i64(acc, m, s)
+        } else {
+            quant::multiply_by_quantized_multiplier(acc as i32, m, s)
+        };
+        scaled.max(self.output.min).min(self.output.max) as i16
     }
 }
 
