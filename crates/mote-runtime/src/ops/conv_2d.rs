@@ -442,11 +442,28 @@ fn for_each_output(w: &Window, mut f: impl FnMut(usize, usize, usize, usize, usi
     }
 }
 
+/// The int8 kernel: [`conv_2d_fast`](super::conv_2d_fast) where it applies
+/// (the same numbers, faster), else the reference.
+pub fn conv_i8(
+    params: &Conv2dParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    filter: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+) {
+    if super::conv_2d_fast::supports(params, quant.input_offset) {
+        super::conv_2d_fast::conv_i8(params, quant, input, filter, bias, output);
+    } else {
+        conv_i8_reference(params, quant, input, filter, bias, output);
+    }
+}
+
 /// The int8 reference kernel: for each output, the sum over the taps inside
 /// the image of `filter * (input + input_offset)`, plus the bias, requantized
 /// per channel. `sum(f * (x + o))` is computed as `sum(f * x) + o * sum(f)`,
 /// the same number in wrapping 32-bit arithmetic.
-pub fn conv_i8(
+pub fn conv_i8_reference(
     params: &Conv2dParams,
     quant: &Requant<'_>,
     input: &[i8],

@@ -10,6 +10,7 @@ pub mod activation;
 pub mod average_pool_2d;
 pub(crate) mod context;
 pub mod conv_2d;
+pub mod conv_2d_fast;
 pub mod depthwise_conv_2d;
 pub mod fully_connected;
 pub mod max_pool_2d;
