@@ -158,8 +158,8 @@ mod tests {
             let in_w = 1 + rng.next(9) as usize;
             let pad_h = rng.next(fh as u64) as usize;
             let pad_w = rng.next(fw as u64) as usize;
-            let out_h = (in_h + stride - 1) / stride;
-            let out_w = (in_w + stride - 1) / stride;
+            let out_h = in_h.div_ceil(stride);
+            let out_w = in_w.div_ceil(stride);
             let params = Conv2dParams {
                 window: Window {
                     batches: 1 + rng.next(2) as usize,
