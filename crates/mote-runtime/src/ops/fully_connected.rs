@@ -170,7 +170,10 @@ pub fn fully_connected_i8(
     let depth = params.depth;
     // Rows up to this depth are widened once to 16 bits with the offset
     // folded in; each unit is then one 16x8 dot product.
+    #[cfg(target_pointer_width = "64")]
     const WIDE_ROW: usize = 2048;
+    #[cfg(not(target_pointer_width = "64"))]
+    const WIDE_ROW: usize = 512;
     let mut storage = [0i16; WIDE_ROW];
     let narrow = (-32_000..=32_000).contains(&quant.input_offset);
     for (row, out_row) in input
