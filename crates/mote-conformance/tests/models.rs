@@ -379,3 +379,76 @@ fn vww_float_matches_tflm() {
     let steps = (0..3).map(|seed| random_step(&path, 70 + seed)).collect();
     check(&path, steps);
 }
+
+/// The mnist_lstm sample digits as the model reads them: 28x28 grey values
+/// / 255, one image row per LSTM step. The PNGs (8-bit grey, not interlaced)
+/// are decoded with Python's standard zlib.
+fn mnist_samples(digits: &[usize]) -> Vec<Vec<f32>> {
+    let script = r#"
+import struct, sys, zlib
+for path in sys.argv[1:]:
+    data = open(path, "rb").read()
+    pos, idat, (w, h) = 8, b"", (0, 0)
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            assert (depth, colour, interlace) == (8, 0, 0)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw, rows, prev = zlib.decompress(idat), [], [0] * w
+    for y in range(h):
+        f, line = raw[y * (w + 1)], list(raw[y * (w + 1) + 1:(y + 1) * (w + 1)])
+        for x in range(w):
+            a = line[x - 1] if x else 0
+            b, c = prev[x], (prev[x - 1] if x else 0)
+            p = a + b - c
+            pr = a if abs(p - a) <= abs(p - b) and abs(p - a) <= abs(p - c) else (b if abs(p - b) <= abs(p - c) else c)
+            line[x] = (line[x] + [0, a, b, (a + b) // 2, pr][f]) & 255
+        rows += line
+        prev = line
+    print(",".join(map(str, rows)))
+"#;
+    let paths: Vec<PathBuf> = digits
+        .iter()
+        .map(|d| asset(&format!("tflm/mnist_lstm/samples/sample{d}.png")))
+        .collect();
+    let out = std::process::Command::new(mote_conformance::python())
+        .arg("-c")
+        .arg(script)
+        .args(&paths)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            l.split(',')
+                .map(|v| v.parse::<f32>().unwrap() / 255.0)
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn mnist_lstm_float_matches_tflm_and_reads_digits() {
+    let path = asset("tflm/mnist_lstm/trained_lstm.tflite");
+    let digits = [0, 3, 7];
+    let steps: Vec<Vec<Array>> = mnist_samples(&digits)
+        .iter()
+        .map(|image| vec![Array::from_f32(vec![1, 28, 28], image)])
+        .collect();
+    let got = check(&path, steps);
+    for (digit, out) in digits.iter().zip(&got) {
+        let p = f32s(&out[0]);
+        let best = (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
+        assert_eq!(best, *digit, "sample{digit}.png: {p:?}");
+    }
+}

@@ -21,6 +21,7 @@ pub mod pooling;
 pub mod reshape;
 pub mod softmax;
 pub mod transpose_conv;
+pub mod unidirectional_sequence_lstm;
 
 pub use context::{EvalContext, Persistent, PrepareContext};
 
@@ -94,6 +95,7 @@ ops! {
     RESHAPE => reshape::ReshapeParams as Reshape,
     SOFTMAX => softmax::SoftmaxParams as Softmax,
     TRANSPOSE_CONV => transpose_conv::TransposeConvParams as TransposeConv,
+    UNIDIRECTIONAL_SEQUENCE_LSTM => unidirectional_sequence_lstm::UnidirectionalSequenceLstmParams as UnidirectionalSequenceLstm,
 }
 
 /// The kernels an interpreter may use. A firmware that names only the kernels
