@@ -452,3 +452,23 @@ fn mnist_lstm_float_matches_tflm_and_reads_digits() {
         assert_eq!(best, *digit, "sample{digit}.png: {p:?}");
     }
 }
+
+#[test]
+fn mnist_lstm_int8_matches_tflm_and_reads_digits() {
+    let path = asset("tflm/mnist_lstm/trained_lstm_int8.tflite");
+    let model_bytes = std::fs::read(&path).unwrap();
+    let model = Model::parse(&model_bytes).unwrap();
+    let (shape, _, scale, zero_point) = input_spec(&model, 0);
+    let digits = [1, 4, 9];
+    let mut steps: Vec<Vec<Array>> = mnist_samples(&digits)
+        .iter()
+        .map(|image| vec![int8(&shape, quantize(image, scale, zero_point))])
+        .collect();
+    steps.push(random_step(&path, 80));
+    let got = check(&path, steps);
+    for (digit, out) in digits.iter().zip(&got) {
+        let p = int8_values(&out[0]);
+        let best = (0..p.len()).max_by_key(|&k| p[k]).unwrap();
+        assert_eq!(best, *digit, "sample{digit}.png: {p:?}");
+    }
+}

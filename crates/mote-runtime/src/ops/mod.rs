@@ -13,6 +13,7 @@ pub mod conv_2d;
 pub mod conv_2d_fast;
 pub mod depthwise_conv_2d;
 pub mod fully_connected;
+pub mod lstm_integer;
 pub mod max_pool_2d;
 pub mod mean;
 pub mod padding;

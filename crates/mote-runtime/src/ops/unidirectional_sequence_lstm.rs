@@ -1,4 +1,5 @@
-//! UNIDIRECTIONAL_SEQUENCE_LSTM, float32: an LSTM over every time step of
+//! UNIDIRECTIONAL_SEQUENCE_LSTM, float32 and int8 (see
+//! [`lstm_integer`](super::lstm_integer)): an LSTM over every time step of
 //! its input, as TensorFlow Lite Micro's `lstm_eval` computes it (four gates,
 //! each an input FULLY_CONNECTED with bias plus a recurrent one without,
 //! sigmoid or the cell activation; then the cell and hidden updates).
@@ -15,14 +16,14 @@ use crate::error::Error;
 use crate::model::TensorType;
 
 /// Field ids of `UnidirectionalSequenceLSTMOptions`.
-mod field {
+pub(crate) mod field {
     pub const FUSED_ACTIVATION_FUNCTION: u16 = 0;
     pub const CELL_CLIP: u16 = 1;
     pub const TIME_MAJOR: u16 = 3;
 }
 
 /// Input slots of the operator.
-mod slot {
+pub(crate) mod slot {
     pub const INPUT: usize = 0;
     /// Input-to-gate weights, gates in the order input, forget, cell, output.
     pub const INPUT_WEIGHTS: [usize; 4] = [1, 2, 3, 4];
@@ -63,8 +64,10 @@ pub struct UnidirectionalSequenceLstmParams {
     pub cell_clip: f32,
     /// The cell gate's activation.
     pub activation: CellActivation,
-    /// Hidden state, cell state and four gate buffers (`batches * cells` each).
+    /// Hidden state, cell state and gate buffers (`batches * cells` each).
     pub state: Persistent,
+    /// The integer arithmetic, for int8 LSTMs (`None` for float32).
+    pub integer: Option<super::lstm_integer::LstmQuant>,
 }
 
 /// Checks the operator and computes its params.
@@ -73,10 +76,12 @@ pub fn prepare(
 ) -> Result<UnidirectionalSequenceLstmParams, Error> {
     let input = ctx.input(slot::INPUT)?;
     let output = ctx.output(0)?;
-    if input.dtype() != TensorType::Float32 {
-        return Err(ctx.unsupported_type(input.dtype()));
-    }
-    ctx.expect_type(&output, TensorType::Float32)?;
+    let (weight_type, bias_type) = match input.dtype() {
+        TensorType::Float32 => (TensorType::Float32, TensorType::Float32),
+        TensorType::Int8 => (TensorType::Int8, TensorType::Int32),
+        other => return Err(ctx.unsupported_type(other)),
+    };
+    ctx.expect_type(&output, input.dtype())?;
     let optional = [
         &slot::PEEPHOLES[..],
         &slot::PROJECTION[..],
@@ -110,9 +115,18 @@ pub fn prepare(
         let w = ctx.input(w)?;
         let r = ctx.input(r)?;
         let b = ctx.input(b)?;
-        for t in [&w, &r, &b] {
-            ctx.expect_type(t, TensorType::Float32)?;
-            ctx.expect_readable::<f32>(t)?;
+        for t in [&w, &r] {
+            ctx.expect_type(t, weight_type)?;
+        }
+        ctx.expect_type(&b, bias_type)?;
+        if weight_type == TensorType::Float32 {
+            for t in [&w, &r, &b] {
+                ctx.expect_readable::<f32>(t)?;
+            }
+        } else {
+            ctx.expect_readable::<i8>(&w)?;
+            ctx.expect_readable::<i8>(&r)?;
+            ctx.expect_readable::<i32>(&b)?;
         }
         let ok = w.shape().dims() == [cells, inputs]
             && r.shape().dims() == [cells, cells]
@@ -133,16 +147,39 @@ pub fn prepare(
     let hidden_init = ctx.optional_input(slot::OUTPUT_STATE);
     let cell_init = ctx.optional_input(slot::CELL_STATE);
     let per = batches * cells;
-    let (state, values) = ctx.persistent::<f32>(per * 6)?;
-    // Start from the state tensors' constant values, if any.
-    for (init, range) in [(hidden_init, 0..per), (cell_init, per..2 * per)] {
-        let data = init.map_or(&[][..], |t| t.data());
-        if let Some(dst) = values.get_mut(range) {
-            for (v, bytes) in dst.iter_mut().zip(data.chunks_exact(4)) {
-                *v = f32::from_le_bytes(bytes.try_into().unwrap_or([0; 4]));
+    let integer = if weight_type == TensorType::Int8 {
+        Some(super::lstm_integer::prepare(ctx, cell_clip)?)
+    } else {
+        None
+    };
+    let state = if integer.is_some() {
+        // One int16 region: cell state, hidden state (int8 values), and five
+        // gate buffers.
+        let (state, values) = ctx.persistent::<i16>(per * 7)?;
+        if let (Some(cell), Some(init)) = (values.get_mut(..per), cell_init) {
+            for (v, bytes) in cell.iter_mut().zip(init.data().chunks_exact(2)) {
+                *v = i16::from_le_bytes(bytes.try_into().unwrap_or([0; 2]));
             }
         }
-    }
+        if let (Some(hidden), Some(init)) = (values.get_mut(per..2 * per), hidden_init) {
+            for (v, &byte) in hidden.iter_mut().zip(init.data()) {
+                *v = i16::from(byte as i8);
+            }
+        }
+        state
+    } else {
+        let (state, values) = ctx.persistent::<f32>(per * 6)?;
+        // Start from the state tensors' constant values, if any.
+        for (init, range) in [(hidden_init, 0..per), (cell_init, per..2 * per)] {
+            let data = init.map_or(&[][..], |t| t.data());
+            if let Some(dst) = values.get_mut(range) {
+                for (v, bytes) in dst.iter_mut().zip(data.chunks_exact(4)) {
+                    *v = f32::from_le_bytes(bytes.try_into().unwrap_or([0; 4]));
+                }
+            }
+        }
+        state
+    };
     Ok(UnidirectionalSequenceLstmParams {
         batches,
         steps,
@@ -152,6 +189,7 @@ pub fn prepare(
         cell_clip,
         activation,
         state,
+        integer,
     })
 }
 
@@ -160,6 +198,22 @@ pub fn eval(
     params: &UnidirectionalSequenceLstmParams,
     ctx: &mut EvalContext<'_>,
 ) -> Result<(), Error> {
+    if let Some(quant) = &params.integer {
+        let input = ctx.input_as::<i8>(slot::INPUT);
+        let weights = slot::INPUT_WEIGHTS.map(|i| ctx.input_as::<i8>(i));
+        let recurrent = slot::RECURRENT_WEIGHTS.map(|i| ctx.input_as::<i8>(i));
+        let biases = slot::BIASES.map(|i| ctx.input_as::<i32>(i));
+        let (output, state) = ctx.output_and_persistent_mut::<i8, i16>(0, params.state);
+        let lstm = super::lstm_integer::Lstm {
+            params,
+            quant,
+            weights,
+            recurrent,
+            biases,
+        };
+        lstm.run(input, output, state);
+        return Ok(());
+    }
     let input = ctx.input_as::<f32>(slot::INPUT);
     let weights = slot::INPUT_WEIGHTS.map(|i| ctx.input_as::<f32>(i));
     let recurrent = slot::RECURRENT_WEIGHTS.map(|i| ctx.input_as::<f32>(i));
@@ -348,6 +402,7 @@ mod tests {
             cell_clip: 0.0,
             activation: CellActivation::Tanh,
             state: Persistent::default(),
+            integer: None,
         };
         let one = [1.0f32];
         let zero = [0.0f32];
