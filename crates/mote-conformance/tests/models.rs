@@ -302,11 +302,72 @@ fn person_detect_matches_tflm_and_sees_the_person() {
     assert!(no_person[0] > no_person[1], "no_person.bmp: {no_person:?}");
 }
 
+/// The 49x40 int8 feature map of a 1 s micro_speech wav, made as TensorFlow
+/// Lite Micro's example makes it: 30 ms frames every 20 ms through
+/// `audio_preprocessor_int8.tflite` (custom signal ops mote does not have, so
+/// the oracle runs it), one fresh interpreter per clip.
+fn speech_features(wavs: &[&str]) -> Vec<Vec<u8>> {
+    let preprocessor = asset("tflm/micro_speech/audio_preprocessor_int8.tflite");
+    let cases: Vec<Case> = wavs
+        .iter()
+        .map(|name| {
+            let bytes =
+                std::fs::read(asset(&format!("tflm/micro_speech/testdata/{name}"))).unwrap();
+            let samples: Vec<i16> = bytes[44..]
+                .chunks_exact(2)
+                .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            let steps = (0..49)
+                .map(|f| {
+                    let frame = &samples[f * 320..f * 320 + 480];
+                    vec![Array {
+                        shape: vec![1, 480],
+                        dtype: TensorType::Int16,
+                        data: frame.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                    }]
+                })
+                .collect();
+            Case {
+                model: preprocessor.clone(),
+                steps,
+            }
+        })
+        .collect();
+    run(Engine::Tflm, &cases)
+        .into_iter()
+        .map(|outcome| {
+            let outcome = outcome.expect("the audio preprocessor runs in TFLM");
+            outcome
+                .steps
+                .iter()
+                .flat_map(|step| step[0].data.clone())
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
-fn micro_speech_matches_tflm() {
+fn micro_speech_matches_tflm_and_hears_the_words() {
     let path = asset("tflm/micro_speech/micro_speech_quantized.tflite");
-    let steps = (0..3).map(|seed| random_step(&path, 30 + seed)).collect();
-    check(&path, steps);
+    let wavs = [
+        "yes_1000ms.wav",
+        "no_1000ms.wav",
+        "silence_1000ms.wav",
+        "noise_1000ms.wav",
+    ];
+    let mut steps: Vec<Vec<Array>> = speech_features(&wavs)
+        .into_iter()
+        .map(|features| vec![int8(&[1, 1960], features)])
+        .collect();
+    steps.extend((0..2).map(|seed| random_step(&path, 30 + seed)));
+    let got = check(&path, steps);
+    // Labels: silence, unknown, yes, no. TFLM's tests expect yes, no,
+    // silence, and silence for the noise clip.
+    for (wav, (out, label)) in wavs.iter().zip(got.iter().zip([2, 3, 0, 0])) {
+        let p = int8_values(&out[0]);
+        let best = (0..p.len()).max_by_key(|&k| p[k]).unwrap();
+        assert_eq!(best, label, "{wav}: {p:?}");
+    }
 }
 
 #[test]
