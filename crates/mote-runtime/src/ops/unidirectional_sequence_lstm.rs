@@ -6,9 +6,9 @@
 //!
 //! Supported: all four gates (no CIFG), no peephole, no projection, no layer
 //! normalization; batch-major or time-major input. The hidden and cell states
-//! live in the arena's persistent tail, start from the state tensors' values
-//! (zeros when they have none) and carry over from one invoke to the next,
-//! as TensorFlow Lite Micro's variable tensors do.
+//! live in the arena's persistent tail, start as TensorFlow Lite Micro resets
+//! its variable tensors (zero, or the zero point for int8) and carry over
+//! from one invoke to the next.
 
 use super::softmax::exp_f32;
 use super::{EvalContext, Persistent, PrepareContext};
@@ -144,41 +144,24 @@ pub fn prepare(
         _ => return Err(ctx.invalid("unsupported LSTM cell activation")),
     };
     let cell_clip = options.f32(field::CELL_CLIP, 0.0);
-    let hidden_init = ctx.optional_input(slot::OUTPUT_STATE);
-    let cell_init = ctx.optional_input(slot::CELL_STATE);
     let per = batches * cells;
     let integer = if weight_type == TensorType::Int8 {
         Some(super::lstm_integer::prepare(ctx, cell_clip)?)
     } else {
         None
     };
-    let state = if integer.is_some() {
+    // As TensorFlow Lite Micro resets variable tensors: int8 to the zero
+    // point, everything else to zero (whatever data the model stores).
+    let state = if let Some(q) = &integer {
         // One int16 region: cell state, hidden state (int8 values), and five
         // gate buffers.
         let (state, values) = ctx.persistent::<i16>(per * 7)?;
-        if let (Some(cell), Some(init)) = (values.get_mut(..per), cell_init) {
-            for (v, bytes) in cell.iter_mut().zip(init.data().chunks_exact(2)) {
-                *v = i16::from_le_bytes(bytes.try_into().unwrap_or([0; 2]));
-            }
-        }
-        if let (Some(hidden), Some(init)) = (values.get_mut(per..2 * per), hidden_init) {
-            for (v, &byte) in hidden.iter_mut().zip(init.data()) {
-                *v = i16::from(byte as i8);
-            }
+        if let Some(hidden) = values.get_mut(per..2 * per) {
+            hidden.fill(q.output_mul.offset as i16);
         }
         state
     } else {
-        let (state, values) = ctx.persistent::<f32>(per * 6)?;
-        // Start from the state tensors' constant values, if any.
-        for (init, range) in [(hidden_init, 0..per), (cell_init, per..2 * per)] {
-            let data = init.map_or(&[][..], |t| t.data());
-            if let Some(dst) = values.get_mut(range) {
-                for (v, bytes) in dst.iter_mut().zip(data.chunks_exact(4)) {
-                    *v = f32::from_le_bytes(bytes.try_into().unwrap_or([0; 4]));
-                }
-            }
-        }
-        state
+        ctx.persistent::<f32>(per * 6)?.0
     };
     Ok(UnidirectionalSequenceLstmParams {
         batches,
