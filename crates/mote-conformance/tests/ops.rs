@@ -1,7 +1,7 @@
 //! Single ops mote writes itself (with mote-train's writer), in shapes and
 //! options the asset models do not cover, against TensorFlow Lite Micro.
 
-use mote_conformance::{run, Case, Engine, Rng, TempDir};
+use mote_conformance::{assets, run, Case, Engine, Rng, TempDir};
 use mote_runtime::{BuiltinOperator, Interpreter, Model, OpResolver, TensorType};
 use mote_train::npy::Array;
 use mote_train::tflite::builder::Scalar;
@@ -159,4 +159,130 @@ fn mean_matches_tflm() {
         ),
     ];
     check_all(models);
+}
+
+/// Operator `index` of the model at `path` as a model of its own: the same
+/// tensors (data, quantization, variables), its inputs and outputs as the
+/// graph's, with `options` (the reader does not hand out raw option tables).
+fn extract_op(path: &std::path::Path, index: usize, options: OptionsDef) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    let model = Model::parse(&bytes).unwrap();
+    let graph = model.main();
+    let op = graph.operator(index).unwrap();
+    let mut tensors = Vec::new();
+    let mut map = std::collections::HashMap::new();
+    let mut remap = |t: usize, tensors: &mut Vec<TensorDef>| -> i32 {
+        *map.entry(t).or_insert_with(|| {
+            let tensor = graph.tensor(t).unwrap();
+            let shape: Vec<i32> = tensor.shape().dims().iter().map(|d| *d as i32).collect();
+            let mut def = TensorDef::new(tensor.name(), &shape, tensor.dtype());
+            if tensor.is_constant() {
+                def.data = Some(tensor.data().to_vec());
+            }
+            def.is_variable = tensor.is_variable();
+            if let Some(q) = tensor.quantization() {
+                def.quantization = Some(QuantizationDef {
+                    scale: (0..q.scale_count()).map(|i| q.scale(i)).collect(),
+                    zero_point: (0..q.scale_count()).map(|i| q.zero_point(i)).collect(),
+                    quantized_dimension: q.quantized_dimension() as i32,
+                    ..Default::default()
+                });
+            }
+            tensors.push(def);
+            tensors.len() as i32 - 1
+        })
+    };
+    let inputs: Vec<i32> = (0..op.inputs().len())
+        .map(|i| op.inputs().get(i).map_or(-1, |t| remap(t, &mut tensors)))
+        .collect();
+    let outputs: Vec<i32> = (0..op.outputs().len())
+        .map(|i| remap(op.outputs().get(i).unwrap(), &mut tensors))
+        .collect();
+    let graph_inputs: Vec<i32> = (0..op.inputs().len())
+        .filter_map(|i| op.inputs().get(i))
+        .filter(|&t| {
+            let tensor = graph.tensor(t).unwrap();
+            !tensor.is_constant() && !tensor.is_variable()
+        })
+        .map(|t| remap(t, &mut tensors))
+        .collect();
+    ModelDef {
+        description: "one op".into(),
+        name: "main".into(),
+        tensors,
+        operators: vec![OperatorDef::new(op.builtin(), &inputs, &outputs, options)],
+        inputs: graph_inputs,
+        outputs,
+        metadata: vec![],
+    }
+    .to_bytes()
+    .unwrap()
+}
+
+#[test]
+fn svdf_ops_of_the_keyword_models_match_tflm_over_invokes() {
+    // Every SVDF of both keyword_scrambled models (int16 and int8 state), each
+    // on its own, over five invokes (the state carries over).
+    let dir = TempDir::new("svdf");
+    let mut cases = Vec::new();
+    let mut models = Vec::new();
+    let mut rng = Rng::new(17);
+    for name in ["keyword_scrambled.tflite", "keyword_scrambled_8bit.tflite"] {
+        let path = assets().join("tflm/models").join(name);
+        let bytes = std::fs::read(&path).unwrap();
+        let model = Model::parse(&bytes).unwrap();
+        let graph = model.main();
+        for index in 0..graph.operator_count() {
+            let op = graph.operator(index).unwrap();
+            if op.builtin() != BuiltinOperator::SVDF {
+                continue;
+            }
+            let o = op.options();
+            let options = OptionsDef {
+                kind: o.kind(),
+                scalars: vec![(0, Scalar::I32(o.i32(0, 0))), (1, Scalar::U8(o.u8(1, 0)))],
+                vectors: vec![],
+            };
+            let single = extract_op(&path, index, options);
+            let file = dir.path().join(format!("{name}.{index}.tflite"));
+            std::fs::write(&file, &single).unwrap();
+            let n = graph
+                .tensor(op.inputs().get(0).unwrap())
+                .unwrap()
+                .shape()
+                .elements();
+            let steps = (0..5)
+                .map(|_| {
+                    vec![Array {
+                        shape: vec![1, n],
+                        dtype: TensorType::Int8,
+                        data: rng.bytes(n),
+                    }]
+                })
+                .collect();
+            cases.push(Case { model: file, steps });
+            models.push(single);
+        }
+    }
+    assert_eq!(cases.len(), 14, "7 SVDFs in each model");
+    let expected = run(Engine::Tflm, &cases);
+    for ((case, bytes), e) in cases.iter().zip(&models).zip(expected) {
+        let e = e.unwrap_or_else(|e| panic!("{}: TFLM: {e}", case.model.display()));
+        let model = Model::parse(bytes).unwrap();
+        let mut arena = vec![0u8; 1 << 16];
+        let mut interpreter = Interpreter::new(&model, &mut arena, &OpResolver::all()).unwrap();
+        for (s, step) in case.steps.iter().enumerate() {
+            interpreter
+                .input_bytes_mut(0)
+                .unwrap()
+                .copy_from_slice(&step[0].data);
+            interpreter.invoke().unwrap();
+            assert_eq!(
+                interpreter.output_bytes(0).unwrap(),
+                &e.steps[s][0].data[..],
+                "{} invoke {s}",
+                case.model.display()
+            );
+        }
+    }
 }

@@ -21,6 +21,7 @@ pub mod per_channel;
 pub mod pooling;
 pub mod reshape;
 pub mod softmax;
+pub mod svdf;
 pub mod transpose_conv;
 pub mod unidirectional_sequence_lstm;
 
@@ -95,6 +96,7 @@ ops! {
     MEAN => mean::MeanParams as Mean,
     RESHAPE => reshape::ReshapeParams as Reshape,
     SOFTMAX => softmax::SoftmaxParams as Softmax,
+    SVDF => svdf::SvdfParams as Svdf,
     TRANSPOSE_CONV => transpose_conv::TransposeConvParams as TransposeConv,
     UNIDIRECTIONAL_SEQUENCE_LSTM => unidirectional_sequence_lstm::UnidirectionalSequenceLstmParams as UnidirectionalSequenceLstm,
 }
