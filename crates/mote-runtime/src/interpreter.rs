@@ -144,7 +144,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
     }
 
     fn eval(&mut self, index: usize) -> Result<(), Error> {
-        let node = *self
+        let node = self
             .nodes
             .get(index)
             .ok_or(Error::NoSuchTensor { index, count: 0 })?;

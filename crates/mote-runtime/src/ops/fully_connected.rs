@@ -167,14 +167,27 @@ pub fn fully_connected_i8(
     bias: &[i32],
     output: &mut [i8],
 ) {
+    // Small rows take a small buffer: zeroing it is part of every call.
+    if params.depth <= 64 {
+        fully_connected_i8_rows::<64>(params, quant, input, weights, bias, output);
+    } else {
+        fully_connected_i8_rows::<WIDE_ROW>(params, quant, input, weights, bias, output);
+    }
+}
+
+/// Rows of up to `N` values are widened once to 16 bits with the offset
+/// folded in; each unit is then one 16x8 dot product. Longer rows take the
+/// 8-bit path with the filter sum.
+fn fully_connected_i8_rows<const N: usize>(
+    params: &FullyConnectedParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    weights: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+) {
     let depth = params.depth;
-    // Rows up to this depth are widened once to 16 bits with the offset
-    // folded in; each unit is then one 16x8 dot product.
-    #[cfg(target_pointer_width = "64")]
-    const WIDE_ROW: usize = 2048;
-    #[cfg(not(target_pointer_width = "64"))]
-    const WIDE_ROW: usize = 512;
-    let mut storage = [0i16; WIDE_ROW];
+    let mut storage = [0i16; N];
     let narrow = (-32_000..=32_000).contains(&quant.input_offset);
     for (row, out_row) in input
         .chunks_exact(depth)
@@ -206,6 +219,13 @@ pub fn fully_connected_i8(
         }
     }
 }
+
+/// The longest input row widened to 16 bits (twice this in stack bytes).
+#[cfg(target_pointer_width = "64")]
+const WIDE_ROW: usize = 2048;
+/// The longest input row widened to 16 bits (twice this in stack bytes).
+#[cfg(not(target_pointer_width = "64"))]
+const WIDE_ROW: usize = 512;
 
 /// `(sum a*b, sum a)` over two int8 slices, in wrapping 32-bit arithmetic.
 #[inline]
