@@ -3,9 +3,13 @@
 //!
 //! Arena layout, as in TensorFlow Lite Micro:
 //! ```text
-//! [ activations (planned, reused) ............ | op params | tensor offsets ]
-//!   head                                         tail (persistent)
+//! [ activations (planned, reused) ... | op state and params | aligned constant copies | nodes | tensor lengths | tensor offsets ]
+//!   head                                tail (persistent)
 //! ```
+//! A RESHAPE's output shares its input's bytes (the planner aliases them).
+//! Constants stay in the model (unless misaligned for their type, then an
+//! aligned copy sits in the tail); the offset table records where every
+//! tensor's bytes are, so `invoke` reads no model tables.
 
 use crate::arena::{self, Plain};
 use crate::error::{Error, OpName};

@@ -2,7 +2,7 @@
 //! `prepare` that checks the operator once and computes the params, and an
 //! `eval` that runs blindly on the planned memory.
 //!
-//! The [`ops!`] table below is the one place an op is registered: it generates
+//! The `ops!` table below is the one place an op is registered: it generates
 //! [`OpData`] (the params of every op), the op's [`OpRegistration`] constant in
 //! [`registration`], and [`ALL`].
 
