@@ -3,9 +3,13 @@
 //!
 //! Arena layout, as in TensorFlow Lite Micro:
 //! ```text
-//! [ activations (planned, reused) ............ | op params | tensor offsets ]
-//!   head                                         tail (persistent)
+//! [ activations (planned, reused) ... | op state and params | aligned constant copies | nodes | tensor lengths | tensor offsets ]
+//!   head                                tail (persistent)
 //! ```
+//! A RESHAPE's output shares its input's bytes (the planner aliases them).
+//! Constants stay in the model (unless misaligned for their type, then an
+//! aligned copy sits in the tail); the offset table records where every
+//! tensor's bytes are, so `invoke` reads no model tables.
 
 use crate::arena::{self, Plain};
 use crate::error::{Error, OpName};
@@ -59,6 +63,10 @@ pub struct Interpreter<'m, 'a> {
     persistent: &'a mut [u8],
     /// Per tensor: its offset in `activations`, or [`UNPLACED`] for constants.
     offsets: &'a mut [u32],
+    /// Per tensor: its length in bytes (see [`index_tensors`]).
+    lens: &'a mut [u32],
+    /// The model file, where constants live.
+    bytes: &'m [u8],
     nodes: &'a mut [Node],
     used: usize,
 }
@@ -84,9 +92,11 @@ impl<'m, 'a> Interpreter<'m, 'a> {
 
         // The tail: tensor offsets, then op params (persistent). Its size, for
         // the error when it does not fit: the entries plus worst-case padding.
-        let tail_estimate = tensor_count * 4 + op_count * core::mem::size_of::<Node>() + 16;
+        let tail_estimate = tensor_count * 8 + op_count * core::mem::size_of::<Node>() + 16;
         let (arena, offsets) = arena::take_tail(arena, tensor_count, UNPLACED)
             .ok_or(too_small(skip + tail_estimate))?;
+        let (arena, lens) =
+            arena::take_tail(arena, tensor_count, 0u32).ok_or(too_small(skip + tail_estimate))?;
         let (arena, nodes) =
             arena::take_tail(arena, op_count, EMPTY_NODE).ok_or(too_small(skip + tail_estimate))?;
         // Aligned copies of constants whose bytes are misaligned for their type.
@@ -120,13 +130,19 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         if peak > head_len {
             return Err(too_small(used));
         }
+        if peak >= CONSTANT as usize {
+            return Err(too_small(used));
+        }
         relocate(&graph, relocated, offsets)?;
+        index_tensors(&graph, model.bytes(), offsets, lens)?;
         Ok(Interpreter {
             graph,
             relocated,
             activations: head,
             persistent,
             offsets,
+            lens,
+            bytes: model.bytes(),
             nodes,
             used,
         })
@@ -183,7 +199,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
     }
 
     fn eval(&mut self, index: usize) -> Result<(), Error> {
-        let node = *self
+        let node = self
             .nodes
             .get(index)
             .ok_or(Error::NoSuchTensor { index, count: 0 })?;
@@ -203,7 +219,8 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         ranges.sort_unstable();
         let mut out_slices: [&mut [u8]; MAX_OUTPUTS] = [&mut [], &mut [], &mut [], &mut []];
         let mut pieces: [(usize, &[u8]); MAX_OUTPUTS + 1] = [(0, &[]); MAX_OUTPUTS + 1];
-        let (graph, offsets, relocated) = (self.graph, &*self.offsets, self.relocated);
+        let (offsets, lens, relocated, bytes) =
+            (&*self.offsets, &*self.lens, self.relocated, self.bytes);
         let mut rest: &mut [u8] = &mut *self.activations;
         let mut cursor = 0usize;
         for (k, &(start, len, o)) in ranges.iter().enumerate() {
@@ -238,14 +255,22 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         let op_inputs = operator.inputs();
         for (i, slot) in inputs.iter_mut().enumerate().take(op_inputs.len()) {
             let Some(t) = op_inputs.get(i) else { continue };
-            let Some(tensor) = graph.tensor(t) else {
-                continue;
-            };
-            if tensor.is_constant() {
-                *slot = constant_data(&tensor, offsets.get(t).copied(), relocated);
+            let offset = offsets.get(t).copied().unwrap_or(UNPLACED);
+            let len = lens.get(t).copied().unwrap_or(0) as usize;
+            if offset == UNPLACED {
                 continue;
             }
-            let (start, len) = range(&graph, offsets, t);
+            if offset & (RELOCATED | CONSTANT) != 0 {
+                let start = (offset & !(RELOCATED | CONSTANT)) as usize;
+                let from = if offset & RELOCATED != 0 {
+                    relocated
+                } else {
+                    bytes
+                };
+                *slot = from.get(start..start + len).unwrap_or(&[]);
+                continue;
+            }
+            let start = offset as usize;
             if len > 0 && ranges.iter().any(|&(s, l, _)| s == start && l == len) {
                 // The planner made this input and an output one buffer (a
                 // RESHAPE in place): the op sees the input as empty.
@@ -275,7 +300,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
 
     /// The arena range `(start, len)` of tensor `t`.
     fn range(&self, t: usize) -> (usize, usize) {
-        range(&self.graph, self.offsets, t)
+        range(self.offsets, self.lens, t)
     }
 
     /// Number of graph inputs.
@@ -394,19 +419,6 @@ const RELOCATED: u32 = 0x8000_0000;
 /// Alignment of relocated constants.
 const RELOCATED_ALIGN: usize = 16;
 
-/// The bytes of constant `tensor`: its aligned copy if it has one.
-fn constant_data<'d>(tensor: &Tensor<'d>, offset: Option<u32>, relocated: &'d [u8]) -> &'d [u8] {
-    match offset {
-        Some(o) if o != UNPLACED && o & RELOCATED != 0 => {
-            let start = (o & !RELOCATED) as usize;
-            relocated
-                .get(start..start + tensor.data().len())
-                .unwrap_or(&[])
-        }
-        _ => tensor.data(),
-    }
-}
-
 /// Constants wider than a byte whose data is not aligned to their element
 /// size (a model embedded with `include_bytes!` has no alignment) are copied
 /// to 16-byte-aligned places in `block`, and their offset-table entry records
@@ -445,14 +457,50 @@ fn relocate(graph: &Subgraph<'_>, block: &mut [u8], offsets: &mut [u32]) -> Resu
     })
 }
 
-/// The arena range `(start, len)` of tensor `t` (empty for unplaced tensors).
-fn range(graph: &Subgraph<'_>, offsets: &[u32], t: usize) -> (usize, usize) {
+/// Marks an offset-table entry of a constant read from the model file.
+const CONSTANT: u32 = 0x4000_0000;
+
+/// Records, once, where every tensor's bytes are: for constants not
+/// relocated, their offset in the model file ([`CONSTANT`]); for every
+/// tensor, its length. `eval` then finds an operator's bytes without
+/// reading the model's tables again.
+fn index_tensors(
+    graph: &Subgraph<'_>,
+    file: &[u8],
+    offsets: &mut [u32],
+    lens: &mut [u32],
+) -> Result<(), Error> {
+    let base = file.as_ptr() as usize;
+    for (t, (offset, len)) in offsets.iter_mut().zip(lens.iter_mut()).enumerate() {
+        let Some(tensor) = graph.tensor(t) else {
+            continue;
+        };
+        let bad = Error::BadShape { tensor: t as u32 };
+        let data = tensor.data();
+        if tensor.is_constant() {
+            *len = u32::try_from(data.len()).map_err(|_| bad)?;
+            if *offset == UNPLACED {
+                let at = (data.as_ptr() as usize)
+                    .checked_sub(base)
+                    .filter(|at| *at < CONSTANT as usize)
+                    .ok_or(bad)?;
+                *offset = CONSTANT | at as u32;
+            }
+        } else if *offset != UNPLACED {
+            *len = u32::try_from(tensor.byte_len()).map_err(|_| bad)?;
+        }
+    }
+    Ok(())
+}
+
+/// The arena range `(start, len)` of tensor `t` (empty for tensors not in
+/// the arena).
+fn range(offsets: &[u32], lens: &[u32], t: usize) -> (usize, usize) {
     let offset = offsets.get(t).copied().unwrap_or(UNPLACED);
-    if offset == UNPLACED || offset & RELOCATED != 0 {
+    if offset == UNPLACED || offset & (RELOCATED | CONSTANT) != 0 {
         return (0, 0);
     }
-    let len = graph.tensor(t).map_or(0, |tensor| tensor.byte_len());
-    (offset as usize, len)
+    (offset as usize, lens.get(t).copied().unwrap_or(0) as usize)
 }
 
 fn check_type<T: Element>(expected: TensorType) -> Result<(), Error> {

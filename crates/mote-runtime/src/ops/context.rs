@@ -312,6 +312,25 @@ impl<'x> EvalContext<'x> {
         (output, persistent)
     }
 
+    /// Output `o` as `O` together with persistent values `p` as `P`, both
+    /// writable (for ops that keep state across invokes).
+    pub fn output_and_persistent_mut<O: Plain, P: Plain>(
+        &mut self,
+        o: usize,
+        p: Persistent,
+    ) -> (&mut [O], &mut [P]) {
+        let len = self.persistent.len();
+        let persistent = match locate(len, p).and_then(|r| self.persistent.get_mut(r)) {
+            Some(bytes) => arena::cast_mut(bytes).unwrap_or(&mut []),
+            None => &mut [],
+        };
+        let output = match self.outputs.get_mut(o) {
+            Some(out) => arena::cast_mut(out).unwrap_or(&mut []),
+            None => &mut [],
+        };
+        (output, persistent)
+    }
+
     /// Input `i` and output `o` at once (most kernels need exactly this).
     pub fn io(&mut self, i: usize, o: usize) -> (&'x [u8], &mut [u8]) {
         let input = self.input(i);

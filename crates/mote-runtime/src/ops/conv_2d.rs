@@ -23,6 +23,46 @@ mod field {
     pub const FUSED_ACTIVATION_FUNCTION: u16 = 3;
     pub const DILATION_W_FACTOR: u16 = 4;
     pub const DILATION_H_FACTOR: u16 = 5;
+    pub const QUANTIZED_BIAS_TYPE: u16 = 6;
+}
+
+/// Checks the types of a 16x8 convolution-like op and computes its
+/// requantization: int8 filter, int64 or int32 bias; without a bias the
+/// option `quantized_bias_type` picks the accumulator (int32 only if it says
+/// INT32), as TensorFlow Lite Micro does.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn prepare_16x8(
+    ctx: &mut PrepareContext<'_, '_>,
+    input: &crate::model::Tensor<'_>,
+    filter: &crate::model::Tensor<'_>,
+    bias: Option<&crate::model::Tensor<'_>>,
+    output: &crate::model::Tensor<'_>,
+    activation: u8,
+    channels: usize,
+    dimension: usize,
+    bias_type_field: u16,
+) -> Result<(OutputQuant, ChannelParams, bool), Error> {
+    ctx.expect_type(filter, TensorType::Int8)?;
+    ctx.expect_readable::<i8>(filter)?;
+    let wide = match bias {
+        Some(bias) if bias.dtype() == TensorType::Int64 => {
+            ctx.expect_readable::<i64>(bias)?;
+            true
+        }
+        Some(bias) if bias.dtype() == TensorType::Int32 => {
+            ctx.expect_readable::<i32>(bias)?;
+            false
+        }
+        Some(bias) => return Err(ctx.unsupported_type(bias.dtype())),
+        None => ctx.options().u8(bias_type_field, 0) != TensorType::Int32.code(),
+    };
+    let (_, input_zero_point) = ctx.quantization(input)?;
+    let output_quant = OutputQuant::prepare(ctx, output, activation, -32768, 32767)?;
+    if input_zero_point != 0 || output_quant.offset != 0 {
+        return Err(ctx.invalid("int16 activations must have zero point 0"));
+    }
+    let channels = ChannelParams::prepare(ctx, input, filter, output, channels, dimension)?;
+    Ok((output_quant, channels, wide))
 }
 
 /// The geometry of a windowed op over NHWC tensors.
@@ -140,6 +180,15 @@ pub enum ConvKind {
     Float32 {
         /// The clamp range.
         range: (f32, f32),
+    },
+    /// int16 activations, int8 weights ("16x8"), int64 or int32 bias.
+    Int16 {
+        /// Output clamp range (the zero point is 0).
+        output: OutputQuant,
+        /// Per output channel multiplier and shift.
+        channels: ChannelParams,
+        /// Whether the accumulator (and bias) is 64-bit.
+        wide: bool,
     },
     /// int8 with per-channel requantization.
     Int8 {
@@ -289,6 +338,24 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<Conv2dParams, Error> 
                 channels,
             }
         }
+        TensorType::Int16 => {
+            let (output_quant, channels, wide) = prepare_16x8(
+                ctx,
+                &input,
+                &filter,
+                bias.as_ref(),
+                &output,
+                activation,
+                window.out_depth,
+                0,
+                field::QUANTIZED_BIAS_TYPE,
+            )?;
+            ConvKind::Int16 {
+                output: output_quant,
+                channels,
+                wide,
+            }
+        }
         other => return Err(ctx.unsupported_type(other)),
     };
     Ok(Conv2dParams {
@@ -311,6 +378,29 @@ pub fn eval(params: &Conv2dParams, ctx: &mut EvalContext<'_>) -> Result<(), Erro
             };
             let (input, output) = ctx.io_as::<f32, f32>(0, 0);
             conv_f32(params, range, input, filter, bias, output);
+        }
+        ConvKind::Int16 {
+            output,
+            channels,
+            wide,
+        } => {
+            let input = ctx.input_as::<i16>(0);
+            let filter = ctx.input_as::<i8>(1);
+            let bias = if !params.has_bias {
+                Bias::None
+            } else if wide {
+                Bias::Wide(ctx.input_as::<i64>(2))
+            } else {
+                Bias::Narrow(ctx.input_as::<i32>(2))
+            };
+            let (out, multipliers, shifts) = channels.with_output::<i16>(ctx, 0);
+            let quant = Requant {
+                input_offset: 0,
+                output,
+                multipliers,
+                shifts,
+            };
+            conv_i16(params, &quant, wide, input, filter, bias, out);
         }
         ConvKind::Int8 {
             input_offset,
@@ -352,11 +442,28 @@ fn for_each_output(w: &Window, mut f: impl FnMut(usize, usize, usize, usize, usi
     }
 }
 
+/// The int8 kernel: [`conv_2d_fast`](super::conv_2d_fast) where it applies
+/// (the same numbers, faster), else the reference.
+pub fn conv_i8(
+    params: &Conv2dParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    filter: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+) {
+    if super::conv_2d_fast::supports(params, quant.input_offset) {
+        super::conv_2d_fast::conv_i8(params, quant, input, filter, bias, output);
+    } else {
+        conv_i8_reference(params, quant, input, filter, bias, output);
+    }
+}
+
 /// The int8 reference kernel: for each output, the sum over the taps inside
 /// the image of `filter * (input + input_offset)`, plus the bias, requantized
 /// per channel. `sum(f * (x + o))` is computed as `sum(f * x) + o * sum(f)`,
 /// the same number in wrapping 32-bit arithmetic.
-pub fn conv_i8(
+pub fn conv_i8_reference(
     params: &Conv2dParams,
     quant: &Requant<'_>,
     input: &[i8],
@@ -399,6 +506,80 @@ pub fn conv_i8(
             }
             if let Some(out) = output.get_mut(out_index) {
                 *out = quant.apply(acc, oc);
+            }
+            out_index += 1;
+        }
+    });
+}
+
+/// A 16x8 kernel's bias.
+#[derive(Clone, Copy, Debug)]
+pub enum Bias<'b> {
+    /// No bias.
+    None,
+    /// int32 bias (int32 accumulator).
+    Narrow(&'b [i32]),
+    /// int64 bias (int64 accumulator).
+    Wide(&'b [i64]),
+}
+
+impl Bias<'_> {
+    /// The bias of channel `c` (0 without one).
+    #[inline]
+    pub fn get(&self, c: usize) -> i64 {
+        match self {
+            Bias::None => 0,
+            Bias::Narrow(b) => b.get(c).map_or(0, |v| i64::from(*v)),
+            Bias::Wide(b) => b.get(c).copied().unwrap_or(0),
+        }
+    }
+}
+
+/// The 16x8 reference kernel: int16 input (zero point 0), int8 filter, sums
+/// in 64 bits (which, truncated, is also the 32-bit accumulator's wrapping
+/// sum), plus the bias, requantized per channel.
+pub fn conv_i16(
+    params: &Conv2dParams,
+    quant: &Requant<'_>,
+    wide: bool,
+    input: &[i16],
+    filter: &[i8],
+    bias: Bias<'_>,
+    output: &mut [i16],
+) {
+    let w = &params.window;
+    let fd = params.filter_depth;
+    let groups = (w.in_depth / fd.max(1)).max(1);
+    let per_group = (w.out_depth / groups).max(1);
+    let filter_size = w.filter_height * w.filter_width * fd;
+    let mut out_index = 0usize;
+    for_each_output(w, |b, out_y, out_x, y_first, y_end, x_first, x_end| {
+        let in_y0 = (out_y * w.stride_height) as isize - w.pad_height as isize;
+        let in_x0 = (out_x * w.stride_width) as isize - w.pad_width as isize;
+        for oc in 0..w.out_depth {
+            let group = oc / per_group;
+            let filter_base = oc * filter_size;
+            let mut acc = 0i64;
+            for fy in y_first..y_end {
+                let in_y = (in_y0 + (fy * w.dilation_height) as isize) as usize;
+                let row_base = (b * w.in_height + in_y) * w.in_width;
+                for fx in x_first..x_end {
+                    let in_x = (in_x0 + (fx * w.dilation_width) as isize) as usize;
+                    let at = (row_base + in_x) * w.in_depth + group * fd;
+                    let f_at = filter_base + (fy * w.filter_width + fx) * fd;
+                    let (Some(x), Some(k)) = (input.get(at..at + fd), filter.get(f_at..f_at + fd))
+                    else {
+                        continue;
+                    };
+                    let dot = x.iter().zip(k).fold(0i64, |d, (&a, &c)| {
+                        d.wrapping_add(i64::from(i32::from(a) * i32::from(c)))
+                    });
+                    acc = acc.wrapping_add(dot);
+                }
+            }
+            acc = acc.wrapping_add(bias.get(oc));
+            if let Some(out) = output.get_mut(out_index) {
+                *out = quant.apply_i16(acc, oc, wide);
             }
             out_index += 1;
         }

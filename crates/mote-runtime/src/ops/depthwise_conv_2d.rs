@@ -115,6 +115,8 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<DepthwiseConv2dParams
 /// Runs the operator.
 pub fn eval(params: &DepthwiseConv2dParams, ctx: &mut EvalContext<'_>) -> Result<(), Error> {
     match params.kind {
+        // `prepare` never makes these (16x8 depthwise is not supported).
+        ConvKind::Int16 { .. } => return Err(ctx.invalid_data("16x8 depthwise is not supported")),
         ConvKind::Float32 { range } => {
             let filter = ctx.input_as::<f32>(1);
             let bias = if params.has_bias {
@@ -184,7 +186,17 @@ pub fn depthwise_conv_i8(
 ) {
     let w = &params.window;
     let multiplier = params.depth_multiplier.max(1);
+    // An int8 zero point gives an offset in [-127, 128].
+    let narrow = (-127..=128).contains(&quant.input_offset);
+    let offset16 = quant.input_offset as i16;
     const CHUNK: usize = 64;
+    // Channels per chunk: whole groups of `multiplier` when they fit.
+    let grouped = narrow && (2..=CHUNK).contains(&multiplier);
+    let step = if grouped {
+        CHUNK / multiplier * multiplier
+    } else {
+        CHUNK
+    };
     let mut out_pixels = output.chunks_exact_mut(w.out_depth.max(1));
     for b in 0..w.batches {
         for out_y in 0..w.out_height {
@@ -192,15 +204,42 @@ pub fn depthwise_conv_i8(
                 let Some(out_pixel) = out_pixels.next() else {
                     return;
                 };
-                for start in (0..w.out_depth).step_by(CHUNK) {
-                    let end = (start + CHUNK).min(w.out_depth);
+                for start in (0..w.out_depth).step_by(step) {
+                    let end = (start + step).min(w.out_depth);
                     let mut acc = [0i32; CHUNK];
                     let accs = acc.get_mut(..end - start).unwrap_or(&mut []);
                     taps(w, b, out_y, out_x, |in_at, f_at| {
                         let Some(k) = filter.get(f_at + start..f_at + end) else {
                             return;
                         };
-                        if multiplier == 1 {
+                        if multiplier == 1 && narrow {
+                            let Some(x) = input.get(in_at + start..in_at + end) else {
+                                return;
+                            };
+                            // |x + offset| <= 255 and |f| <= 128: the product
+                            // is exact in 16 bits (cheaper to vectorize).
+                            for ((a, &f), &x) in accs.iter_mut().zip(k).zip(x) {
+                                let shifted = i16::from(x) + offset16;
+                                *a = a.wrapping_add(i32::from(shifted * i16::from(f)));
+                            }
+                        } else if grouped {
+                            // Chunks hold whole groups of `multiplier`
+                            // channels, all reading one input channel.
+                            let first = in_at + start / multiplier;
+                            let Some(x) = input.get(first..first + (end - start) / multiplier)
+                            else {
+                                return;
+                            };
+                            let groups = accs
+                                .chunks_exact_mut(multiplier)
+                                .zip(k.chunks_exact(multiplier));
+                            for ((group, filters), &x) in groups.zip(x) {
+                                let shifted = i16::from(x) + offset16;
+                                for (a, &f) in group.iter_mut().zip(filters) {
+                                    *a = a.wrapping_add(i32::from(shifted * i16::from(f)));
+                                }
+                            }
+                        } else if multiplier == 1 {
                             let Some(x) = input.get(in_at + start..in_at + end) else {
                                 return;
                             };
@@ -220,11 +259,7 @@ pub fn depthwise_conv_i8(
                         }
                     });
                     let outs = out_pixel.get_mut(start..end).unwrap_or(&mut []);
-                    for (j, (out, &a)) in outs.iter_mut().zip(accs.iter()).enumerate() {
-                        let oc = start + j;
-                        let a = a.wrapping_add(bias.get(oc).copied().unwrap_or(0));
-                        *out = quant.apply(a, oc);
-                    }
+                    quant.apply_slice(accs, bias, start, outs);
                 }
             }
         }
@@ -342,5 +377,125 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, [4.0, 21.0, 2.0, 11.0, 2.0, 11.0, 1.0, 6.0]);
+    }
+
+    /// TensorFlow Lite's loop nest, literally (the test oracle).
+    fn naive(
+        p: &DepthwiseConv2dParams,
+        q: &Requant<'_>,
+        input: &[i8],
+        filter: &[i8],
+        bias: &[i32],
+    ) -> Vec<i8> {
+        let w = &p.window;
+        let mut out = vec![];
+        for b in 0..w.batches {
+            for oy in 0..w.out_height {
+                for ox in 0..w.out_width {
+                    for ic in 0..w.in_depth {
+                        for m in 0..p.depth_multiplier {
+                            let oc = ic * p.depth_multiplier + m;
+                            let mut acc = 0i32;
+                            for fy in 0..w.filter_height {
+                                for fx in 0..w.filter_width {
+                                    let iy = (oy * w.stride_height + fy * w.dilation_height)
+                                        as isize
+                                        - w.pad_height as isize;
+                                    let ix = (ox * w.stride_width + fx * w.dilation_width) as isize
+                                        - w.pad_width as isize;
+                                    if iy < 0
+                                        || ix < 0
+                                        || iy as usize >= w.in_height
+                                        || ix as usize >= w.in_width
+                                    {
+                                        continue;
+                                    }
+                                    let x = input[((b * w.in_height + iy as usize) * w.in_width
+                                        + ix as usize)
+                                        * w.in_depth
+                                        + ic];
+                                    let f = filter[(fy * w.filter_width + fx) * w.out_depth + oc];
+                                    acc += i32::from(f) * (i32::from(x) + q.input_offset);
+                                }
+                            }
+                            out.push(q.apply(acc + bias[oc], oc));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn int8_equals_tensorflow_lites_loops_on_random_cases() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n) as usize
+        };
+        for case in 0..300 {
+            let multiplier = [1, 1, 2, 3, 8, 70][next(6)];
+            let in_depth = 1 + next(5);
+            let (fh, fw) = (1 + next(3), 1 + next(3));
+            let stride = 1 + next(2);
+            let dilation = 1 + next(2);
+            let (in_h, in_w) = (1 + next(7), 1 + next(7));
+            let mut p = params(multiplier, in_depth);
+            p.window = Window {
+                batches: 1,
+                in_height: in_h,
+                in_width: in_w,
+                in_depth,
+                filter_height: fh,
+                filter_width: fw,
+                out_height: in_h.div_ceil(stride),
+                out_width: in_w.div_ceil(stride),
+                out_depth: in_depth * multiplier,
+                stride_height: stride,
+                stride_width: stride,
+                dilation_height: dilation,
+                dilation_width: dilation,
+                pad_height: next(fh as u64),
+                pad_width: next(fw as u64),
+            };
+            let w = p.window;
+            let input: Vec<i8> = (0..in_h * in_w * in_depth)
+                .map(|_| next(256) as u8 as i8)
+                .collect();
+            let filter: Vec<i8> = (0..fh * fw * w.out_depth)
+                .map(|_| next(256) as u8 as i8)
+                .collect();
+            let bias: Vec<i32> = (0..w.out_depth).map(|_| next(2000) as i32 - 1000).collect();
+            let multipliers: Vec<i32> = (0..w.out_depth)
+                .map(|_| (1 << 30) + next(1 << 30) as i32)
+                .collect();
+            let shifts: Vec<i32> = (0..w.out_depth).map(|_| -(next(10) as i32)).collect();
+            // Offsets inside and outside the 16-bit fast paths' range.
+            let offset = if case % 5 == 0 {
+                next(1000) as i32 - 500
+            } else {
+                next(256) as i32 - 127
+            };
+            let q = Requant {
+                input_offset: offset,
+                output: OutputQuant {
+                    offset: 3,
+                    min: -128,
+                    max: 127,
+                },
+                multipliers: &multipliers,
+                shifts: &shifts,
+            };
+            let mut out = vec![0i8; w.out_height * w.out_width * w.out_depth];
+            depthwise_conv_i8(&p, &q, &input, &filter, &bias, &mut out);
+            assert_eq!(
+                out,
+                naive(&p, &q, &input, &filter, &bias),
+                "case {case}: {p:?}"
+            );
+        }
     }
 }

@@ -167,11 +167,47 @@ pub fn fully_connected_i8(
     bias: &[i32],
     output: &mut [i8],
 ) {
+    // Small rows take a small buffer: zeroing it is part of every call.
+    if params.depth <= 64 {
+        fully_connected_i8_rows::<64>(params, quant, input, weights, bias, output);
+    } else {
+        fully_connected_i8_rows::<WIDE_ROW>(params, quant, input, weights, bias, output);
+    }
+}
+
+/// Rows of up to `N` values are widened once to 16 bits with the offset
+/// folded in; each unit is then one 16x8 dot product. Longer rows take the
+/// 8-bit path with the filter sum.
+fn fully_connected_i8_rows<const N: usize>(
+    params: &FullyConnectedParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    weights: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+) {
     let depth = params.depth;
+    let mut storage = [0i16; N];
+    let narrow = (-32_000..=32_000).contains(&quant.input_offset);
     for (row, out_row) in input
         .chunks_exact(depth)
         .zip(output.chunks_exact_mut(params.units))
     {
+        if let Some(wide) = storage.get_mut(..depth).filter(|_| narrow) {
+            for (v, &x) in wide.iter_mut().zip(row) {
+                *v = (i32::from(x) + quant.input_offset) as i16;
+            }
+            let wide = &*wide;
+            let units = weights.chunks_exact(depth).zip(out_row.iter_mut());
+            for (unit, (filter, out)) in units.enumerate() {
+                let dot = wide.iter().zip(filter).fold(0i32, |a, (&x, &w)| {
+                    a.wrapping_add(i32::from(x) * i32::from(w))
+                });
+                let acc = dot.wrapping_add(bias.get(unit).copied().unwrap_or(0));
+                *out = quant.apply(acc, unit);
+            }
+            continue;
+        }
         let units = weights.chunks_exact(depth).zip(out_row.iter_mut());
         for (unit, (filter, out)) in units.enumerate() {
             let (dot, filter_sum) = dot_i8(filter, row);
@@ -183,6 +219,13 @@ pub fn fully_connected_i8(
         }
     }
 }
+
+/// The longest input row widened to 16 bits (twice this in stack bytes).
+#[cfg(target_pointer_width = "64")]
+const WIDE_ROW: usize = 2048;
+/// The longest input row widened to 16 bits (twice this in stack bytes).
+#[cfg(not(target_pointer_width = "64"))]
+const WIDE_ROW: usize = 512;
 
 /// `(sum a*b, sum a)` over two int8 slices, in wrapping 32-bit arithmetic.
 #[inline]
@@ -320,6 +363,48 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, [35, -5]);
+    }
+
+    #[test]
+    fn int8_wide_rows_equal_the_narrow_path() {
+        // Depth 3000 takes the plain path, depth 300 the widened one; both
+        // against a literal sum of w * (x + offset).
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as u8 as i8
+        };
+        for depth in [300usize, 3000] {
+            let input: Vec<i8> = (0..depth).map(|_| next()).collect();
+            let weights: Vec<i8> = (0..3 * depth).map(|_| next()).collect();
+            let params = FullyConnectedParams {
+                batches: 1,
+                depth,
+                units: 3,
+                has_bias: false,
+                kind: FullyConnectedKind::Float32 { range: (0.0, 0.0) },
+            };
+            let quant = Requant {
+                input_offset: 57,
+                output: OutputQuant {
+                    offset: 0,
+                    min: -128,
+                    max: 127,
+                },
+                multipliers: &[1 << 30],
+                shifts: &[-10],
+            };
+            let mut out = [0i8; 3];
+            fully_connected_i8(&params, &quant, &input, &weights, &[], &mut out);
+            for (unit, &o) in out.iter().enumerate() {
+                let acc: i32 = (0..depth)
+                    .map(|d| i32::from(weights[unit * depth + d]) * (i32::from(input[d]) + 57))
+                    .sum();
+                assert_eq!(o, quant.apply(acc, unit), "depth {depth} unit {unit}");
+            }
+        }
     }
 
     #[test]

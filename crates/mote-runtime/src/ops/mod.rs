@@ -6,6 +6,9 @@
 //! the op's [`OpRegistration`] constant in [`registration`] (whose `prepare`
 //! stores the op's params in the arena, exactly their size, and whose `eval`
 //! reads them back), and [`ALL`].
+//! The `ops!` table below is the one place an op is registered: it generates
+//! [`OpData`] (the params of every op), the op's [`OpRegistration`] constant in
+//! [`registration`], and [`ALL`].
 
 pub mod activation;
 pub mod add;
@@ -16,6 +19,7 @@ pub mod cast;
 pub mod concatenation;
 pub(crate) mod context;
 pub mod conv_2d;
+pub mod conv_2d_fast;
 pub mod custom;
 pub mod depthwise_conv_2d;
 pub mod dequantize;
@@ -26,6 +30,7 @@ pub mod fully_connected;
 pub mod hard_swish;
 pub mod leaky_relu;
 pub mod logistic;
+pub mod lstm_integer;
 pub mod max_pool_2d;
 pub mod maximum;
 pub mod mean;
@@ -46,9 +51,12 @@ pub mod softmax;
 pub mod squeeze;
 pub mod strided_slice;
 pub mod sub;
+pub mod svdf;
 pub mod tanh;
 pub mod transpose;
+pub mod transpose_conv;
 pub mod unary;
+pub mod unidirectional_sequence_lstm;
 pub mod values;
 
 pub use context::{EvalContext, Persistent, PrepareContext};
@@ -151,6 +159,9 @@ ops! {
     SUB => sub::SubParams as Sub,
     TANH => tanh::TanhParams as Tanh,
     TRANSPOSE => transpose::TransposeParams as Transpose,
+    SVDF => svdf::SvdfParams as Svdf,
+    TRANSPOSE_CONV => transpose_conv::TransposeConvParams as TransposeConv,
+    UNIDIRECTIONAL_SEQUENCE_LSTM => unidirectional_sequence_lstm::UnidirectionalSequenceLstmParams as UnidirectionalSequenceLstm,
 }
 
 /// The kernels an interpreter may use, builtin and custom alike. A firmware

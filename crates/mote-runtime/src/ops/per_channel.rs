@@ -59,6 +59,15 @@ impl ChannelParams {
         })
     }
 
+    /// No params (for tests of kernels that take theirs directly).
+    #[cfg(test)]
+    pub(crate) fn empty() -> Self {
+        ChannelParams {
+            data: Persistent::default(),
+            count: 0,
+        }
+    }
+
     /// Output `o` of the op as `O`, with the multipliers and shifts (one of
     /// each per output channel, or a single one for all).
     pub fn with_output<'c, O: Plain>(
@@ -101,6 +110,77 @@ impl Requant<'_> {
     }
 }
 
+impl Requant<'_> {
+    /// Requantizes the accumulators of output channels `first..` (plus their
+    /// `bias`, if any) into `out`, as [`Requant::apply`] does one by one. With
+    /// AVX2 the arithmetic is branch-free so that it vectorizes (the tests
+    /// check it against the reference).
+    #[inline]
+    pub fn apply_slice(&self, acc: &[i32], bias: &[i32], first: usize, out: &mut [i8]) {
+        let n = acc.len().min(out.len());
+        let (acc, out) = (
+            acc.get(..n).unwrap_or(&[]),
+            out.get_mut(..n).unwrap_or(&mut []),
+        );
+        let per_tensor = self.multipliers.len() == 1;
+        let (m0, s0) = (
+            self.multipliers.first().copied().unwrap_or(0),
+            self.shifts.first().copied().unwrap_or(0),
+        );
+        let multipliers = if per_tensor {
+            &[][..]
+        } else {
+            self.multipliers.get(first..first + n).unwrap_or(&[])
+        };
+        let shifts = if per_tensor {
+            &[][..]
+        } else {
+            self.shifts.get(first..first + n).unwrap_or(&[])
+        };
+        let bias = bias.get(first..first + n);
+        for (j, (o, &a)) in out.iter_mut().zip(acc).enumerate() {
+            let (m, s) = if per_tensor {
+                (m0, s0)
+            } else {
+                (
+                    multipliers.get(j).copied().unwrap_or(0),
+                    shifts.get(j).copied().unwrap_or(0),
+                )
+            };
+            let b = bias.and_then(|b| b.get(j)).copied().unwrap_or(0);
+            // Branch-free code pays off only where it vectorizes (AVX2's
+            // per-lane shifts); elsewhere the plain version is faster.
+            *o = if cfg!(target_feature = "avx2") {
+                requantize_branchless(a.wrapping_add(b), m, s, &self.output)
+            } else {
+                requantize(a.wrapping_add(b), m, s, &self.output)
+            };
+        }
+    }
+
+    /// The int16 output of a 16x8 kernel's accumulator: with a 64-bit
+    /// accumulator (`wide`, int64 bias) TensorFlow Lite scales with the int64
+    /// `MultiplyByQuantizedMultiplier` (16-bit multiplier, one rounding), with
+    /// an int32 one (int32 bias) with the int32 version; no output offset
+    /// (int16 activations are symmetric), then the clamp.
+    #[inline]
+    pub fn apply_i16(&self, acc: i64, channel: usize, wide: bool) -> i16 {
+        let i = if self.multipliers.len() == 1 {
+            0
+        } else {
+            channel
+        };
+        let m = self.multipliers.get(i).copied().unwrap_or(0);
+        let s = self.shifts.get(i).copied().unwrap_or(0);
+        let scaled = if wide {
+            quant::multiply_by_quantized_multiplier_i64(acc, m, s)
+        } else {
+            quant::multiply_by_quantized_multiplier(acc as i32, m, s)
+        };
+        scaled.max(self.output.min).min(self.output.max) as i16
+    }
+}
+
 /// The end of every int8 convolution-like kernel: scale the 32-bit
 /// accumulator, add the output zero point, clamp to the activation range.
 #[inline]
@@ -109,6 +189,38 @@ pub fn requantize(acc: i32, multiplier: i32, shift: i32, output: &OutputQuant) -
         quant::multiply_by_quantized_multiplier(acc, multiplier, shift).wrapping_add(output.offset);
     // max then min, as TensorFlow Lite (no panic should min exceed max).
     scaled.max(output.min).min(output.max) as i8
+}
+
+/// [`requantize`] without branches (selects instead), for vectorizing.
+#[inline(always)]
+pub fn requantize_branchless(acc: i32, multiplier: i32, shift: i32, output: &OutputQuant) -> i8 {
+    let left = shift.clamp(0, 31) as u32;
+    let right = (-shift).clamp(0, 31) as u32;
+    let x = acc.wrapping_shl(left);
+    // SaturatingRoundingDoublingHighMul.
+    let ab = i64::from(x) * i64::from(multiplier);
+    let nudge = if ab >= 0 {
+        1i64 << 30
+    } else {
+        1 - (1i64 << 30)
+    };
+    let sum = ab + nudge;
+    // Division by 2^31 truncating toward zero: add 2^31 - 1 to negatives.
+    let high = ((sum + ((sum >> 63) & 0x7fff_ffff)) >> 31) as i32;
+    let high = if x == i32::MIN && multiplier == i32::MIN {
+        i32::MAX
+    } else {
+        high
+    };
+    // RoundingDivideByPOT.
+    let mask = ((1i64 << right) - 1) as i32;
+    let remainder = high & mask;
+    let threshold = (mask >> 1) + ((high >> 31) & 1);
+    let scaled = (high >> right) + i32::from(remainder > threshold);
+    scaled
+        .wrapping_add(output.offset)
+        .max(output.min)
+        .min(output.max) as i8
 }
 
 /// An int8 output's zero point and fused-activation clamp range.
@@ -140,5 +252,45 @@ impl OutputQuant {
             quant::calculate_activation_range_quantized(activation, scale, offset, qmin, qmax)
                 .ok_or(ctx.invalid("activation range overflows"))?;
         Ok(OutputQuant { offset, min, max })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branchless_requantization_equals_the_reference() {
+        let output = OutputQuant {
+            offset: -7,
+            min: -128,
+            max: 100,
+        };
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let specials = [0, 1, -1, i32::MAX, i32::MIN, 1 << 30, -(1 << 30)];
+        for i in 0..200_000 {
+            let acc = if i % 10 == 0 {
+                specials[i % specials.len()]
+            } else {
+                next() as i32 >> (next() % 20)
+            };
+            let multiplier = match i % 7 {
+                0 => i32::MIN,
+                1 => -((next() as i32) & 0x7fff_ffff),
+                _ => (1 << 30) + ((next() as i32) & 0x3fff_ffff),
+            };
+            let shift = (next() % 40) as i32 - 32;
+            assert_eq!(
+                requantize_branchless(acc, multiplier, shift, &output),
+                requantize(acc, multiplier, shift, &output),
+                "acc {acc} m {multiplier} s {shift}"
+            );
+        }
     }
 }
