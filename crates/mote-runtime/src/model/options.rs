@@ -404,7 +404,9 @@ pub(super) fn verify(
 }
 
 impl core::fmt::Display for Options<'_> {
-    /// `Conv2DOptions { padding: 1, stride_w: 2, ... }`; `-` for no options.
+    /// `Conv2DOptions { padding: 1, stride_w: 2, ... }`: every scalar (its
+    /// default if absent) and every present vector, string or sub-table;
+    /// `-` for no options.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let Some(schema) = self.schema() else {
             return match self.kind {
@@ -417,7 +419,10 @@ impl core::fmt::Display for Options<'_> {
             return Ok(());
         }
         f.write_str(" {")?;
-        for (i, (field, value)) in self.fields().enumerate() {
+        let present = self
+            .fields()
+            .filter(|(_, value)| !matches!(value, FieldValue::Absent));
+        for (i, (field, value)) in present.enumerate() {
             let sep = if i == 0 { " " } else { ", " };
             write!(f, "{sep}{}: ", field.name)?;
             match value {
