@@ -4,8 +4,11 @@
 //! What is checked: every table, vtable, vector and string lies inside the file;
 //! every tensor, buffer, operator-code and subgraph index is in range; every
 //! shape has non-negative dimensions, rank at most [`MAX_RANK`] and an element
-//! count that fits `usize`; every constant buffer holds exactly the bytes its
-//! tensor's shape and type need; per-channel quantization matches its axis.
+//! count and byte size that fit `usize`; every constant buffer holds exactly
+//! the bytes its tensor's shape and type need; per-channel quantization matches
+//! its axis; every builtin options table's fields (scalars, vectors and their
+//! strings, strings, sub-tables) lie inside the file, per the generated schema
+//! table of its union tag (`options_schema.rs`).
 //! A work budget proportional to the file size bounds the walk, so sub-objects
 //! shared many times cannot make it slow.
 
@@ -284,6 +287,11 @@ fn tensor(
         .map_err(bad(at, "shape_signature"))?;
     let code = table.u8(tensor_field::TYPE, 0).map_err(bad(at, "type"))?;
     let dtype = TensorType::from_code(code).ok_or(Error::UnknownTensorType { tensor: id, code })?;
+    // A fixed-width tensor's byte size must fit `usize` too, so every later
+    // `elements * element size` is exact.
+    if dtype.bytes_for(1).is_some() && dtype.bytes_for(elements).is_none() {
+        return Err(Error::BadShape { tensor: id });
+    }
     table.string(tensor_field::NAME).map_err(bad(at, "name"))?;
     table
         .u8(tensor_field::IS_VARIABLE, 0)
