@@ -85,7 +85,8 @@ pub struct Summary {
 }
 
 /// Multiply-accumulates of operator `index`, for the ops that multiply
-/// weights: per inference, each counted as TensorFlow Lite's ops compute them.
+/// weights: per inference, each counted as TensorFlow Lite's ops compute them
+/// (saturating, for files whose shapes claim more than a `u64` holds).
 pub fn macs(model: &Model<'_>, index: usize) -> u64 {
     let graph = model.main();
     let Some(op) = graph.operator(index) else {
@@ -98,36 +99,39 @@ pub fn macs(model: &Model<'_>, index: usize) -> u64 {
     let out = shape(op.outputs().get(0)).map_or(0, |s| s.elements() as u64);
     match op.builtin() {
         // Each output sums over the input depth: weights [units, depth].
-        BuiltinOperator::FULLY_CONNECTED => out * input(1).map_or(0, |w| last(&w)),
+        BuiltinOperator::FULLY_CONNECTED => out.saturating_mul(input(1).map_or(0, |w| last(&w))),
         // Each output sums over a kh x kw x in_channels window: [out_c, kh, kw, in_c].
         BuiltinOperator::CONV_2D => {
             let w = input(1).unwrap_or_default();
-            out * (w.elements() / w.dim(0).max(1)) as u64
+            out.saturating_mul((w.elements() / w.dim(0).max(1)) as u64)
         }
         // Each output sums over its own kh x kw window: [1, kh, kw, channels].
         BuiltinOperator::DEPTHWISE_CONV_2D => {
             let w = input(1).unwrap_or_default();
-            out * (w.dim(1) * w.dim(2)) as u64
+            out.saturating_mul((w.dim(1) as u64).saturating_mul(w.dim(2) as u64))
         }
         // Inputs [output_shape, weights [out_c, kh, kw, in_c], x]: every input
         // pixel is scattered through every weight.
         BuiltinOperator::TRANSPOSE_CONV => {
             let x = input(2).unwrap_or_default();
-            (x.elements() as u64 / last(&x).max(1)) * elements(1)
+            (x.elements() as u64 / last(&x).max(1)).saturating_mul(elements(1))
         }
         // Per batch row: weights_feature [filters, input] then weights_time
         // [filters, memory] (SVDF's two matrix products).
         BuiltinOperator::SVDF => {
             let x = input(0).unwrap_or_default();
-            x.dim(0) as u64 * (elements(1) + elements(2))
+            (x.dim(0) as u64).saturating_mul(elements(1).saturating_add(elements(2)))
         }
         // Per time step and batch row: the 4 input and 4 recurrent gate
         // matrices (inputs 1..=8) and the projection (input 16).
         BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM => {
             let x = input(0).unwrap_or_default();
             let steps = x.elements() as u64 / last(&x).max(1);
-            let weights: u64 = (1..=8).chain([16]).map(elements).sum();
-            steps * weights
+            let weights = (1..=8)
+                .chain([16])
+                .map(elements)
+                .fold(0u64, u64::saturating_add);
+            steps.saturating_mul(weights)
         }
         // Each output sums over the shared dimension: lhs's last (or, with
         // adj_x, second-to-last) dimension.
@@ -139,7 +143,7 @@ pub fn macs(model: &Model<'_>, index: usize) -> u64 {
             } else {
                 lhs.dim(lhs.rank().saturating_sub(1))
             };
-            out * k as u64
+            out.saturating_mul(k as u64)
         }
         _ => 0,
     }
@@ -167,7 +171,7 @@ pub fn summarize(model: &Model<'_>) -> Summary {
                 continue;
             };
             if tensor.is_constant() {
-                params += tensor.shape().elements();
+                params = tensor.shape().elements().saturating_add(params);
                 weight_bytes += tensor.data().len();
                 if seen_buffers.insert(tensor.buffer_index()) {
                     weights_bytes += tensor.data().len();
@@ -211,8 +215,12 @@ pub fn summarize(model: &Model<'_>) -> Summary {
         description: model.description().to_string(),
         inputs: io(graph.inputs()),
         outputs: io(graph.outputs()),
-        params: operators.iter().map(|r| r.params).sum(),
-        macs: operators.iter().map(|r| r.macs).sum(),
+        params: operators
+            .iter()
+            .fold(0usize, |n, r| n.saturating_add(r.params)),
+        macs: operators
+            .iter()
+            .fold(0u64, |n, r| n.saturating_add(r.macs)),
         operators,
         op_counts,
         weights_bytes,
