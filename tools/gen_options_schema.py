@@ -11,8 +11,9 @@ that ships with ai-edge-litert (`ai_edge_litert/schema_py_generated.py`):
   class <T>: def <Field>(self, j): ... Get(flatbuffers.number_types.<Elem>Flags ...
                                        | self._tab.String(...) | Indirect (a table)
 
-Usage: python tools/gen_options_schema.py [schema_py_generated.py]
-(default: the one in the active Python's ai_edge_litert package).
+Usage: python tools/gen_options_schema.py [schema_py_generated.py [OUT.rs]]
+(default: the one in the active Python's ai_edge_litert package, written to
+crates/mote-runtime/src/model/options_schema.rs).
 """
 
 import os
@@ -133,7 +134,8 @@ def emit_union(src, union):
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else None
+    path = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != "-" else None
+    out_path = sys.argv[2] if len(sys.argv) > 2 else OUT
     if path is None:
         import ai_edge_litert
         path = os.path.join(os.path.dirname(ai_edge_litert.__file__), "schema_py_generated.py")
@@ -160,9 +162,9 @@ pub static BUILTIN_OPTIONS_2: [Option<OptionsTable>; {n2}] = [
 {body2}
 ];
 """
-    with open(OUT, "w") as f:
+    with open(out_path, "w") as f:
         f.write(out)
-    print("wrote %s (%d + %d union members)" % (OUT, n1, n2))
+    print("wrote %s (%d + %d union members)" % (out_path, n1, n2))
 
 
 if __name__ == "__main__":

@@ -31,13 +31,11 @@ enum Command {
 /// Reads a model file with an error that names it.
 pub(crate) fn read_model(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    if bytes.len() < 8 || &bytes[4..8] != b"TFL3" {
-        if mote_runtime::Model::parse(&bytes).is_err() {
-            bail!(
-                "{}: not a .tflite model (no TFL3 identifier)",
-                path.display()
-            );
-        }
+    if (bytes.len() < 8 || &bytes[4..8] != b"TFL3") && mote_runtime::Model::parse(&bytes).is_err() {
+        bail!(
+            "{}: not a .tflite model (no TFL3 identifier)",
+            path.display()
+        );
     }
     Ok(bytes)
 }

@@ -218,9 +218,7 @@ pub fn summarize(model: &Model<'_>) -> Summary {
         params: operators
             .iter()
             .fold(0usize, |n, r| n.saturating_add(r.params)),
-        macs: operators
-            .iter()
-            .fold(0u64, |n, r| n.saturating_add(r.macs)),
+        macs: operators.iter().fold(0u64, |n, r| n.saturating_add(r.macs)),
         operators,
         op_counts,
         weights_bytes,
