@@ -55,3 +55,36 @@ fn walking_optional_inputs_of_the_int8_lstm_does_not_overflow() {
         .any(|i| i == -1));
     std::hint::black_box(support::walk::walk(&model));
 }
+
+/// Fuzzing finding `crash-2bbfad08…`: hello_world_int8.tflite with 8 bytes
+/// changed gives tensor 0 a shape whose element count fits `usize` but whose
+/// FULLY_CONNECTED `batches x units` did not, and the FC kernel's `prepare`
+/// overflowed (main's `ops/fully_connected.rs:56`; the ops branch saturates
+/// since). The reader now refuses the file: its shapes' byte sizes overflow.
+#[test]
+fn fuzz_finding_fc_overflow_is_refused_at_parse_time() {
+    let mut bytes =
+        std::fs::read(assets().join("tflm/hello_world/hello_world_int8.tflite")).unwrap();
+    assert_eq!(bytes.len(), 2704, "the asset changed");
+    let edits: [(usize, u8, u8); 8] = [
+        (1440, 4, 253),
+        (1443, 0, 9),
+        (1940, 0, 2),
+        (1942, 2, 0),
+        (2516, 6, 14),
+        (2582, 8, 0),
+        (2656, 2, 8),
+        (2661, 0, 40),
+    ];
+    for (at, was, now) in edits {
+        assert_eq!(bytes[at], was, "the asset changed at {at}");
+        bytes[at] = now;
+    }
+    match Model::parse(&bytes) {
+        Err(e @ Error::BadShape { .. }) => {
+            assert!(e.to_string().contains("invalid shape"), "{e}");
+        }
+        Err(other) => panic!("expected BadShape, got {other}"),
+        Ok(_) => panic!("expected the reader to refuse the file"),
+    }
+}

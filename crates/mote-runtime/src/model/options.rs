@@ -449,3 +449,75 @@ impl core::fmt::Display for Options<'_> {
         f.write_str(" }")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn union_tags_name_their_tables() {
+        assert_eq!(Union::Builtin.table(0), None, "tag 0 is NONE");
+        let conv = Union::Builtin.table(1).unwrap();
+        assert_eq!(conv.name, "Conv2DOptions");
+        // dilation_w_factor: field 4, an int defaulting to 1.
+        assert_eq!(
+            conv.fields[4],
+            FieldDef {
+                id: 4,
+                name: "dilation_w_factor",
+                ty: FieldType::Scalar(Value::I32(1))
+            }
+        );
+        assert_eq!(
+            Union::Builtin.table(8).unwrap().name,
+            "FullyConnectedOptions"
+        );
+        assert_eq!(
+            Union::Builtin2.table(1).unwrap().name,
+            "StablehloConcatenateOptions"
+        );
+        assert_eq!(Union::Builtin.table(255), None);
+    }
+
+    #[test]
+    fn every_schema_row_lists_its_fields_once_in_id_order() {
+        for table in BUILTIN_OPTIONS.iter().chain(&BUILTIN_OPTIONS_2).flatten() {
+            let ids: Vec<u16> = table.fields.iter().map(|f| f.id).collect();
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "{}", table.name);
+        }
+    }
+
+    #[test]
+    fn values_keep_their_bits() {
+        // -2 as an i8 is stored as the byte 0xFE; read back as an i8 it is -2.
+        assert_eq!(Value::I8(-2).bits(), 0xFE);
+        assert_eq!(Value::I8(0).with_bits(0xFE), Value::I8(-2));
+        assert_eq!(Value::F32(0.0).with_bits(0x3FC0_0000), Value::F32(1.5));
+        assert_eq!(Value::I64(0).with_bits(u64::MAX).as_i64(), -1);
+        assert_eq!(Elem::String.zero(), None);
+        assert_eq!(Elem::I64.size(), 8);
+    }
+
+    #[test]
+    fn absent_options_print_as_a_dash() {
+        let none = Options {
+            union: Union::Builtin,
+            kind: 0,
+            table: None,
+        };
+        assert_eq!(std::format!("{none}"), "-");
+        let unknown = Options {
+            union: Union::Builtin,
+            kind: 250,
+            table: None,
+        };
+        assert_eq!(std::format!("{unknown}"), "options #250");
+        // A known tag without a table: its scalars at their defaults.
+        let softmax = Options {
+            union: Union::Builtin,
+            kind: 9,
+            table: None,
+        };
+        assert_eq!(std::format!("{softmax}"), "SoftmaxOptions { beta: 0.0 }");
+    }
+}
