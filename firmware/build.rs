@@ -1,4 +1,5 @@
-//! Embeds the model and its input chosen at build time:
+//! Embeds the model and its input chosen at build time, and a resolver over
+//! exactly the operators the model uses (so only their kernels are linked):
 //! `MOTE_MODEL` (a .tflite path), `MOTE_INPUT` (raw input bytes; zeros if unset)
 //! and `MOTE_ARENA` (arena bytes, default 262144).
 
@@ -19,7 +20,22 @@ fn main() {
     });
     println!("cargo:rerun-if-changed={}", model.display());
     let bytes = fs::read(&model).unwrap_or_else(|e| panic!("MOTE_MODEL {}: {e}", model.display()));
-    fs::write(out.join("model.tflite"), bytes).expect("write model");
+    fs::write(out.join("model.tflite"), &bytes).expect("write model");
+    // Link only the kernels the model uses: a resolver over exactly its ops.
+    let model = mote_runtime::Model::parse(&bytes).unwrap_or_else(|e| panic!("MOTE_MODEL {}: {e}", model.display()));
+    let graph = model.main();
+    let mut ops: Vec<String> = (0..graph.operator_count())
+        .filter_map(|i| graph.operator(i))
+        .map(|op| op.builtin().to_string())
+        .collect();
+    ops.sort();
+    ops.dedup();
+    let list: Vec<String> = ops.iter().map(|op| format!("mote_runtime::ops::registration::{op}")).collect();
+    fs::write(
+        out.join("ops.rs"),
+        format!("static OPS: &[mote_runtime::ops::OpRegistration] = &[{}];\n", list.join(", ")),
+    )
+    .expect("write ops.rs");
     let input = match env::var_os("MOTE_INPUT") {
         Some(path) => {
             println!("cargo:rerun-if-changed={}", PathBuf::from(&path).display());

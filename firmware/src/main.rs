@@ -18,6 +18,7 @@ use mote_runtime::{Interpreter, Model, OpResolver};
 use panic_halt as _;
 
 include!(concat!(env!("OUT_DIR"), "/arena.rs"));
+include!(concat!(env!("OUT_DIR"), "/ops.rs"));
 
 static MODEL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/model.tflite"));
 static INPUT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/input.bin"));
@@ -81,7 +82,7 @@ fn set_input(interpreter: &mut Interpreter<'_, '_>) -> Result<(), mote_runtime::
 
 fn run(arena: &mut [u8], out: &mut hio::HostStream) -> Result<(), mote_runtime::Error> {
     let model = Model::parse(MODEL)?;
-    let mut interpreter = Interpreter::new(&model, arena, &OpResolver::all())?;
+    let mut interpreter = Interpreter::new(&model, arena, &OpResolver::new(OPS))?;
     // The planner reuses an input's memory once its last reader has run, so the
     // input is written before each invoke.
     set_input(&mut interpreter)?;

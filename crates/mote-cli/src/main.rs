@@ -31,7 +31,8 @@ enum Command {
 /// Reads a model file with an error that names it.
 pub(crate) fn read_model(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    if (bytes.len() < 8 || &bytes[4..8] != b"TFL3") && mote_runtime::Model::parse(&bytes).is_err() {
+    let tagged = bytes.get(4..8) == Some(b"TFL3".as_slice());
+    if !tagged && mote_runtime::Model::parse(&bytes).is_err() {
         bail!(
             "{}: not a .tflite model (no TFL3 identifier)",
             path.display()

@@ -11,7 +11,7 @@ use crate::arena::{self, Plain};
 use crate::error::{Error, OpName};
 use crate::model::{Model, Subgraph, Tensor, TensorType};
 use crate::ops::context::{PersistentAllocator, MAX_INPUTS, MAX_OUTPUTS};
-use crate::ops::{EvalContext, EvalFn, OpData, OpResolver, PrepareContext};
+use crate::ops::{EvalContext, EvalFn, OpData, OpResolver, PrepareContext, ResetFn};
 use crate::planner::{self, Request, UNPLACED};
 
 /// A tensor element type that inputs and outputs can be read and written as.
@@ -34,6 +34,7 @@ element!(f32 => Float32, i8 => Int8, u8 => UInt8, i16 => Int16, u16 => UInt16, i
 struct Node {
     data: OpData,
     eval: EvalFn,
+    reset: Option<ResetFn>,
 }
 
 fn no_eval(_: &OpData, _: &mut EvalContext<'_>) -> Result<(), Error> {
@@ -43,6 +44,7 @@ fn no_eval(_: &OpData, _: &mut EvalContext<'_>) -> Result<(), Error> {
 const EMPTY_NODE: Node = Node {
     data: OpData::Empty,
     eval: no_eval,
+    reset: None,
 };
 
 /// Runs one model in one arena. See the [crate docs](crate) for an example.
@@ -125,6 +127,42 @@ impl<'m, 'a> Interpreter<'m, 'a> {
     /// alignment padding.
     pub fn arena_used(&self) -> usize {
         self.used
+    }
+
+    /// Returns the model's state to its initial value: variable tensors are
+    /// zeroed and stateful operators (such as an audio front-end's noise
+    /// estimate) reset theirs. Use it between independent streams or clips.
+    pub fn reset(&mut self) -> Result<(), Error> {
+        for t in 0..self.graph.tensor_count() {
+            if self
+                .graph
+                .tensor(t)
+                .is_some_and(|tensor| tensor.is_variable())
+            {
+                let (start, len) = self.range(t);
+                if let Some(bytes) = self.activations.get_mut(start..start + len) {
+                    bytes.fill(0);
+                }
+            }
+        }
+        for index in 0..self.nodes.len() {
+            let Some(node) = self.nodes.get(index).copied() else {
+                continue;
+            };
+            let Some(reset) = node.reset else { continue };
+            let mut ctx = EvalContext {
+                index: index as u32,
+                op: self
+                    .graph
+                    .operator(index)
+                    .map_or(crate::model::BuiltinOperator::CUSTOM, |o| o.builtin()),
+                inputs: [&[]; MAX_INPUTS],
+                outputs: [&mut [], &mut [], &mut [], &mut []],
+                persistent: &mut *self.persistent,
+            };
+            reset(&node.data, &mut ctx)?;
+        }
+        Ok(())
     }
 
     /// Runs every operator once, in order.
@@ -373,10 +411,8 @@ fn prepare(
         index: index as u32,
         op: name,
     };
-    if matches!(name, OpName::Custom { .. }) {
-        return Err(unsupported);
-    }
-    let registration = ops.find(op).ok_or(unsupported)?;
+    let custom = operator.code().and_then(|c| c.custom_name());
+    let registration = ops.find(op, custom).ok_or(unsupported)?;
     let inputs = operator.inputs().len();
     if inputs > MAX_INPUTS || operator.outputs().len() > MAX_OUTPUTS {
         return Err(Error::InvalidOp {
@@ -396,6 +432,7 @@ fn prepare(
     Ok(Node {
         data,
         eval: registration.eval,
+        reset: registration.reset,
     })
 }
 

@@ -285,10 +285,12 @@ mod tests {
     fn round_trip_matches_numpy_layout() {
         let a = Array::from_f32(vec![2, 3], &[1., 2., 3., 4., 5., 6.]);
         let bytes = to_bytes(&a).unwrap();
-        // numpy.save: magic, version 1.0, header padded so the data starts at 64.
-        assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
-        assert_eq!(bytes.len() - 24, 64);
-        assert!(std::str::from_utf8(&bytes[10..64])
+        // numpy.save of np.zeros((2, 3), np.float32) writes a 118-byte header
+        // (0x76): 21 spaces of room for the first dimension, then padding so
+        // the data starts at 128.
+        assert_eq!(&bytes[..10], b"\x93NUMPY\x01\x00\x76\x00");
+        assert_eq!(bytes.len() - 24, 128);
+        assert!(std::str::from_utf8(&bytes[10..128])
             .unwrap()
             .starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"));
         assert_eq!(parse(&bytes).unwrap(), a);
@@ -302,7 +304,7 @@ mod tests {
             data: vec![1, 2, 255],
         };
         let bytes = to_bytes(&a).unwrap();
-        assert!(std::str::from_utf8(&bytes[10..64])
+        assert!(std::str::from_utf8(&bytes[10..128])
             .unwrap()
             .contains("'shape': (3,)"));
         assert_eq!(parse(&bytes).unwrap().to_f64(), vec![1.0, 2.0, -1.0]);

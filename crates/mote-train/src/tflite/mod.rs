@@ -1,12 +1,13 @@
 //! `.tflite` import and export: an owned description of a model
-//! ([`ModelDef`]), its importer from a parsed model, and the FlatBuffer
-//! serializer that writes it.
+//! ([`ModelDef`]), its importer from a parsed model, the export of a trained
+//! model into it, and the FlatBuffer serializer that writes it.
 
 pub mod builder;
+mod export;
+mod reader;
 mod writer;
 
-mod reader;
-
+pub use export::{export, ExportError};
 pub use reader::ImportError;
 pub use writer::{
     ModelDef, OperatorDef, OptionsDef, QuantizationDef, SignatureDefDef, TensorDef, WriteError,

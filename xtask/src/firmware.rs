@@ -1,0 +1,322 @@
+//! Builds the firmware for each model, runs it on QEMU's Cortex-M4 and checks
+//! its outputs against mote-runtime on the host, byte for byte.
+//!
+//! Each model is built twice: once with a large arena to learn the bytes it
+//! uses on the 32-bit target, then with exactly that arena, so the static RAM
+//! reported is what a device needs.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use mote_runtime::{Interpreter, Model, OpResolver, TensorType};
+
+use crate::elf;
+
+/// One line of `firmware/models.txt`.
+struct Entry {
+    name: String,
+    path: PathBuf,
+    input: InputKind,
+}
+
+/// How the input of a run is made.
+enum InputKind {
+    /// Seeded uniform floats in `[low, high)` (float inputs) or uniform values
+    /// of the input's integer type.
+    Uniform(f32, f32),
+    /// All zero bytes.
+    Zeros,
+}
+
+/// What one firmware run printed and weighed.
+struct Run {
+    output: Vec<u8>,
+    instructions: u64,
+    arena_used: usize,
+    sizes: elf::Sizes,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn assets() -> PathBuf {
+    std::env::var_os("MOTE_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/assets"))
+}
+
+fn entries() -> Result<Vec<Entry>> {
+    let list = root().join("firmware/models.txt");
+    let text = std::fs::read_to_string(&list).with_context(|| format!("{}", list.display()))?;
+    let mut entries = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.is_empty() || words[0].starts_with('#') {
+            continue;
+        }
+        let bad = || {
+            format!(
+                "{}:{}: expected `name path uniform LOW HIGH` or `name path zeros`",
+                list.display(),
+                n + 1
+            )
+        };
+        let path = words.get(1).with_context(bad)?;
+        let path = PathBuf::from(
+            path.replace("$MOTE_ASSETS", &assets().to_string_lossy())
+                .replace("$ROOT", &root().to_string_lossy()),
+        );
+        let input = match words.get(2..) {
+            Some(["uniform", low, high]) => InputKind::Uniform(low.parse()?, high.parse()?),
+            Some(["zeros"]) => InputKind::Zeros,
+            _ => bail!(bad()),
+        };
+        entries.push(Entry {
+            name: words[0].to_string(),
+            path,
+            input,
+        });
+    }
+    Ok(entries)
+}
+
+/// A seeded input for input 0 of `model`.
+fn make_input(model: &Model<'_>, kind: &InputKind) -> Result<Vec<u8>> {
+    let graph = model.main();
+    let tensor = graph
+        .inputs()
+        .get(0)
+        .and_then(|t| graph.tensor(t))
+        .context("the model has no input")?;
+    let n = tensor.shape().elements();
+    let mut state = 0x853c_49e6_748f_ea9bu64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as u32
+    };
+    Ok(match (kind, tensor.dtype()) {
+        (InputKind::Zeros, dtype) => vec![0; dtype.bytes_for(n).unwrap_or(0)],
+        (InputKind::Uniform(low, high), TensorType::Float32) => (0..n)
+            .flat_map(|_| {
+                (low + (high - low) * (next() as f32 / (1u64 << 31) as f32)).to_le_bytes()
+            })
+            .collect(),
+        (InputKind::Uniform(..), dtype) => (0..dtype.bytes_for(n).unwrap_or(0))
+            .map(|_| next() as u8)
+            .collect(),
+    })
+}
+
+/// Runs the model on the host and returns the bytes of every output, in order.
+fn host_output(model: &Model<'_>, input: &[u8]) -> Result<Vec<u8>> {
+    let mut arena = vec![0u8; 64 << 20];
+    let mut interpreter = Interpreter::new(model, &mut arena, &OpResolver::all())?;
+    interpreter.input_bytes_mut(0)?.copy_from_slice(input);
+    interpreter.invoke()?;
+    let mut out = Vec::new();
+    for o in 0..interpreter.output_count() {
+        out.extend_from_slice(interpreter.output_bytes(o)?);
+    }
+    Ok(out)
+}
+
+/// Builds and runs the firmware for `model_path` with `input` and `arena` bytes.
+fn run_firmware(model_path: &Path, input: &Path, arena: usize) -> Result<Run> {
+    let dir = root().join("firmware");
+    let status = Command::new("cargo")
+        .args(["build", "--quiet", "--release"])
+        .current_dir(&dir)
+        .env("MOTE_MODEL", model_path)
+        .env("MOTE_INPUT", input)
+        .env("MOTE_ARENA", arena.to_string())
+        .status()
+        .context("cargo build in firmware/")?;
+    if !status.success() {
+        bail!("the firmware does not build for {}", model_path.display());
+    }
+    let elf_path = dir.join("target/thumbv7em-none-eabihf/release/mote-firmware");
+    let sizes =
+        elf::sizes(&std::fs::read(&elf_path).with_context(|| format!("{}", elf_path.display()))?)?;
+    let mut child = Command::new("qemu-system-arm")
+        .args([
+            "-M",
+            "mps2-an386",
+            "-nographic",
+            "-monitor",
+            "none",
+            "-serial",
+            "none",
+        ])
+        .args([
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=6",
+            "-kernel",
+        ])
+        .arg(&elf_path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("start qemu-system-arm (run ./scripts/test to install it)")?;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(900) {
+            let _ = child.kill();
+            bail!(
+                "the firmware for {} ran for over 15 minutes",
+                model_path.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = child.wait_with_output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !status.success() {
+        bail!(
+            "the firmware for {} failed ({status}): {}",
+            model_path.display(),
+            stdout.trim()
+        );
+    }
+    let field = |key: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(str::trim)
+    };
+    let hex = field("output:").context("no output line")?;
+    let output = hex
+        .split_whitespace()
+        .map(|b| u8::from_str_radix(b, 16))
+        .collect::<Result<Vec<_>, _>>()
+        .context("bad output line")?;
+    Ok(Run {
+        output,
+        instructions: field("instructions:")
+            .context("no instructions line")?
+            .parse()?,
+        arena_used: field("arena_used:").context("no arena line")?.parse()?,
+        sizes,
+    })
+}
+
+/// MACs of a model, from `mote inspect --json`.
+fn macs(path: &Path) -> Result<u64> {
+    let mote = root().join("target/release/mote");
+    let out = Command::new(&mote)
+        .args(["inspect", "--json"])
+        .arg(path)
+        .output()
+        .with_context(|| format!("{}", mote.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let at = text
+        .rfind("\"macs\":")
+        .context("no macs in inspect --json")?;
+    let digits: String = text[at + 7..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Ok(digits.parse()?)
+}
+
+/// Runs every model; with `report`, prints (and with `write`, stores) the table.
+pub fn check(report: bool, write: bool) -> Result<bool> {
+    let status = Command::new("cargo")
+        .args(["build", "--quiet", "--release", "-p", "mote-cli"])
+        .current_dir(root())
+        .status()?;
+    if !status.success() {
+        bail!("cannot build mote-cli");
+    }
+    let scratch = std::env::temp_dir().join(format!("mote-xtask-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let mut all_equal = true;
+    let mut table = String::from(
+        "| model | MACs | instructions per inference | instructions per MAC | arena bytes | flash bytes (text+rodata+data) | static RAM bytes (data+bss) | outputs |\n|---|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for entry in entries()? {
+        let bytes =
+            std::fs::read(&entry.path).with_context(|| format!("{}", entry.path.display()))?;
+        let model = Model::parse(&bytes).with_context(|| format!("{}", entry.path.display()))?;
+        let input = make_input(&model, &entry.input)?;
+        let expected =
+            host_output(&model, &input).with_context(|| format!("{} on the host", entry.name))?;
+        let input_path = scratch.join(format!("{}.in", entry.name));
+        std::fs::write(&input_path, &input)?;
+        // First with a big arena to learn the need, then with exactly that.
+        let probe = run_firmware(&entry.path, &input_path, 2 << 20)?;
+        let run = run_firmware(&entry.path, &input_path, probe.arena_used)?;
+        let equal = run.output == expected && probe.output == expected;
+        all_equal &= equal;
+        let verdict = if equal {
+            "equal the host's"
+        } else {
+            "DIFFER from the host's"
+        };
+        println!(
+            "{:<24} {:>12} instructions  {:>8} arena bytes  {:>8} flash  {:>8} RAM  outputs {verdict}",
+            entry.name,
+            run.instructions,
+            run.arena_used,
+            run.sizes.flash(),
+            run.sizes.ram()
+        );
+        if report {
+            let macs = macs(&entry.path)?;
+            let per_mac = if macs > 0 {
+                format!("{:.2}", run.instructions as f64 / macs as f64)
+            } else {
+                "-".into()
+            };
+            writeln!(
+                table,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                entry.name,
+                macs,
+                run.instructions,
+                per_mac,
+                run.arena_used,
+                run.sizes.flash(),
+                run.sizes.ram(),
+                verdict
+            )?;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    if report {
+        println!("\n{table}");
+    }
+    if write {
+        write_report(&table)?;
+    }
+    Ok(all_equal)
+}
+
+const BEGIN: &str = "<!-- device-report:begin -->";
+const END: &str = "<!-- device-report:end -->";
+
+/// Replaces the table between the markers in BENCHMARKS.md.
+fn write_report(table: &str) -> Result<()> {
+    let path = root().join("BENCHMARKS.md");
+    let text = std::fs::read_to_string(&path)?;
+    let (Some(begin), Some(end)) = (text.find(BEGIN), text.find(END)) else {
+        bail!("{} has no {BEGIN} ... {END} markers", path.display());
+    };
+    let updated = format!("{}{BEGIN}\n{table}{}", &text[..begin], &text[end..]);
+    let tmp = path.with_extension("md.tmp");
+    std::fs::write(&tmp, updated)?;
+    std::fs::rename(&tmp, &path)?;
+    println!("wrote the table into {}", path.display());
+    Ok(())
+}
