@@ -38,6 +38,7 @@ fn mlp() -> ModelDef {
         inputs: vec![0],
         outputs: vec![5],
         metadata: vec![],
+        signature_defs: vec![],
     }
 }
 

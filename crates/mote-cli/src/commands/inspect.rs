@@ -19,7 +19,7 @@ pub struct InspectArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Also list every tensor with its type and quantization.
+    /// Also list every operator's options and every tensor with its type and quantization.
     #[arg(long, short)]
     pub verbose: bool,
 }
@@ -35,6 +35,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     }
     print_table(&args.model.display().to_string(), &summary);
     if args.verbose {
+        print_options(&summary);
         print_tensors(&model);
     }
     Ok(())
@@ -97,6 +98,13 @@ fn print_table(name: &str, s: &Summary) {
                 t.index, t.name, t.dtype, t.shape
             );
         }
+    }
+}
+
+fn print_options(s: &Summary) {
+    println!("\nOperator options:");
+    for r in &s.operators {
+        println!("{:>3}  {:<26} {}", r.index, r.op, r.options);
     }
 }
 

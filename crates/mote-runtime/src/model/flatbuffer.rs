@@ -141,6 +141,14 @@ impl<'a> Table<'a> {
         }
     }
 
+    /// A `u16`/`i16` field.
+    pub(crate) fn u16(&self, id: u16, default: u16) -> Result<u16, Fault> {
+        match self.field(id, 2)? {
+            Some(pos) => read_u16(self.buf, pos),
+            None => Ok(default),
+        }
+    }
+
     /// A `u32`/`i32`/`f32` field, as raw bits.
     pub(crate) fn u32(&self, id: u16, default: u32) -> Result<u32, Fault> {
         match self.field(id, 4)? {
@@ -259,6 +267,26 @@ impl<'a> Vector<'a> {
             return Err(Fault::OutOfBounds);
         }
         Ok(self.start + i * self.elem_size)
+    }
+
+    /// Element `i` of a byte-sized vector.
+    pub(crate) fn u8(&self, i: usize) -> Result<u8, Fault> {
+        read_u8(self.buf, self.elem(i)?)
+    }
+
+    /// Element `i` of a 2-byte vector.
+    pub(crate) fn u16(&self, i: usize) -> Result<u16, Fault> {
+        read_u16(self.buf, self.elem(i)?)
+    }
+
+    /// Element `i` of an 8-byte vector, as raw bits.
+    pub(crate) fn u64(&self, i: usize) -> Result<u64, Fault> {
+        read_u64(self.buf, self.elem(i)?)
+    }
+
+    /// Element `i` of a vector of strings.
+    pub(crate) fn string(&self, i: usize) -> Result<&'a str, Fault> {
+        string_at(self.buf, follow(self.buf, self.elem(i)?)?)
     }
 
     /// Element `i` of a `u32`/`i32`/`f32` vector, as raw bits.

@@ -11,6 +11,8 @@
 mod builtin_operator;
 mod flatbuffer;
 mod operator;
+pub mod options;
+mod options_schema;
 mod subgraph;
 mod tensor;
 mod tensor_type;
@@ -19,7 +21,8 @@ mod verify;
 pub use builtin_operator::BuiltinOperator;
 pub use flatbuffer::Fault;
 pub(crate) use flatbuffer::{Table, Vector};
-pub use operator::{OpCode, Operator, Options};
+pub use operator::{OpCode, Operator};
+pub use options::{FieldValue, Options};
 pub use subgraph::{Indices, Subgraph};
 pub use tensor::{Quantization, Shape, Tensor, MAX_RANK};
 pub use tensor_type::TensorType;

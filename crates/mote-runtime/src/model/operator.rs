@@ -1,5 +1,6 @@
 //! Operators (`Operator` and `OperatorCode` tables) and their options.
 
+use super::options::{Options, Union};
 use super::{BuiltinOperator, Fault, Indices, Model, Table};
 
 /// Field ids of the `Operator` table.
@@ -13,6 +14,8 @@ pub(super) mod field {
     pub const INTERMEDIATES: u16 = 8;
     pub const LARGE_CUSTOM_OPTIONS_OFFSET: u16 = 9;
     pub const LARGE_CUSTOM_OPTIONS_SIZE: u16 = 10;
+    pub const BUILTIN_OPTIONS_2_TYPE: u16 = 11;
+    pub const BUILTIN_OPTIONS_2: u16 = 12;
 }
 
 /// Field ids of the `OperatorCode` table.
@@ -102,11 +105,22 @@ impl<'a> Operator<'a> {
         Indices::field(self.table, field::INTERMEDIATES)
     }
 
-    /// The builtin options.
+    /// The builtin options (`builtin_options`, union `BuiltinOptions`).
     pub fn options(&self) -> Options<'a> {
         Options {
+            union: Union::Builtin,
             kind: self.table.u8(field::BUILTIN_OPTIONS_TYPE, 0).unwrap_or(0),
             table: self.table.table(field::BUILTIN_OPTIONS).ok().flatten(),
+        }
+    }
+
+    /// The second builtin options (`builtin_options_2`, union
+    /// `BuiltinOptions2`, used by StableHLO ops).
+    pub fn options2(&self) -> Options<'a> {
+        Options {
+            union: Union::Builtin2,
+            kind: self.table.u8(field::BUILTIN_OPTIONS_2_TYPE, 0).unwrap_or(0),
+            table: self.table.table(field::BUILTIN_OPTIONS_2).ok().flatten(),
         }
     }
 
@@ -128,59 +142,4 @@ pub(super) fn custom_options<'a>(file: &'a [u8], table: Table<'a>) -> Result<&'a
         return file.get(start..end).ok_or(Fault::OutOfBounds);
     }
     Ok(table.vector_or_empty(field::CUSTOM_OPTIONS, 1)?.bytes())
-}
-
-/// An operator's builtin options table (one of the `BuiltinOptions` union), read
-/// by field id. Absent options read as their defaults, as the format specifies.
-#[derive(Clone, Copy, Debug)]
-pub struct Options<'a> {
-    kind: u8,
-    table: Option<Table<'a>>,
-}
-
-impl<'a> Options<'a> {
-    /// The union's type tag (`BuiltinOptions` enum value; 0 = none).
-    pub fn kind(&self) -> u8 {
-        self.kind
-    }
-
-    /// Whether the operator has an options table.
-    pub fn is_present(&self) -> bool {
-        self.table.is_some()
-    }
-
-    /// A byte/bool/enum field.
-    pub fn u8(&self, id: u16, default: u8) -> u8 {
-        self.table
-            .and_then(|t| t.u8(id, default).ok())
-            .unwrap_or(default)
-    }
-
-    /// A bool field.
-    pub fn bool(&self, id: u16) -> bool {
-        self.u8(id, 0) != 0
-    }
-
-    /// An `i32` field.
-    pub fn i32(&self, id: u16, default: i32) -> i32 {
-        self.table
-            .and_then(|t| t.i32(id, default).ok())
-            .unwrap_or(default)
-    }
-
-    /// An `f32` field.
-    pub fn f32(&self, id: u16, default: f32) -> f32 {
-        self.table
-            .and_then(|t| t.f32(id, default).ok())
-            .unwrap_or(default)
-    }
-
-    /// An `[int]` field (empty when absent); a fault if it points outside the file.
-    pub fn i32s(&self, id: u16) -> Result<Indices<'a>, Fault> {
-        if let Some(t) = self.table {
-            t.vector(id, 4)?;
-            return Ok(Indices::field(t, id));
-        }
-        Ok(Indices::field(Table::EMPTY, id))
-    }
 }

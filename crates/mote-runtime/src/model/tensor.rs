@@ -11,6 +11,7 @@ pub(super) mod field {
     pub const QUANTIZATION: u16 = 4;
     pub const IS_VARIABLE: u16 = 5;
     pub const SHAPE_SIGNATURE: u16 = 7;
+    pub const HAS_RANK: u16 = 8;
 }
 
 /// Field ids of the `QuantizationParameters` table.
@@ -146,6 +147,12 @@ impl<'a> Tensor<'a> {
     /// Whether the tensor is a variable (state kept across invocations).
     pub fn is_variable(&self) -> bool {
         self.table.u8(field::IS_VARIABLE, 0).unwrap_or(0) != 0
+    }
+
+    /// Whether the file says the tensor's rank is known (`has_rank`; a
+    /// rank-0 shape with `has_rank` is a scalar, without it unknown).
+    pub fn has_rank(&self) -> bool {
+        self.table.u8(field::HAS_RANK, 0).unwrap_or(0) != 0
     }
 
     /// The tensor's name.

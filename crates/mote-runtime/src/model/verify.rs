@@ -4,12 +4,16 @@
 //! What is checked: every table, vtable, vector and string lies inside the file;
 //! every tensor, buffer, operator-code and subgraph index is in range; every
 //! shape has non-negative dimensions, rank at most [`MAX_RANK`] and an element
-//! count that fits `usize`; every constant buffer holds exactly the bytes its
-//! tensor's shape and type need; per-channel quantization matches its axis.
+//! count and byte size that fit `usize`; every constant buffer holds exactly
+//! the bytes its tensor's shape and type need; per-channel quantization matches
+//! its axis; every builtin options table's fields (scalars, vectors and their
+//! strings, strings, sub-tables) lie inside the file, per the generated schema
+//! table of its union tag (`options_schema.rs`).
 //! A work budget proportional to the file size bounds the walk, so sub-objects
 //! shared many times cannot make it slow.
 
 use super::operator::{self, code_field};
+use super::options::{self, Union};
 use super::subgraph::field as subgraph_field;
 use super::tensor::{field as tensor_field, quant_field, read_shape};
 use super::{buffer_bytes, field, Fault, Model, Table, TensorType, Vector, MAX_RANK};
@@ -188,11 +192,47 @@ fn subgraph(walk: &mut Walk<'_>, model: &Model<'_>, index: usize) -> Result<(), 
             count,
             false,
         )?;
-        op.u8(operator::field::BUILTIN_OPTIONS_TYPE, 0)
-            .map_err(bad(at, "builtin_options_type"))?;
-        op.table(operator::field::BUILTIN_OPTIONS)
-            .map_err(bad(at, "builtin_options"))?;
+        builtin_options(walk, op, at, Union::Builtin)?;
+        builtin_options(walk, op, at, Union::Builtin2)?;
         operator::custom_options(walk.bytes, op).map_err(bad(at, "custom_options"))?;
+    }
+    Ok(())
+}
+
+/// Checks an operator's options table of `union` against the schema table of
+/// its tag: every scalar, vector (and each string or table in it), string and
+/// sub-table lies inside the file. Unknown tags get the table check only.
+fn builtin_options(
+    walk: &mut Walk<'_>,
+    op: Table<'_>,
+    at: Location,
+    union: Union,
+) -> Result<(), Error> {
+    let (tag_id, table_id, tag_name, table_name) = match union {
+        Union::Builtin => (
+            operator::field::BUILTIN_OPTIONS_TYPE,
+            operator::field::BUILTIN_OPTIONS,
+            "builtin_options_type",
+            "builtin_options",
+        ),
+        Union::Builtin2 => (
+            operator::field::BUILTIN_OPTIONS_2_TYPE,
+            operator::field::BUILTIN_OPTIONS_2,
+            "builtin_options_2_type",
+            "builtin_options_2",
+        ),
+    };
+    let kind = op.u8(tag_id, 0).map_err(bad(at, tag_name))?;
+    let Some(table) = op.table(table_id).map_err(bad(at, table_name))? else {
+        return Ok(());
+    };
+    if let Some(schema) = union.table(kind) {
+        let work = options::verify(&table, schema).map_err(|(field, fault)| Error::Malformed {
+            at,
+            field,
+            fault,
+        })?;
+        walk.spend(work, at, table_name)?;
     }
     Ok(())
 }
@@ -247,10 +287,18 @@ fn tensor(
         .map_err(bad(at, "shape_signature"))?;
     let code = table.u8(tensor_field::TYPE, 0).map_err(bad(at, "type"))?;
     let dtype = TensorType::from_code(code).ok_or(Error::UnknownTensorType { tensor: id, code })?;
+    // A fixed-width tensor's byte size must fit `usize` too, so every later
+    // `elements * element size` is exact.
+    if dtype.bytes_for(1).is_some() && dtype.bytes_for(elements).is_none() {
+        return Err(Error::BadShape { tensor: id });
+    }
     table.string(tensor_field::NAME).map_err(bad(at, "name"))?;
     table
         .u8(tensor_field::IS_VARIABLE, 0)
         .map_err(bad(at, "is_variable"))?;
+    table
+        .u8(tensor_field::HAS_RANK, 0)
+        .map_err(bad(at, "has_rank"))?;
     let buffer = table
         .u32(tensor_field::BUFFER, 0)
         .map_err(bad(at, "buffer"))?;

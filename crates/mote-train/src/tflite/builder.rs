@@ -11,13 +11,15 @@
 pub enum Scalar {
     /// `ubyte`, `byte`, `bool` or a byte-sized enum.
     U8(u8),
+    /// `short` or `ushort`.
+    U16(u16),
     /// `int` or an int-sized enum.
     I32(i32),
     /// `uint`.
     U32(u32),
     /// `float`.
     F32(f32),
-    /// `ulong`.
+    /// `ulong`, or the bits of a `long` or `double`.
     U64(u64),
 }
 
@@ -25,6 +27,7 @@ impl Scalar {
     fn size(self) -> usize {
         match self {
             Scalar::U8(_) => 1,
+            Scalar::U16(_) => 2,
             Scalar::I32(_) | Scalar::U32(_) | Scalar::F32(_) => 4,
             Scalar::U64(_) => 8,
         }
@@ -33,6 +36,7 @@ impl Scalar {
     fn write(self, out: &mut [u8]) {
         match self {
             Scalar::U8(v) => out.copy_from_slice(&[v]),
+            Scalar::U16(v) => out.copy_from_slice(&v.to_le_bytes()),
             Scalar::I32(v) => out.copy_from_slice(&v.to_le_bytes()),
             Scalar::U32(v) => out.copy_from_slice(&v.to_le_bytes()),
             Scalar::F32(v) => out.copy_from_slice(&v.to_le_bytes()),

@@ -159,7 +159,7 @@ pub fn export(model: &Model) -> Result<ModelDef, ExportError> {
                 let options = OptionsDef {
                     kind: 11,
                     scalars: vec![(0, Scalar::U8(0))],
-                    vectors: vec![],
+                    ..OptionsDef::default()
                 };
                 def.operators.push(OperatorDef::new(
                     BuiltinOperator::ADD,
@@ -176,7 +176,7 @@ pub fn export(model: &Model) -> Result<ModelDef, ExportError> {
                 let options = OptionsDef {
                     kind: 10,
                     scalars: vec![(0, Scalar::I32(axis)), (1, Scalar::U8(0))],
-                    vectors: vec![],
+                    ..OptionsDef::default()
                 };
                 def.operators.push(OperatorDef::new(
                     BuiltinOperator::CONCATENATION,
@@ -218,7 +218,7 @@ fn activation_op(
             OptionsDef {
                 kind: 9,
                 scalars: vec![(0, Scalar::F32(1.0))],
-                vectors: vec![],
+                ..OptionsDef::default()
             },
         ),
         // LeakyReluOptions (union tag 93): alpha.
@@ -227,7 +227,7 @@ fn activation_op(
             OptionsDef {
                 kind: 93,
                 scalars: vec![(0, Scalar::F32(alpha))],
-                vectors: vec![],
+                ..OptionsDef::default()
             },
         ),
         Activation::Linear | Activation::Relu | Activation::Relu6 => return None,

@@ -25,6 +25,8 @@ pub struct TensorDef {
     pub quantization: Option<QuantizationDef>,
     /// Whether it is a variable (state kept across invocations).
     pub is_variable: bool,
+    /// Whether its rank is known (`has_rank`; TensorFlow's converter sets it).
+    pub has_rank: bool,
 }
 
 impl TensorDef {
@@ -38,6 +40,7 @@ impl TensorDef {
             data: None,
             quantization: None,
             is_variable: false,
+            has_rank: false,
         }
     }
 
@@ -64,8 +67,8 @@ pub struct QuantizationDef {
     pub max: Vec<f32>,
 }
 
-/// An operator's builtin options: the `BuiltinOptions` union tag and the
-/// table's fields by id.
+/// An operator's builtin options: the union tag (`BuiltinOptions`, or
+/// `BuiltinOptions2` in [`OperatorDef::options2`]) and the table's fields by id.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OptionsDef {
     /// The union tag (0 = no options).
@@ -74,6 +77,8 @@ pub struct OptionsDef {
     pub scalars: Vec<(u16, Scalar)>,
     /// `[int]` fields.
     pub vectors: Vec<(u16, Vec<i32>)>,
+    /// Any other field: vectors of other element types, strings.
+    pub objects: Vec<(u16, Object)>,
 }
 
 impl OptionsDef {
@@ -85,7 +90,7 @@ impl OptionsDef {
                 (0, Scalar::U8(activation)),
                 (2, Scalar::U8(keep_num_dims as u8)),
             ],
-            vectors: vec![],
+            ..OptionsDef::default()
         }
     }
 }
@@ -105,8 +110,12 @@ pub struct OperatorDef {
     pub outputs: Vec<i32>,
     /// Builtin options.
     pub options: OptionsDef,
+    /// Second builtin options (`BuiltinOptions2`, StableHLO ops).
+    pub options2: OptionsDef,
     /// Custom options bytes.
     pub custom_options: Vec<u8>,
+    /// Intermediate tensor indices (quantized recurrent ops).
+    pub intermediates: Vec<i32>,
 }
 
 impl OperatorDef {
@@ -119,7 +128,9 @@ impl OperatorDef {
             inputs: inputs.to_vec(),
             outputs: outputs.to_vec(),
             options,
+            options2: OptionsDef::default(),
             custom_options: vec![],
+            intermediates: vec![],
         }
     }
 }
@@ -141,6 +152,19 @@ pub struct ModelDef {
     pub outputs: Vec<i32>,
     /// Metadata entries `(name, bytes)`.
     pub metadata: Vec<(String, Vec<u8>)>,
+    /// Signature definitions (named inputs and outputs of the subgraph).
+    pub signature_defs: Vec<SignatureDefDef>,
+}
+
+/// A signature definition of the model's subgraph.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SignatureDefDef {
+    /// The signature's key (`"serving_default"`).
+    pub key: String,
+    /// Named inputs: `(name, tensor index)`.
+    pub inputs: Vec<(String, u32)>,
+    /// Named outputs: `(name, tensor index)`.
+    pub outputs: Vec<(String, u32)>,
 }
 
 /// Why a model cannot be written.
@@ -184,6 +208,13 @@ impl ModelDef {
         for op in &self.operators {
             op.inputs.iter().try_for_each(|i| check(*i, true))?;
             op.outputs.iter().try_for_each(|i| check(*i, false))?;
+            op.intermediates.iter().try_for_each(|i| check(*i, false))?;
+        }
+        for sig in &self.signature_defs {
+            sig.inputs
+                .iter()
+                .chain(&sig.outputs)
+                .try_for_each(|(_, i)| check(i32::try_from(*i).unwrap_or(-1), false))?;
         }
         self.inputs
             .iter()
@@ -276,6 +307,10 @@ impl ModelDef {
         if !metadata.is_empty() {
             model.push((6, Field::Object(Object::Objects(metadata))));
         }
+        if !self.signature_defs.is_empty() {
+            let sigs = self.signature_defs.iter().map(signature_object).collect();
+            model.push((7, Field::Object(Object::Objects(sigs))));
+        }
         Object::Table(model)
     }
 }
@@ -305,6 +340,52 @@ fn tensor_object(t: &TensorDef, buffer: u32) -> Object {
     if let Some(sig) = &t.shape_signature {
         fields.push((7, Field::Object(Object::i32s(sig))));
     }
+    if t.has_rank {
+        fields.push((8, Field::Scalar(Scalar::U8(1))));
+    }
+    Object::Table(fields)
+}
+
+fn signature_object(sig: &SignatureDefDef) -> Object {
+    let maps = |list: &[(String, u32)]| {
+        Object::Objects(
+            list.iter()
+                .map(|(name, index)| {
+                    Object::Table(vec![
+                        (0, Field::Object(Object::String(name.clone()))),
+                        (1, Field::Scalar(Scalar::U32(*index))),
+                    ])
+                })
+                .collect(),
+        )
+    };
+    Object::Table(vec![
+        (0, Field::Object(maps(&sig.inputs))),
+        (1, Field::Object(maps(&sig.outputs))),
+        (2, Field::Object(Object::String(sig.key.clone()))),
+        (4, Field::Scalar(Scalar::U32(0))),
+    ])
+}
+
+/// The table of an options union member.
+fn options_object(options: &OptionsDef) -> Object {
+    let mut fields: Vec<(u16, Field)> = options
+        .scalars
+        .iter()
+        .map(|(id, v)| (*id, Field::Scalar(*v)))
+        .collect();
+    fields.extend(
+        options
+            .vectors
+            .iter()
+            .map(|(id, v)| (*id, Field::Object(Object::i32s(v)))),
+    );
+    fields.extend(
+        options
+            .objects
+            .iter()
+            .map(|(id, o)| (*id, Field::Object(o.clone()))),
+    );
     Object::Table(fields)
 }
 
@@ -315,23 +396,18 @@ fn operator_object(op: &OperatorDef, opcode_index: u32) -> Object {
         (2, Field::Object(Object::i32s(&op.outputs))),
     ];
     if op.options.kind != 0 {
-        let mut options: Vec<(u16, Field)> = op
-            .options
-            .scalars
-            .iter()
-            .map(|(id, v)| (*id, Field::Scalar(*v)))
-            .collect();
-        options.extend(
-            op.options
-                .vectors
-                .iter()
-                .map(|(id, v)| (*id, Field::Object(Object::i32s(v)))),
-        );
         fields.push((3, Field::Scalar(Scalar::U8(op.options.kind))));
-        fields.push((4, Field::Object(Object::Table(options))));
+        fields.push((4, Field::Object(options_object(&op.options))));
     }
     if !op.custom_options.is_empty() {
         fields.push((5, Field::Object(Object::bytes(&op.custom_options))));
+    }
+    if !op.intermediates.is_empty() {
+        fields.push((8, Field::Object(Object::i32s(&op.intermediates))));
+    }
+    if op.options2.kind != 0 {
+        fields.push((11, Field::Scalar(Scalar::U8(op.options2.kind))));
+        fields.push((12, Field::Object(options_object(&op.options2))));
     }
     Object::Table(fields)
 }
@@ -361,6 +437,7 @@ mod tests {
             inputs: vec![0],
             outputs: vec![3],
             metadata: vec![("min_runtime_version".into(), b"1.5.0\0".to_vec())],
+            signature_defs: vec![],
         }
     }
 
@@ -416,7 +493,9 @@ mod tests {
             inputs: vec![3, -1],
             outputs: vec![0],
             options: OptionsDef::default(),
+            options2: OptionsDef::default(),
             custom_options: vec![1, 2, 3],
+            intermediates: vec![],
         });
         let bytes = def.to_bytes().unwrap();
         let model = Model::parse(&bytes).unwrap();
