@@ -151,3 +151,38 @@ fn a_shape_that_fits_usize_but_not_the_arena_is_refused_by_the_interpreter() {
         Ok(_) => panic!("a petabyte tensor must not fit 64 KiB"),
     }
 }
+
+/// The fuzzer's finding: a valid file whose FULLY_CONNECTED sizes multiply past
+/// `usize` (2^40 rows times 2^30 units) is refused in `prepare`, not wrapped.
+#[test]
+fn fully_connected_sizes_that_multiply_past_usize_are_refused() {
+    use mote_runtime::BuiltinOperator;
+    use mote_train::tflite::{OperatorDef, OptionsDef};
+    let bytes = ModelDef {
+        description: "fc overflow".into(),
+        name: "main".into(),
+        tensors: vec![
+            TensorDef::new("x", &[1 << 20, 1 << 20], TensorType::Float32),
+            TensorDef::new("w", &[1 << 30, 1], TensorType::Float32),
+            TensorDef::new("y", &[1, 1], TensorType::Float32),
+        ],
+        operators: vec![OperatorDef::new(
+            BuiltinOperator::FULLY_CONNECTED,
+            &[0, 1, -1],
+            &[2],
+            OptionsDef::fully_connected(0, false),
+        )],
+        inputs: vec![0, 1],
+        outputs: vec![2],
+        ..ModelDef::default()
+    }
+    .to_bytes()
+    .unwrap();
+    let model = Model::parse(&bytes).unwrap();
+    let mut arena = vec![0u8; 1 << 16];
+    match Interpreter::new(&model, &mut arena, &OpResolver::all()) {
+        Err(Error::InvalidOp { op, .. }) => assert_eq!(op, BuiltinOperator::FULLY_CONNECTED),
+        Err(other) => panic!("expected FULLY_CONNECTED to refuse its sizes, got {other}"),
+        Ok(_) => panic!("a 2^70-element output must not be accepted"),
+    }
+}

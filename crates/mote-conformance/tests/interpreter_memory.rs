@@ -31,6 +31,7 @@ fn fc_then_reshape() -> Vec<u8> {
         inputs: vec![0],
         outputs: vec![2, 3],
         metadata: vec![],
+        signature_defs: vec![],
     }
     .to_bytes()
     .unwrap()

@@ -36,12 +36,13 @@ fn mean_model(x: TensorDef, axes_values: &[i32], keep_dims: bool, y: TensorDef) 
             OptionsDef {
                 kind: 27, // ReducerOptions
                 scalars: vec![(0, Scalar::U8(keep_dims as u8))],
-                vectors: vec![],
+                ..OptionsDef::default()
             },
         )],
         inputs: vec![0],
         outputs: vec![2],
         metadata: vec![],
+        signature_defs: vec![],
     }
     .to_bytes()
     .unwrap()
@@ -214,6 +215,7 @@ fn extract_op(path: &std::path::Path, index: usize, options: OptionsDef) -> Vec<
         inputs: graph_inputs,
         outputs,
         metadata: vec![],
+        signature_defs: vec![],
     }
     .to_bytes()
     .unwrap()
@@ -241,7 +243,7 @@ fn svdf_ops_of_the_keyword_models_match_tflm_over_invokes() {
             let options = OptionsDef {
                 kind: o.kind(),
                 scalars: vec![(0, Scalar::I32(o.i32(0, 0))), (1, Scalar::U8(o.u8(1, 0)))],
-                vectors: vec![],
+                ..OptionsDef::default()
             };
             let single = extract_op(&path, index, options);
             let file = dir.path().join(format!("{name}.{index}.tflite"));
@@ -330,7 +332,7 @@ fn options_of(op: &mote_runtime::model::Operator<'_>) -> Option<OptionsDef> {
     Some(OptionsDef {
         kind: o.kind(),
         scalars,
-        vectors: vec![],
+        ..OptionsDef::default()
     })
 }
 

@@ -57,6 +57,7 @@ pub fn options(kind: u8, scalars: &[(u16, Scalar)], vectors: &[(u16, Vec<i32>)])
         kind,
         scalars: scalars.to_vec(),
         vectors: vectors.to_vec(),
+        ..OptionsDef::default()
     }
 }
 
@@ -103,7 +104,7 @@ pub fn single_op(
         )],
         inputs: graph_inputs,
         outputs: outs,
-        metadata: vec![],
+        ..ModelDef::default()
     }
 }
 
