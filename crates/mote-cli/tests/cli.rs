@@ -82,13 +82,21 @@ fn demo_walks_the_loss_learns_the_line_and_runs_it_on_the_runtime() {
 #[test]
 fn help_lists_the_commands_and_each_has_an_example() {
     let help = text(&mote(&["--help"]).stdout);
-    for command in ["demo", "inspect", "run"] {
-        assert!(help.contains(command), "{help}");
+    // The names under "Commands:", up to the blank line.
+    let commands: Vec<String> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    for expected in ["demo", "inspect", "run"] {
+        assert!(commands.iter().any(|c| c == expected), "{help}");
+    }
+    for command in &commands {
         let sub = text(&mote(&[command, "--help"]).stdout);
-        assert!(
-            sub.contains("Examples:"),
-            "`mote {command} --help` has no example: {sub}"
-        );
+        assert!(sub.contains("Examples:"), "`mote {command} --help` has no example: {sub}");
     }
 }
 
