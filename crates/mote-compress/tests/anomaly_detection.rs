@@ -43,7 +43,11 @@ fn int8_autoencoder_keeps_the_anomaly_score() {
     assert!((their_score - 10.265).abs() < 1e-3, "{their_score}");
     // The only data at hand is this sample: it calibrates and it scores.
     let calibration = Calibration::new(vec![196, 640], windows.clone()).unwrap();
-    for method in [RangeMethod::MinMax, RangeMethod::Percentile, RangeMethod::Mse] {
+    for method in [
+        RangeMethod::MinMax,
+        RangeMethod::Percentile,
+        RangeMethod::Mse,
+    ] {
         let config = QuantizeConfig {
             method,
             ..QuantizeConfig::default()

@@ -67,7 +67,11 @@ fn int8_digits_mlp_keeps_its_accuracy() {
     let float_accuracy = accuracy(&float, &test_x, &test_y);
     // Calibrate on the training set.
     let calibration = Calibration::new(vec![train_x.rows(), 64], train_x.data().to_vec()).unwrap();
-    for method in [RangeMethod::MinMax, RangeMethod::Percentile, RangeMethod::Mse] {
+    for method in [
+        RangeMethod::MinMax,
+        RangeMethod::Percentile,
+        RangeMethod::Mse,
+    ] {
         for per_channel in [true, false] {
             let config = QuantizeConfig {
                 method,
