@@ -1,7 +1,8 @@
 //! mote's post-training int8 models run in TensorFlow Lite Micro with outputs
 //! identical to mote-runtime's: hello_world, the MLPerf Tiny anomaly-detection
-//! autoencoder, a digits MLP trained with mote-train, and a small model with
-//! every quantizable op (int8 and float edges), all in one TFLM batch.
+//! autoencoder, MLPerf Tiny's ResNet-8, a digits MLP trained with mote-train,
+//! and a small model with every quantizable op (int8 and float edges), all in
+//! one TFLM batch.
 
 #[path = "../../mote-compress/tests/common/cnn.rs"]
 mod cnn;
@@ -154,6 +155,22 @@ fn quantized_models_run_identically_in_tflite_micro() {
         .unwrap();
     let steps = random_steps(&int8, 32, 3, 0.0, 0.0);
     models.push(("digits_mlp", int8, steps));
+
+    // MLPerf Tiny's ResNet-8 (CONV_2D, ADD, AVERAGE_POOL_2D, RESHAPE,
+    // FULLY_CONNECTED, SOFTMAX), calibrated on 8 random images.
+    let resnet = read("mlperf-tiny/ic/resnet8_float.tflite");
+    let mut rng = Rng::new(5);
+    let images: Vec<f32> = (0..8 * 3072).map(|_| rng.uniform(0.0, 255.0)).collect();
+    let calibration = Calibration::new(vec![8, 32, 32, 3], images).unwrap();
+    let int8 = quantize(
+        &resnet,
+        &calibration,
+        &config(RangeMethod::MinMax, Io::Int8),
+    )
+    .unwrap();
+    let int8 = int8.to_bytes().unwrap();
+    let steps = random_steps(&int8, 2, 6, 0.0, 0.0);
+    models.push(("resnet8", int8, steps));
 
     // Every quantizable op, int8 and float edges.
     let float = cnn::model(1).to_bytes().unwrap();

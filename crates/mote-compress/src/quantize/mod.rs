@@ -76,6 +76,7 @@ pub fn quantize(
     config: &QuantizeConfig,
 ) -> Result<ModelDef, QuantizeError> {
     let float = import::import(bytes)?;
+    rewrite::check_weights(&float)?;
     let needs_histogram = config.method != RangeMethod::MinMax
         || config
             .overrides

@@ -64,6 +64,29 @@ fn per_tensor(q: ActivationQuant) -> QuantizationDef {
     }
 }
 
+/// Checks that every op's weights and bias are float32 constants (a model
+/// with int8 weights, such as a dynamic-range "hybrid" model, is not float).
+pub fn check_weights(float: &ModelDef) -> Result<(), QuantizeError> {
+    for (index, op) in float.operators.iter().enumerate() {
+        if weight_axis(op.op).is_none() {
+            continue;
+        }
+        for &i in op.inputs.iter().skip(1).filter(|&&i| i >= 0) {
+            let tensor = &float.tensors[i as usize];
+            if tensor.data.is_none() {
+                return Err(QuantizeError::VariableWeights { index });
+            }
+            if tensor.dtype != TensorType::Float32 {
+                return Err(QuantizeError::NotFloat {
+                    tensor: tensor.name.clone(),
+                    dtype: tensor.dtype,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Chooses every activation's quantization, in execution order: calibrated
 /// ranges, fixed ones for SOFTMAX/LOGISTIC/TANH, and the input's for ops that
 /// move values without rescaling them (RESHAPE, MAX_POOL_2D, AVERAGE_POOL_2D).
