@@ -105,10 +105,13 @@ fn digits_mlp() -> (Vec<u8>, Tensor) {
     (bytes, x)
 }
 
+/// A quantized model: its name, bytes, and the inputs of each invocation.
+type Quantized = (&'static str, Vec<u8>, Vec<Vec<Array>>);
+
 #[test]
 fn quantized_models_run_identically_in_tflite_micro() {
     let dir = TempDir::new("quantize");
-    let mut models: Vec<(&str, Vec<u8>, Vec<Vec<Array>>)> = Vec::new();
+    let mut models: Vec<Quantized> = Vec::new();
 
     // hello_world: calibrated on 1000 points over [0, 2π].
     let xs: Vec<f32> = (0..1000)
