@@ -26,6 +26,8 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Describe a .tflite model: operators, shapes, parameters, MACs, arena bytes.
     Inspect(commands::inspect::InspectArgs),
+    /// Prune a float MLP to a target sparsity by weight magnitude, fine-tuning on data.
+    Prune(commands::prune::PruneArgs),
     /// Quantize a float .tflite model to int8 from representative inputs.
     Quantize(commands::quantize::QuantizeArgs),
     /// Run a .tflite model on .npy inputs with the no_std interpreter.
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
+        Command::Prune(args) => commands::prune::run(args),
         Command::Quantize(args) => commands::quantize::run(args),
         Command::Run(args) => commands::run::run(args),
     };

@@ -159,3 +159,109 @@ fn bad_input_gets_one_line_and_no_file() {
         "is int8, not float32",
     );
 }
+
+/// Trains the digits MLP briefly and writes its float model, pixels and labels.
+fn digits_mlp(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use mote_train::data::{read_csv, write_npy, LabelColumn};
+    use mote_train::{Activation, Adam, Dense, Fit, Loss, Sequential, Tensor};
+    let (x, y) = read_csv(asset("data/digits.csv.gz"), LabelColumn::Last).unwrap();
+    let x = Tensor::new(x.data().iter().map(|v| v / 16.0).collect(), x.shape()).unwrap();
+    let mut model = Sequential::new([
+        Dense::new(32)
+            .activation(Activation::Relu)
+            .input_shape([64]),
+        Dense::new(10).activation(Activation::Softmax),
+    ]);
+    model.compile(
+        Adam::new(1e-3),
+        Loss::SparseCategoricalCrossentropy { from_logits: false },
+    );
+    model.fit(&x, &y, Fit::epochs(10).verbose(0)).unwrap();
+    let paths = (dir.join("mlp.tflite"), dir.join("x.npy"), dir.join("y.npy"));
+    let bytes = mote_train::tflite::export(&model)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    std::fs::write(&paths.0, bytes).unwrap();
+    write_npy(&paths.1, &x).unwrap();
+    write_npy(&paths.2, &y).unwrap();
+    paths
+}
+
+#[test]
+fn prune_zeroes_the_target_fraction_of_each_kernel() {
+    let dir = scratch("prune");
+    let (model, x, y) = digits_mlp(&dir);
+    let out_path = dir.join("sparse.tflite");
+    let (model, x, y, out) = (
+        model.to_str().unwrap(),
+        x.to_str().unwrap(),
+        y.to_str().unwrap(),
+        out_path.to_str().unwrap(),
+    );
+    let run = mote(&[
+        "prune",
+        model,
+        "--data",
+        x,
+        "--labels",
+        y,
+        "--sparsity",
+        "0.5",
+        "--epochs",
+        "2",
+        "-o",
+        out,
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let stdout = text(&run.stdout);
+    // Kernels of 64 x 32 and 32 x 10: exactly half of each is zero.
+    assert!(stdout.contains("dense/kernel: 50.0 % zeros"), "{stdout}");
+    assert!(stdout.contains("dense_1/kernel: 50.0 % zeros"), "{stdout}");
+    let bytes = std::fs::read(&out_path).unwrap();
+    let parsed = mote_runtime::Model::parse(&bytes).unwrap();
+    let kernel = parsed.main().tensor(1).unwrap();
+    let zeros = kernel
+        .data()
+        .chunks_exact(4)
+        .filter(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) == 0.0)
+        .count();
+    assert_eq!(zeros, 1024);
+
+    // Bad input: one line, no output.
+    let bad_out = dir.join("bad.tflite");
+    let bad = bad_out.to_str().unwrap();
+    assert_refused(
+        &[
+            "prune",
+            model,
+            "--data",
+            x,
+            "--labels",
+            y,
+            "--sparsity",
+            "1.5",
+            "-o",
+            bad,
+        ],
+        &bad_out,
+        "--sparsity 1.5 is not in [0, 1)",
+    );
+    let int8 = asset("tflm/hello_world/hello_world_int8.tflite");
+    assert_refused(
+        &[
+            "prune",
+            &int8,
+            "--data",
+            x,
+            "--labels",
+            y,
+            "--sparsity",
+            "0.5",
+            "-o",
+            bad,
+        ],
+        &bad_out,
+        "weights are not a float32 constant matrix",
+    );
+}

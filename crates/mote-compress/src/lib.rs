@@ -13,5 +13,6 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod mlp;
 pub mod prune;
 pub mod quantize;
