@@ -22,6 +22,8 @@ struct Cli {
 enum Command {
     /// Time a .tflite model on the host: median and min latency per invoke, arena bytes.
     Bench(commands::bench::BenchArgs),
+    /// Compare variants of a model: size, gzip size, sparsity, arena, accuracy, output MSE.
+    Compare(commands::compare::CompareArgs),
     /// The guided tour: learn y = 2x - 1 from six points, export it, run it on the device runtime.
     Demo(commands::demo::DemoArgs),
     /// Describe a .tflite model: operators, shapes, parameters, MACs, arena bytes.
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Bench(args) => commands::bench::run(args),
+        Command::Compare(args) => commands::compare::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Prune(args) => commands::prune::run(args),

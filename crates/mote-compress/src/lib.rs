@@ -16,3 +16,4 @@
 pub mod mlp;
 pub mod prune;
 pub mod quantize;
+pub mod report;

@@ -70,7 +70,10 @@ pub fn read_mlp(bytes: &[u8]) -> Result<Model, MlpError> {
             BuiltinOperator::FULLY_CONNECTED => {
                 let w = tensor(1).ok_or_else(|| not(index, "no weights".into()))?;
                 if w.dtype() != TensorType::Float32 || !w.is_constant() || w.shape().rank() != 2 {
-                    return Err(not(index, "weights are not a float32 constant matrix".into()));
+                    return Err(not(
+                        index,
+                        "weights are not a float32 constant matrix".into(),
+                    ));
                 }
                 let (units, fan_in) = (w.shape().dim(0), w.shape().dim(1));
                 let bias = tensor(2).map(|b| f32s(b.data()));
@@ -95,16 +98,30 @@ pub fn read_mlp(bytes: &[u8]) -> Result<Model, MlpError> {
                     BuiltinOperator::TANH => Activation::Tanh,
                     BuiltinOperator::LOGISTIC => Activation::Sigmoid,
                     BuiltinOperator::SOFTMAX => Activation::Softmax,
-                    _ => return Err(not(index, format!("{other} is not a dense layer or activation"))),
+                    _ => {
+                        return Err(not(
+                            index,
+                            format!("{other} is not a dense layer or activation"),
+                        ))
+                    }
                 };
                 match layers.last_mut() {
-                    Some(last) if last.activation == Activation::Linear => last.activation = activation,
-                    _ => return Err(not(index, format!("{other} does not follow a linear FULLY_CONNECTED"))),
+                    Some(last) if last.activation == Activation::Linear => {
+                        last.activation = activation
+                    }
+                    _ => {
+                        return Err(not(
+                            index,
+                            format!("{other} does not follow a linear FULLY_CONNECTED"),
+                        ))
+                    }
                 }
             }
         }
     }
-    let first = layers.first().ok_or_else(|| not(0, "no FULLY_CONNECTED".into()))?;
+    let first = layers
+        .first()
+        .ok_or_else(|| not(0, "no FULLY_CONNECTED".into()))?;
     let mut dense: Vec<Layer> = Vec::new();
     for (i, fc) in layers.iter().enumerate() {
         let mut layer = Dense::new(fc.units)
@@ -145,7 +162,10 @@ mod tests {
         ])
         .seeded(7)
         .unwrap();
-        let bytes = mote_train::tflite::export(&model).unwrap().to_bytes().unwrap();
+        let bytes = mote_train::tflite::export(&model)
+            .unwrap()
+            .to_bytes()
+            .unwrap();
         let mut back = read_mlp(&bytes).unwrap();
         let x = Tensor::new(vec![0.5, -1.0, 2.0], [1, 3]).unwrap();
         assert_eq!(

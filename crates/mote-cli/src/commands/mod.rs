@@ -1,6 +1,7 @@
 //! One file per `mote` command.
 
 pub mod bench;
+pub mod compare;
 pub mod demo;
 pub mod inspect;
 pub mod prune;
