@@ -26,6 +26,8 @@ enum Command {
     Compare(commands::compare::CompareArgs),
     /// The guided tour: learn y = 2x - 1 from six points, export it, run it on the device runtime.
     Demo(commands::demo::DemoArgs),
+    /// Train a small MLP student from a teacher model's softened probabilities and labels.
+    Distill(commands::distill::DistillArgs),
     /// Describe a .tflite model: operators, shapes, parameters, MACs, arena bytes.
     Inspect(commands::inspect::InspectArgs),
     /// Prune a float MLP to a target sparsity by weight magnitude, fine-tuning on data.
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(args),
         Command::Compare(args) => commands::compare::run(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Distill(args) => commands::distill::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Prune(args) => commands::prune::run(args),
         Command::Quantize(args) => commands::quantize::run(args),

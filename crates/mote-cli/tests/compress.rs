@@ -351,3 +351,89 @@ fn prune_zeroes_the_target_fraction_of_each_kernel() {
         "weights are not a float32 constant matrix",
     );
 }
+
+#[test]
+fn distill_trains_a_student_from_a_teacher_file() {
+    let dir = scratch("distill");
+    let [teacher, x, y, x_test, y_test] = digits_mlp(&dir);
+    let student = dir.join("student.tflite");
+    let out = mote(&[
+        "distill",
+        s(&teacher),
+        "--data",
+        s(&x),
+        "--labels",
+        s(&y),
+        "--hidden",
+        "8",
+        "--epochs",
+        "30",
+        "-o",
+        s(&student),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("student 64 -> [8] -> 10"),
+        "{}",
+        text(&out.stdout)
+    );
+    let report = mote(&[
+        "compare",
+        s(&teacher),
+        s(&student),
+        "--data",
+        s(&x_test),
+        "--labels",
+        s(&y_test),
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    // 64 x 8 + 8 x 10 = 592 student weights against the teacher's 2368.
+    assert_eq!(json["models"][1]["weights"], 592);
+    assert!(
+        json["models"][1]["accuracy"].as_f64().unwrap() > 0.85,
+        "{json}"
+    );
+
+    // A teacher whose outputs are not probabilities, and bad settings: one line, no file.
+    let bad_out = dir.join("bad.tflite");
+    let sine = asset("tflm/hello_world/hello_world_float.tflite");
+    let ones = dir.join("ones.npy");
+    npy_f32(&ones, &[3, 1], &[0.5, 1.0, 1.5]);
+    let labels = dir.join("labels.npy");
+    npy_f32(&labels, &[3], &[0.0, 0.0, 0.0]);
+    assert_refused(
+        &[
+            "distill",
+            &sine,
+            "--data",
+            s(&ones),
+            "--labels",
+            s(&labels),
+            "--hidden",
+            "4",
+            "-o",
+            s(&bad_out),
+        ],
+        &bad_out,
+        "its outputs are not probabilities",
+    );
+    assert_refused(
+        &[
+            "distill",
+            s(&teacher),
+            "--data",
+            s(&x),
+            "--labels",
+            s(&y),
+            "--hidden",
+            "4",
+            "--alpha",
+            "2",
+            "-o",
+            s(&bad_out),
+        ],
+        &bad_out,
+        "--alpha 2 is not in [0, 1]",
+    );
+}

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod compare;
 pub mod demo;
+pub mod distill;
 pub mod inspect;
 pub mod prune;
 pub mod quantize;
