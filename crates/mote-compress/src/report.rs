@@ -32,10 +32,17 @@ fn arena_for(model: &Model<'_>) -> Result<Vec<u8>, mote_runtime::Error> {
         let mut arena = vec![0u8; size];
         match Interpreter::new(model, &mut arena, &OpResolver::all()) {
             Ok(_) => return Ok(arena),
-            Err(mote_runtime::Error::ArenaTooSmall { needed, .. }) if needed > size => {
-                size = needed + 1024
+            // Grow to what the planner asks for (or double), up to 2 GiB.
+            Err(e @ mote_runtime::Error::ArenaTooSmall { needed, .. }) => {
+                size = if needed > size {
+                    needed.saturating_add(1024)
+                } else {
+                    size.saturating_mul(2)
+                };
+                if size > 1 << 31 {
+                    return Err(e);
+                }
             }
-            Err(mote_runtime::Error::ArenaTooSmall { .. }) => size *= 2,
             Err(e) => return Err(e),
         }
     }

@@ -160,6 +160,9 @@ pub fn calibrate(
         .collect())
 }
 
+/// The largest arena calibration allocates.
+const MAX_ARENA: usize = 1 << 31;
+
 /// The probe model in an interpreter, with an arena of the size it needs.
 struct Runner<'m> {
     model: &'m Model<'m>,
@@ -173,10 +176,17 @@ impl<'m> Runner<'m> {
             let mut arena = vec![0u8; size];
             match Interpreter::new(model, &mut arena, &OpResolver::all()) {
                 Ok(_) => return Ok(Runner { model, arena }),
-                Err(mote_runtime::Error::ArenaTooSmall { needed, .. }) if needed > size => {
-                    size = needed.saturating_add(1024);
+                // Grow to what the planner asks for (or double), up to 2 GiB.
+                Err(e @ mote_runtime::Error::ArenaTooSmall { needed, .. }) => {
+                    size = if needed > size {
+                        needed.saturating_add(1024)
+                    } else {
+                        size.saturating_mul(2)
+                    };
+                    if size > MAX_ARENA {
+                        return Err(QuantizeError::Calibration(e));
+                    }
                 }
-                Err(mote_runtime::Error::ArenaTooSmall { .. }) => size *= 2,
                 Err(e) => return Err(QuantizeError::Calibration(e)),
             }
         }
