@@ -46,19 +46,19 @@ pub fn quantize_weights(
 }
 
 /// Quantizes a bias to int32 at scale `input_scale * weight_scale` of its
-/// channel (`weight_scales` has one entry per channel, or one for all).
+/// channel. `weight_scales` has one entry per channel, or one for all; the
+/// returned scales follow it (one per channel, or one).
 pub fn quantize_bias(
     bias: &[f32],
     input_scale: f32,
     weight_scales: &[f32],
 ) -> (Vec<i32>, Vec<f32>) {
-    let scales: Vec<f32> = (0..bias.len())
-        .map(|c| input_scale * weight_scales[c.min(weight_scales.len() - 1)])
-        .collect();
+    let scales: Vec<f32> = weight_scales.iter().map(|w| input_scale * w).collect();
     let values = bias
         .iter()
-        .zip(&scales)
-        .map(|(&b, &s)| {
+        .enumerate()
+        .map(|(c, &b)| {
+            let s = scales[c.min(scales.len() - 1)];
             (f64::from(b) / f64::from(s))
                 .round()
                 .clamp(i32::MIN as f64, i32::MAX as f64) as i32
@@ -103,5 +103,10 @@ mod tests {
         let (q, scales) = quantize_bias(&[1.0, -1.0], 0.5, &[0.1, 0.2]);
         assert_eq!(q, vec![20, -10]);
         assert_eq!(scales, vec![0.05, 0.1]);
+        // One weight scale for all: one bias scale, 0.5 * 0.1 = 0.05 -> [20, -20].
+        assert_eq!(
+            quantize_bias(&[1.0, -1.0], 0.5, &[0.1]),
+            (vec![20, -20], vec![0.05])
+        );
     }
 }
