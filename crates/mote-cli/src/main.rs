@@ -22,12 +22,20 @@ struct Cli {
 enum Command {
     /// Time a .tflite model on the host: median and min latency per invoke, arena bytes.
     Bench(commands::bench::BenchArgs),
+    /// Compare variants of a model: size, gzip size, sparsity, arena, accuracy, output MSE.
+    Compare(commands::compare::CompareArgs),
     /// The guided tour: learn y = 2x - 1 from six points, export it, run it on the device runtime.
     Demo(commands::demo::DemoArgs),
+    /// Train a small MLP student from a teacher model's softened probabilities and labels.
+    Distill(commands::distill::DistillArgs),
     /// Describe a .tflite model: operators, shapes, parameters, MACs, arena bytes.
     Inspect(commands::inspect::InspectArgs),
     /// Spot keywords in a WAV file: a front-end model makes features, a classifier labels them.
     Listen(commands::listen::ListenArgs),
+    /// Prune a float MLP to a target sparsity by weight magnitude, fine-tuning on data.
+    Prune(commands::prune::PruneArgs),
+    /// Quantize a float .tflite model to int8 from representative inputs.
+    Quantize(commands::quantize::QuantizeArgs),
     /// Run a .tflite model on .npy inputs with the no_std interpreter.
     Run(commands::run::RunArgs),
 }
@@ -49,9 +57,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Bench(args) => commands::bench::run(args),
+        Command::Compare(args) => commands::compare::run(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Distill(args) => commands::distill::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Listen(args) => commands::listen::run(args),
+        Command::Prune(args) => commands::prune::run(args),
+        Command::Quantize(args) => commands::quantize::run(args),
         Command::Run(args) => commands::run::run(args),
     };
     match result {

@@ -96,7 +96,10 @@ fn help_lists_the_commands_and_each_has_an_example() {
     }
     for command in &commands {
         let sub = text(&mote(&[command, "--help"]).stdout);
-        assert!(sub.contains("Examples:"), "`mote {command} --help` has no example: {sub}");
+        assert!(
+            sub.contains("Examples:"),
+            "`mote {command} --help` has no example: {sub}"
+        );
     }
 }
 

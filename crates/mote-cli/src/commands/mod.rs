@@ -1,8 +1,12 @@
 //! One file per `mote` command.
 
 pub mod bench;
+pub mod compare;
 pub mod demo;
 pub mod demo_audio;
+pub mod distill;
 pub mod inspect;
 pub mod listen;
+pub mod prune;
+pub mod quantize;
 pub mod run;

@@ -1,0 +1,439 @@
+//! `mote quantize` as a user meets it: a float model in, an int8 model out that
+//! `mote run` takes; one clear line and no output file on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn mote(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mote"))
+        .args(args)
+        .output()
+        .expect("run mote")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mote-compress-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn asset(path: &str) -> String {
+    let dir = std::env::var_os("MOTE_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/assets")
+        });
+    let path = dir.join(path);
+    assert!(
+        path.is_file(),
+        "test asset {} not found (set MOTE_ASSETS to the shared assets folder)",
+        path.display()
+    );
+    path.to_str().unwrap().to_string()
+}
+
+fn npy_f32(path: &Path, shape: &[usize], values: &[f32]) {
+    mote_train::npy::write(
+        path,
+        &mote_train::npy::Array::from_f32(shape.to_vec(), values),
+    )
+    .unwrap();
+}
+
+/// Runs `mote quantize` expecting failure: one line naming `what`, no output file.
+fn assert_refused(args: &[&str], out_path: &Path, what: &str) {
+    let out = mote(args);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "expected failure: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    assert!(
+        err.starts_with("error: ") && err.contains(what),
+        "'{what}' expected in: {err}"
+    );
+    assert!(
+        !out_path.exists(),
+        "a failed command left {}",
+        out_path.display()
+    );
+}
+
+#[test]
+fn quantize_writes_an_int8_model_that_runs() {
+    let dir = scratch("ok");
+    let x = dir.join("x.npy");
+    // 200 points over [0, 2π], the sine model's domain.
+    let xs: Vec<f32> = (0..200)
+        .map(|i| i as f32 * std::f32::consts::TAU / 199.0)
+        .collect();
+    npy_f32(&x, &[200, 1], &xs);
+    let model = asset("tflm/hello_world/hello_world_float.tflite");
+    for (io, dtype) in [("int8", "int8"), ("float", "float32")] {
+        let out_path = dir.join(format!("sine_{io}.tflite"));
+        let out = mote(&[
+            "quantize",
+            &model,
+            "--calibration",
+            x.to_str().unwrap(),
+            "-o",
+            out_path.to_str().unwrap(),
+            "--io",
+            io,
+            "--method",
+            "percentile",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("200 calibration samples"));
+        let info = mote(&["inspect", out_path.to_str().unwrap(), "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+        assert_eq!(json["inputs"][0]["dtype"], dtype);
+        assert_eq!(json["op_counts"]["FULLY_CONNECTED"], 3);
+    }
+    // The float-edged model computes sin(π/2) = 1 within int8 error.
+    let one = dir.join("half_pi.npy");
+    npy_f32(&one, &[1, 1], &[std::f32::consts::FRAC_PI_2]);
+    let out = mote(&[
+        "run",
+        dir.join("sine_float.tflite").to_str().unwrap(),
+        "-i",
+        one.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    let y: f64 = stdout
+        .rsplit('[')
+        .next()
+        .unwrap()
+        .trim()
+        .trim_end_matches(']')
+        .parse()
+        .unwrap();
+    assert!((y - 1.0).abs() < 0.1, "{stdout}");
+}
+
+#[test]
+fn bad_input_gets_one_line_and_no_file() {
+    let dir = scratch("bad");
+    let out_path = dir.join("out.tflite");
+    let out = out_path.to_str().unwrap();
+    let sine = asset("tflm/hello_world/hello_world_float.tflite");
+    let wrong = dir.join("wrong.npy");
+    npy_f32(&wrong, &[4, 3], &[0.0; 12]);
+    let wrong = wrong.to_str().unwrap();
+    assert_refused(
+        &["quantize", &sine, "--calibration", wrong, "-o", out],
+        &out_path,
+        "calibration data of shape [4, 3] does not match the model input [1, 1]",
+    );
+    let empty = dir.join("empty.npy");
+    npy_f32(&empty, &[0, 1], &[]);
+    assert_refused(
+        &[
+            "quantize",
+            &sine,
+            "--calibration",
+            empty.to_str().unwrap(),
+            "-o",
+            out,
+        ],
+        &out_path,
+        "the calibration set is empty",
+    );
+    let lstm = asset("tflm/mnist_lstm/trained_lstm.tflite");
+    assert_refused(
+        &["quantize", &lstm, "--calibration", wrong, "-o", out],
+        &out_path,
+        "operator 0 (UNIDIRECTIONAL_SEQUENCE_LSTM) cannot be quantized to int8",
+    );
+    let int8 = asset("tflm/hello_world/hello_world_int8.tflite");
+    assert_refused(
+        &["quantize", &int8, "--calibration", wrong, "-o", out],
+        &out_path,
+        "is int8, not float32",
+    );
+}
+
+/// The digits MLP (64 -> 32 relu -> 10 softmax, Adam 1e-3, batch 32, 50 epochs,
+/// seed 0) trained on rows with index % 5 != 0; writes its float model and the
+/// train and test pixels (/ 16) and labels. Returns (model, x, y, x_test, y_test).
+fn digits_mlp(dir: &Path) -> [PathBuf; 5] {
+    use mote_train::data::{read_csv, write_npy, LabelColumn};
+    use mote_train::{Activation, Adam, Dense, Fit, Loss, Sequential, Tensor};
+    let (x, y) = read_csv(asset("data/digits.csv.gz"), LabelColumn::Last).unwrap();
+    let x = Tensor::new(x.data().iter().map(|v| v / 16.0).collect(), x.shape()).unwrap();
+    let train: Vec<usize> = (0..x.rows()).filter(|i| i % 5 != 0).collect();
+    let test: Vec<usize> = (0..x.rows()).filter(|i| i % 5 == 0).collect();
+    let (train_x, train_y) = (x.select_rows(&train), y.select_rows(&train));
+    let mut model = Sequential::new([
+        Dense::new(32)
+            .activation(Activation::Relu)
+            .input_shape([64]),
+        Dense::new(10).activation(Activation::Softmax),
+    ])
+    .seeded(0)
+    .unwrap();
+    model.compile(
+        Adam::new(1e-3),
+        Loss::SparseCategoricalCrossentropy { from_logits: false },
+    );
+    model
+        .fit(
+            &train_x,
+            &train_y,
+            Fit::epochs(50).batch_size(32).seed(0).verbose(0),
+        )
+        .unwrap();
+    let paths = ["mlp.tflite", "x.npy", "y.npy", "x_test.npy", "y_test.npy"].map(|f| dir.join(f));
+    let bytes = mote_train::tflite::export(&model)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    std::fs::write(&paths[0], bytes).unwrap();
+    write_npy(&paths[1], &train_x).unwrap();
+    write_npy(&paths[2], &train_y).unwrap();
+    write_npy(&paths[3], &x.select_rows(&test)).unwrap();
+    write_npy(&paths[4], &y.select_rows(&test)).unwrap();
+    paths
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn prune_quantize_and_compare_the_digits_mlp() {
+    let dir = scratch("pipeline");
+    let [model, x, y, x_test, y_test] = digits_mlp(&dir);
+    let sparse = dir.join("sparse.tflite");
+    let int8 = dir.join("int8.tflite");
+    let sparse_int8 = dir.join("sparse_int8.tflite");
+    let ok = |args: &[&str]| {
+        let out = mote(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    ok(&[
+        "prune",
+        s(&model),
+        "--data",
+        s(&x),
+        "--labels",
+        s(&y),
+        "--sparsity",
+        "0.8",
+        "--epochs",
+        "20",
+        "-o",
+        s(&sparse),
+    ]);
+    ok(&[
+        "quantize",
+        s(&model),
+        "--calibration",
+        s(&x),
+        "-o",
+        s(&int8),
+    ]);
+    ok(&[
+        "quantize",
+        s(&sparse),
+        "--calibration",
+        s(&x),
+        "-o",
+        s(&sparse_int8),
+    ]);
+    let models = [s(&model), s(&sparse), s(&int8), s(&sparse_int8)];
+    let mut args = vec!["compare"];
+    args.extend(models);
+    args.extend(["--data", s(&x_test), "--labels", s(&y_test)]);
+    println!("{}", ok(&args));
+    args.push("--json");
+    let json: serde_json::Value = serde_json::from_str(&ok(&args)).unwrap();
+    let rows = json["models"].as_array().unwrap();
+    let field = |i: usize, f: &str| rows[i][f].as_f64().unwrap();
+    // 2048 + 320 kernel weights; 80 % of each layer is zero after pruning,
+    // and int8 rounding keeps those zeros (and may add a few).
+    assert_eq!(field(0, "weights"), 2368.0);
+    assert_eq!(field(1, "zero_weights"), 1638.0 + 256.0);
+    assert!(field(3, "zero_weights") >= 1894.0);
+    assert_eq!(rows[2]["weight_type"], "int8");
+    // int8 weights take a quarter of the float bytes; sparse files gzip smaller.
+    assert_eq!(field(2, "weight_bytes") * 4.0, field(0, "weight_bytes"));
+    assert!(field(1, "gzip_bytes") < field(0, "gzip_bytes"));
+    assert!(field(3, "gzip_bytes") < field(2, "gzip_bytes"));
+    // The float model's own accuracy (MLP reference: ~97 %); int8 within 0.3 points.
+    assert!(field(0, "accuracy") > 0.95);
+    assert!(field(2, "accuracy") >= field(0, "accuracy") - 0.003);
+    assert_eq!(field(0, "mse_vs_first"), 0.0);
+}
+
+#[test]
+fn prune_zeroes_the_target_fraction_of_each_kernel() {
+    let dir = scratch("prune");
+    let [model, x, y, _, _] = digits_mlp(&dir);
+    let out_path = dir.join("sparse.tflite");
+    let (model, x, y, out) = (
+        model.to_str().unwrap(),
+        x.to_str().unwrap(),
+        y.to_str().unwrap(),
+        out_path.to_str().unwrap(),
+    );
+    let run = mote(&[
+        "prune",
+        model,
+        "--data",
+        x,
+        "--labels",
+        y,
+        "--sparsity",
+        "0.5",
+        "--epochs",
+        "2",
+        "-o",
+        out,
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let stdout = text(&run.stdout);
+    // Kernels of 64 x 32 and 32 x 10: exactly half of each is zero.
+    assert!(stdout.contains("dense/kernel: 50.0 % zeros"), "{stdout}");
+    assert!(stdout.contains("dense_1/kernel: 50.0 % zeros"), "{stdout}");
+    let bytes = std::fs::read(&out_path).unwrap();
+    let parsed = mote_runtime::Model::parse(&bytes).unwrap();
+    let kernel = parsed.main().tensor(1).unwrap();
+    let zeros = kernel
+        .data()
+        .chunks_exact(4)
+        .filter(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) == 0.0)
+        .count();
+    assert_eq!(zeros, 1024);
+
+    // Bad input: one line, no output.
+    let bad_out = dir.join("bad.tflite");
+    let bad = bad_out.to_str().unwrap();
+    assert_refused(
+        &[
+            "prune",
+            model,
+            "--data",
+            x,
+            "--labels",
+            y,
+            "--sparsity",
+            "1.5",
+            "-o",
+            bad,
+        ],
+        &bad_out,
+        "--sparsity 1.5 is not in [0, 1)",
+    );
+    let int8 = asset("tflm/hello_world/hello_world_int8.tflite");
+    assert_refused(
+        &[
+            "prune",
+            &int8,
+            "--data",
+            x,
+            "--labels",
+            y,
+            "--sparsity",
+            "0.5",
+            "-o",
+            bad,
+        ],
+        &bad_out,
+        "weights are not a float32 constant matrix",
+    );
+}
+
+#[test]
+fn distill_trains_a_student_from_a_teacher_file() {
+    let dir = scratch("distill");
+    let [teacher, x, y, x_test, y_test] = digits_mlp(&dir);
+    let student = dir.join("student.tflite");
+    let out = mote(&[
+        "distill",
+        s(&teacher),
+        "--data",
+        s(&x),
+        "--labels",
+        s(&y),
+        "--hidden",
+        "8",
+        "--epochs",
+        "30",
+        "-o",
+        s(&student),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("student 64 -> [8] -> 10"),
+        "{}",
+        text(&out.stdout)
+    );
+    let report = mote(&[
+        "compare",
+        s(&teacher),
+        s(&student),
+        "--data",
+        s(&x_test),
+        "--labels",
+        s(&y_test),
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    // 64 x 8 + 8 x 10 = 592 student weights against the teacher's 2368.
+    assert_eq!(json["models"][1]["weights"], 592);
+    assert!(
+        json["models"][1]["accuracy"].as_f64().unwrap() > 0.85,
+        "{json}"
+    );
+
+    // A teacher whose outputs are not probabilities, and bad settings: one line, no file.
+    let bad_out = dir.join("bad.tflite");
+    let sine = asset("tflm/hello_world/hello_world_float.tflite");
+    let ones = dir.join("ones.npy");
+    npy_f32(&ones, &[3, 1], &[0.5, 1.0, 1.5]);
+    let labels = dir.join("labels.npy");
+    npy_f32(&labels, &[3], &[0.0, 0.0, 0.0]);
+    assert_refused(
+        &[
+            "distill",
+            &sine,
+            "--data",
+            s(&ones),
+            "--labels",
+            s(&labels),
+            "--hidden",
+            "4",
+            "-o",
+            s(&bad_out),
+        ],
+        &bad_out,
+        "its outputs are not probabilities",
+    );
+    assert_refused(
+        &[
+            "distill",
+            s(&teacher),
+            "--data",
+            s(&x),
+            "--labels",
+            s(&y),
+            "--hidden",
+            "4",
+            "--alpha",
+            "2",
+            "-o",
+            s(&bad_out),
+        ],
+        &bad_out,
+        "--alpha 2 is not in [0, 1]",
+    );
+}
