@@ -249,7 +249,10 @@ fn run_firmware(model_path: &Path, input: &Path, build: &Build<'_>) -> Result<Ru
 
 /// MACs of a model, from `mote inspect --json`.
 fn macs(path: &Path) -> Result<u64> {
-    let mote = root().join("target/release/mote");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let mote = target.join("release/mote");
     let out = Command::new(&mote)
         .args(["inspect", "--json"])
         .arg(path)
