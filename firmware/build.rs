@@ -1,7 +1,8 @@
 //! Embeds the model and its input chosen at build time, and a resolver over
 //! exactly the operators the model uses (so only their kernels are linked):
 //! `MOTE_MODEL` (a .tflite path), `MOTE_INPUT` (raw input bytes; zeros if unset)
-//! and `MOTE_ARENA` (arena bytes, default 262144).
+//! and `MOTE_ARENA` (arena bytes, default 262144). `MOTE_MEMORY` replaces
+//! `memory.x` (the budget check links with a real chip's sizes).
 
 use std::path::PathBuf;
 use std::{env, fs};
@@ -9,10 +10,11 @@ use std::{env, fs};
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    fs::copy(manifest.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
+    let memory = env::var_os("MOTE_MEMORY").map(PathBuf::from).unwrap_or_else(|| manifest.join("memory.x"));
+    fs::copy(&memory, out.join("memory.x")).unwrap_or_else(|e| panic!("MOTE_MEMORY {}: {e}", memory.display()));
     println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rerun-if-changed=memory.x");
-    for var in ["MOTE_MODEL", "MOTE_INPUT", "MOTE_ARENA"] {
+    println!("cargo:rerun-if-changed={}", memory.display());
+    for var in ["MOTE_MODEL", "MOTE_INPUT", "MOTE_ARENA", "MOTE_MEMORY"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     let model = env::var_os("MOTE_MODEL").map(PathBuf::from).unwrap_or_else(|| {

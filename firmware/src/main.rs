@@ -1,7 +1,10 @@
 //! Runs the model embedded at build time on an emulated Cortex-M4 and prints,
 //! through semihosting: its outputs (hex bytes), the instructions one
 //! `invoke()` takes, and the arena bytes used. Exits with 0 on success, with
-//! 2 on a runtime error (printed first).
+//! 2 on a runtime error. Printing uses a few bytes of code of its own instead
+//! of `core::fmt` (which would double a small firmware's flash); the error's
+//! text is what the same model gives on the host (`cargo xtask firmware` runs
+//! it there first).
 //!
 //! Instructions are counted as `../shared/EMBEDDED.md` describes: QEMU's
 //! `-icount shift=6` advances the virtual clock 64 ns per instruction, and the
@@ -9,7 +12,6 @@
 #![no_std]
 #![no_main]
 
-use core::fmt::Write;
 use core::ptr::{addr_of_mut, read_volatile, write_volatile};
 
 use cortex_m_rt::entry;
@@ -67,8 +69,8 @@ fn main() -> ! {
     let arena: &mut [u8] = unsafe { &mut (*addr_of_mut!(ARENA)).0 };
     match run(arena, &mut out) {
         Ok(()) => exit(0),
-        Err(e) => {
-            let _ = writeln!(out, "error: {e}");
+        Err(_) => {
+            let _ = out.write_all(b"error: the runtime returned an error (run the model on the host for its text)\n");
             exit(2)
         }
     }
@@ -100,14 +102,32 @@ fn run(arena: &mut [u8], out: &mut hio::HostStream) -> Result<(), mote_runtime::
     let ticks = before.wrapping_sub(after) as u64;
     // 25 MHz timer, 64 ns per instruction: instructions = ticks * 40 / 64.
     let instructions = (ticks * 40 + 32) / 64;
-    let _ = write!(out, "output:");
+    let _ = out.write_all(b"output:");
     for o in 0..interpreter.output_count() {
-        for b in interpreter.output_bytes(o)? {
-            let _ = write!(out, " {b:02x}");
+        for &b in interpreter.output_bytes(o)? {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let _ = out.write_all(&[b' ', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
         }
     }
-    let _ = writeln!(out);
-    let _ = writeln!(out, "instructions: {instructions}");
-    let _ = writeln!(out, "arena_used: {}", interpreter.arena_used());
+    let _ = out.write_all(b"\ninstructions: ");
+    write_decimal(out, instructions);
+    let _ = out.write_all(b"\narena_used: ");
+    write_decimal(out, interpreter.arena_used() as u64);
+    let _ = out.write_all(b"\n");
     Ok(())
+}
+
+/// Writes `n` in decimal.
+fn write_decimal(out: &mut hio::HostStream, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let _ = out.write_all(&digits[at..]);
 }

@@ -1,9 +1,10 @@
 //! Builds the firmware for each model, runs it on QEMU's Cortex-M4 and checks
 //! its outputs against mote-runtime on the host, byte for byte.
 //!
-//! For the report each model is built twice: once with a large arena to learn
-//! the bytes it uses on the 32-bit target, then with exactly that arena, so the
-//! static RAM reported is what a device needs.
+//! For the report each model is built twice: with the reference kernels and a
+//! large arena (which tells the bytes it uses on the 32-bit target), then with
+//! the DSP kernels and exactly that arena, so the static RAM reported is what a
+//! device needs. `--budget` links one model for a real chip's flash and RAM.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -132,21 +133,56 @@ fn host_output(model: &Model<'_>, input: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Builds and runs the firmware for `model_path` with `input` and `arena` bytes.
-fn run_firmware(model_path: &Path, input: &Path, arena: usize) -> Result<Run> {
+/// How one firmware is built.
+struct Build<'a> {
+    /// Arena bytes.
+    arena: usize,
+    /// The runtime's reference kernels instead of the DSP ones.
+    reference: bool,
+    /// The cargo profile (`release`, or `small` for the budget check).
+    profile: &'a str,
+    /// A `memory.x` to link with instead of the board's.
+    memory: Option<&'a Path>,
+}
+
+impl Build<'_> {
+    /// The DSP kernels, release profile, the board's memory.
+    fn dsp(arena: usize) -> Self {
+        Build {
+            arena,
+            reference: false,
+            profile: "release",
+            memory: None,
+        }
+    }
+}
+
+/// Builds and runs the firmware for `model_path` with `input`.
+fn run_firmware(model_path: &Path, input: &Path, build: &Build<'_>) -> Result<Run> {
     let dir = root().join("firmware");
-    let status = Command::new("cargo")
-        .args(["build", "--quiet", "--release"])
+    let mut cargo = Command::new("cargo");
+    cargo
+        .args(["build", "--quiet", "--profile", build.profile])
         .current_dir(&dir)
+        // The firmware has its own target directory (and target).
+        .env_remove("CARGO_TARGET_DIR")
         .env("MOTE_MODEL", model_path)
         .env("MOTE_INPUT", input)
-        .env("MOTE_ARENA", arena.to_string())
-        .status()
-        .context("cargo build in firmware/")?;
+        .env("MOTE_ARENA", build.arena.to_string());
+    if build.reference {
+        cargo.args(["--features", "reference-kernels"]);
+    }
+    if let Some(memory) = build.memory {
+        cargo.env("MOTE_MEMORY", memory);
+    }
+    let status = cargo.status().context("cargo build in firmware/")?;
     if !status.success() {
         bail!("the firmware does not build for {}", model_path.display());
     }
-    let elf_path = dir.join("target/thumbv7em-none-eabihf/release/mote-firmware");
+    let elf_path = dir
+        .join("target/thumbv7em-none-eabihf")
+        .join(build.profile)
+        .join("mote-firmware");
     let sizes =
         elf::sizes(&std::fs::read(&elf_path).with_context(|| format!("{}", elf_path.display()))?)?;
     let mut child = Command::new("qemu-system-arm")
@@ -218,7 +254,10 @@ fn run_firmware(model_path: &Path, input: &Path, arena: usize) -> Result<Run> {
 
 /// MACs of a model, from `mote inspect --json`.
 fn macs(path: &Path) -> Result<u64> {
-    let mote = root().join("target/release/mote");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let mote = target.join("release/mote");
     let out = Command::new(&mote)
         .args(["inspect", "--json"])
         .arg(path)
@@ -249,7 +288,7 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
     std::fs::create_dir_all(&scratch)?;
     let mut all_equal = true;
     let mut table = String::from(
-        "| model | MACs | instructions per inference | instructions per MAC | arena bytes | flash bytes (text+rodata+data) | static RAM bytes (data+bss) | outputs |\n|---|---:|---:|---:|---:|---:|---:|---|\n",
+        "| model | MACs | instructions, reference kernels | instructions, DSP kernels | per MAC, reference | per MAC, DSP | arena bytes | flash bytes (text+rodata+data) | static RAM bytes (data+bss) | outputs |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for entry in entries()? {
         let bytes =
@@ -260,13 +299,20 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
             host_output(&model, &input).with_context(|| format!("{} on the host", entry.name))?;
         let input_path = scratch.join(format!("{}.in", entry.name));
         std::fs::write(&input_path, &input)?;
-        // First with a big arena to learn the need; for the report, again with
-        // exactly that, so the RAM figure is what a device needs.
-        let probe = run_firmware(&entry.path, &input_path, 2 << 20)?;
-        let run = if report {
-            run_firmware(&entry.path, &input_path, probe.arena_used)?
+        // For the report: the reference kernels with a big arena to learn the
+        // need, then the DSP kernels with exactly that, so the RAM figure is
+        // what a device needs.
+        let (probe, run) = if report {
+            let reference = Build {
+                reference: true,
+                ..Build::dsp(2 << 20)
+            };
+            let probe = run_firmware(&entry.path, &input_path, &reference)?;
+            let run = run_firmware(&entry.path, &input_path, &Build::dsp(probe.arena_used))?;
+            (probe, run)
         } else {
-            probe.clone()
+            let run = run_firmware(&entry.path, &input_path, &Build::dsp(2 << 20))?;
+            (run.clone(), run)
         };
         let equal = run.output == expected && probe.output == expected;
         all_equal &= equal;
@@ -285,18 +331,22 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
         );
         if report {
             let macs = macs(&entry.path)?;
-            let per_mac = if macs > 0 {
-                format!("{:.2}", run.instructions as f64 / macs as f64)
-            } else {
-                "-".into()
+            let per_mac = |instructions: u64| {
+                if macs > 0 {
+                    format!("{:.2}", instructions as f64 / macs as f64)
+                } else {
+                    "-".into()
+                }
             };
             writeln!(
                 table,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 entry.name,
                 macs,
+                probe.instructions,
                 run.instructions,
-                per_mac,
+                per_mac(probe.instructions),
+                per_mac(run.instructions),
                 run.arena_used,
                 run.sizes.flash(),
                 run.sizes.ram(),
@@ -312,6 +362,68 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
         write_report(&table)?;
     }
     Ok(all_equal)
+}
+
+/// Bytes from `32K`, `4K`, `1M` or a plain number.
+fn parse_bytes(text: &str) -> Result<u64> {
+    let (digits, unit) = match text.strip_suffix(['K', 'k']) {
+        Some(d) => (d, 1024),
+        None => match text.strip_suffix(['M', 'm']) {
+            Some(d) => (d, 1024 * 1024),
+            None => (text, 1),
+        },
+    };
+    Ok(digits
+        .parse::<u64>()
+        .with_context(|| format!("bad size {text}"))?
+        * unit)
+}
+
+/// Links the firmware of model `name` (smallest code, the DSP kernels,
+/// exactly the arena it needs) for a chip of `flash` and `ram` bytes: the
+/// linker fails if it does not fit. Then runs it to check its outputs (the
+/// stack lives in those `ram` bytes too).
+pub fn budget(name: &str, flash: &str, ram: &str) -> Result<bool> {
+    let (flash, ram) = (parse_bytes(flash)?, parse_bytes(ram)?);
+    let entry = entries()?
+        .into_iter()
+        .find(|e| e.name == name)
+        .with_context(|| format!("{name} is not in firmware/models.txt"))?;
+    let bytes = std::fs::read(&entry.path).with_context(|| format!("{}", entry.path.display()))?;
+    let model = Model::parse(&bytes).with_context(|| format!("{}", entry.path.display()))?;
+    let input = make_input(&model, &entry.input)?;
+    let expected = host_output(&model, &input)?;
+    let scratch = std::env::temp_dir().join(format!("mote-budget-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let input_path = scratch.join("input.bin");
+    std::fs::write(&input_path, &input)?;
+    let probe = run_firmware(&entry.path, &input_path, &Build::dsp(2 << 20))?;
+    let memory = scratch.join("memory.x");
+    std::fs::write(
+        &memory,
+        format!(
+            "/* {name}'s budget */\nMEMORY\n{{\n  FLASH : ORIGIN = 0x00000000, LENGTH = {flash}\n  RAM   : ORIGIN = 0x20000000, LENGTH = {ram}\n}}\n"
+        ),
+    )?;
+    let small = Build {
+        profile: "small",
+        memory: Some(&memory),
+        ..Build::dsp(probe.arena_used)
+    };
+    let run = run_firmware(&entry.path, &input_path, &small);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let run = run
+        .with_context(|| format!("{name} does not fit {flash} bytes of flash and {ram} of RAM"))?;
+    let fits = run.sizes.flash() <= flash && run.sizes.ram() <= ram;
+    let equal = run.output == expected;
+    println!(
+        "{name}: {} flash bytes of {flash}, {} static RAM bytes of {ram} (stack in the rest), {} instructions (opt-level z), outputs {}",
+        run.sizes.flash(),
+        run.sizes.ram(),
+        run.instructions,
+        if equal { "equal the host's" } else { "DIFFER from the host's" }
+    );
+    Ok(fits && equal)
 }
 
 const BEGIN: &str = "<!-- device-report:begin -->";

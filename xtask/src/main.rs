@@ -5,6 +5,9 @@
 //!                                   firmware/models.txt; check outputs equal the host's
 //! cargo xtask device-report         the same, then print the device table
 //! cargo xtask device-report --write ... and write it into BENCHMARKS.md
+//! cargo xtask firmware --budget MODEL FLASH RAM
+//!                                   link MODEL's firmware (opt-level z) for a chip of
+//!                                   FLASH/RAM bytes (e.g. 32K 4K), run it, check outputs
 //! ```
 
 mod elf;
@@ -15,7 +18,16 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("firmware") => firmware::check(false, false),
+        Some("firmware") => match args.get(1..) {
+            Some([flag, name, flash, ram]) if flag == "--budget" => {
+                firmware::budget(name, flash, ram)
+            }
+            Some([]) => firmware::check(false, false),
+            _ => {
+                eprintln!("usage: cargo xtask firmware [--budget MODEL FLASH RAM]");
+                return ExitCode::from(2);
+            }
+        },
         Some("device-report") => firmware::check(true, args.iter().any(|a| a == "--write")),
         _ => {
             eprintln!("usage: cargo xtask firmware | device-report [--write]");

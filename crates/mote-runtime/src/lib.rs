@@ -32,6 +32,7 @@
     )
 )]
 
+mod arch;
 mod arena;
 pub mod error;
 pub mod flexbuffer;

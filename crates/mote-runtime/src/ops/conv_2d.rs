@@ -421,7 +421,7 @@ pub fn eval(params: &Conv2dParams, ctx: &mut EvalContext<'_>) -> Result<(), Erro
                 multipliers,
                 shifts,
             };
-            conv_i8(params, &quant, input, filter, bias, out);
+            crate::arch::conv_i8(params, &quant, input, filter, bias, out);
         }
     }
     Ok(())

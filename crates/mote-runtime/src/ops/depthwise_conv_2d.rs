@@ -146,7 +146,7 @@ pub fn eval(params: &DepthwiseConv2dParams, ctx: &mut EvalContext<'_>) -> Result
                 multipliers,
                 shifts,
             };
-            depthwise_conv_i8(params, &quant, input, filter, bias, out);
+            crate::arch::depthwise_conv_i8(params, &quant, input, filter, bias, out);
         }
     }
     Ok(())

@@ -149,7 +149,7 @@ pub fn eval(params: &FullyConnectedParams, ctx: &mut EvalContext<'_>) -> Result<
                 multipliers,
                 shifts,
             };
-            fully_connected_i8(params, &quant, input, weights, bias, out);
+            crate::arch::fully_connected_i8(params, &quant, input, weights, bias, out);
         }
     }
     Ok(())

@@ -1,0 +1,139 @@
+//! CONV_2D and FULLY_CONNECTED (int8) as blocked matrix products. Returns
+//! `false` for what it does not cover (grouped or
+//! horizontally dilated convolutions, inputs too short for their shapes, an
+//! input offset whose sums leave 16 bits); the caller then runs the reference,
+//! which rewrites every output.
+
+use super::gemm::{Gemm, Pixel, Runs};
+use crate::ops::conv_2d::Conv2dParams;
+use crate::ops::fully_connected::FullyConnectedParams;
+use crate::ops::per_channel::Requant;
+
+/// Whether `x + offset` fits an `i16` half-word for every int8 `x`.
+pub fn offset_fits(offset: i32) -> bool {
+    (i32::from(i16::MIN) + 128..=i32::from(i16::MAX) - 127).contains(&offset)
+}
+
+/// Whether the tensors hold at least what the shapes say.
+fn sizes_fit(
+    input: (&[i8], usize),
+    filter: (&[i8], usize),
+    bias: &[i32],
+    channels: usize,
+    output: (&[i8], usize),
+) -> bool {
+    input.0.len() >= input.1
+        && filter.0.len() >= filter.1
+        && output.0.len() >= output.1
+        && (bias.is_empty() || bias.len() >= channels)
+}
+
+/// The int8 CONV_2D, bit-exact with `ops::conv_2d::conv_i8`.
+pub fn conv_i8(
+    params: &Conv2dParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    filter: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+) -> bool {
+    let w = params.window;
+    let depth = w.in_depth;
+    let filter_size = w.filter_height * w.filter_width * depth;
+    let pixels = w.batches * w.out_height * w.out_width;
+    if params.filter_depth != depth
+        || w.dilation_width != 1
+        || !offset_fits(quant.input_offset)
+        || !sizes_fit(
+            (input, w.batches * w.in_height * w.in_width * depth),
+            (filter, w.out_depth * filter_size),
+            bias,
+            w.out_depth,
+            (output, pixels * w.out_depth),
+        )
+    {
+        return false;
+    }
+    let gemm = Gemm {
+        input,
+        filter,
+        bias,
+        quant,
+        filter_size,
+        input_step: w.dilation_height * w.in_width * depth,
+        filter_step: w.filter_width * depth,
+    };
+    let pixels = (0..w.batches).flat_map(|b| {
+        (0..w.out_height).flat_map(move |oy| {
+            let (y_first, y_end, y0) = w.rows(oy);
+            (0..w.out_width).map(move |ox| {
+                let (x_first, x_end, x0) = w.columns(ox);
+                if y_end == y_first || x_end == x_first {
+                    // Every tap in the padding: bias only.
+                    let runs = Runs {
+                        filter: 0,
+                        rows: 0,
+                        len: 0,
+                    };
+                    return Pixel { input: 0, runs };
+                }
+                // First tap inside the image: row y0 + y_first * dilation,
+                // column x0 + x_first (both >= 0 by `rows`/`columns`).
+                let y = (y0 + (y_first * w.dilation_height) as isize) as usize;
+                let x = (x0 + x_first as isize) as usize;
+                Pixel {
+                    input: ((b * w.in_height + y) * w.in_width + x) * depth,
+                    runs: Runs {
+                        filter: (y_first * w.filter_width + x_first) * depth,
+                        rows: y_end - y_first,
+                        len: (x_end - x_first) * depth,
+                    },
+                }
+            })
+        })
+    });
+    gemm.run(pixels, output, w.out_depth)
+}
+
+/// The int8 FULLY_CONNECTED, bit-exact with
+/// `ops::fully_connected::fully_connected_i8`: each input row is a pixel.
+pub fn fully_connected_i8(
+    params: &FullyConnectedParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    weights: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+) -> bool {
+    let (depth, units) = (params.depth, params.units);
+    if !offset_fits(quant.input_offset)
+        || !sizes_fit(
+            (input, params.batches * depth),
+            (weights, units * depth),
+            bias,
+            units,
+            (output, params.batches * units),
+        )
+    {
+        return false;
+    }
+    let gemm = Gemm {
+        input,
+        filter: weights,
+        bias,
+        quant,
+        filter_size: depth,
+        input_step: 0,
+        filter_step: 0,
+    };
+    let runs = Runs {
+        filter: 0,
+        rows: 1,
+        len: depth,
+    };
+    let pixels = (0..params.batches).map(|b| Pixel {
+        input: b * depth,
+        runs,
+    });
+    gemm.run(pixels, output, units)
+}

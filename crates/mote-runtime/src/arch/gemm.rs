@@ -1,0 +1,199 @@
+//! The int8 matrix product behind CONV_2D and FULLY_CONNECTED: each output
+//! pixel is a dot product of its input taps with every output channel's
+//! filter, the taps lying in `rows` contiguous runs of `len` bytes (one per
+//! filter row inside the image). Pixels go in pairs when their runs match
+//! (2 pixels x 2 channels per pass), else alone (1 pixel x 4 channels).
+
+use super::dot::{dot_1x1, dot_1x4, dot_2x2};
+use crate::ops::per_channel::Requant;
+
+/// Which filter taps an output pixel uses: `rows` runs of `len` bytes, run
+/// `r` at `filter + r * filter_step` inside each channel's filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Runs {
+    /// Offset of the first run in a channel's filter.
+    pub filter: usize,
+    /// Number of runs.
+    pub rows: usize,
+    /// Bytes per run.
+    pub len: usize,
+}
+
+/// One output pixel: where its input runs start, and which taps it uses.
+#[derive(Clone, Copy, Debug)]
+pub struct Pixel {
+    /// Offset of the first input run; run `r` is at `input + r * input_step`.
+    pub input: usize,
+    /// The taps.
+    pub runs: Runs,
+}
+
+/// The operands of one product. Callers check that every run of every pixel
+/// and channel lies inside `input` and `filter`; a run that does not is
+/// skipped (never read out of bounds).
+pub struct Gemm<'a> {
+    /// The input tensor.
+    pub input: &'a [i8],
+    /// Output channels' filters, `filter_size` bytes each.
+    pub filter: &'a [i8],
+    /// Bias per channel, or empty.
+    pub bias: &'a [i32],
+    /// Offsets and per-channel scaling.
+    pub quant: &'a Requant<'a>,
+    /// Bytes of one channel's filter.
+    pub filter_size: usize,
+    /// Distance between input runs.
+    pub input_step: usize,
+    /// Distance between filter runs.
+    pub filter_step: usize,
+}
+
+impl Gemm<'_> {
+    /// Whether every run of `p`, for every one of `channels` filters, lies
+    /// inside `input` and `filter`: what the pointer loops below rely on.
+    fn inside(&self, p: &Pixel, channels: usize) -> bool {
+        let Some(last_row) = p.runs.rows.checked_sub(1) else {
+            return true;
+        };
+        let end = |start: usize, step: usize| {
+            last_row
+                .checked_mul(step)
+                .and_then(|v| v.checked_add(start))
+                .and_then(|v| v.checked_add(p.runs.len))
+        };
+        let last_filter = channels
+            .saturating_sub(1)
+            .checked_mul(self.filter_size)
+            .and_then(|v| v.checked_add(p.runs.filter));
+        end(p.input, self.input_step).is_some_and(|e| e <= self.input.len())
+            && last_filter
+                .and_then(|f| end(f, self.filter_step))
+                .is_some_and(|e| e <= self.filter.len())
+    }
+
+    /// Input run `r` of a pixel (a pointer to `runs.len` bytes).
+    #[inline(always)]
+    fn x(&self, p: &Pixel, r: usize) -> *const i8 {
+        self.input
+            .as_ptr()
+            .wrapping_add(p.input + r * self.input_step)
+    }
+
+    /// Filter run `r` of channel `c`.
+    #[inline(always)]
+    fn w(&self, runs: &Runs, c: usize, r: usize) -> *const i8 {
+        let at = c * self.filter_size + runs.filter + r * self.filter_step;
+        self.filter.as_ptr().wrapping_add(at)
+    }
+
+    /// Bias, requantization and clamp of channel `c`'s accumulator.
+    #[inline(always)]
+    fn finish(&self, acc: i32, c: usize) -> i8 {
+        let bias = self.bias.get(c).copied().unwrap_or(0);
+        self.quant.apply(acc.wrapping_add(bias), c)
+    }
+
+    /// Every channel of one pixel into `out`, whose length is the channel
+    /// count `inside` approved.
+    fn one(&self, p: &Pixel, out: &mut [i8]) {
+        let off = self.quant.input_offset;
+        let Runs { rows, len, .. } = p.runs;
+        let mut quads = out.chunks_exact_mut(4);
+        let mut c = 0;
+        for o in &mut quads {
+            let mut acc = [0i32; 4];
+            for r in 0..rows {
+                let w = [0, 1, 2, 3].map(|k| self.w(&p.runs, c + k, r));
+                // SAFETY: `inside` proved run `r` of channels up to `c + 3`
+                // (< out.len()) in bounds.
+                unsafe { dot_1x4(self.x(p, r), w, len, off, &mut acc) };
+            }
+            for ((o, a), k) in o.iter_mut().zip(acc).zip(c..) {
+                *o = self.finish(a, k);
+            }
+            c += 4;
+        }
+        for o in quads.into_remainder() {
+            let mut acc = 0;
+            for r in 0..rows {
+                // SAFETY: as above, channel `c` < out.len().
+                acc = unsafe { dot_1x1(self.x(p, r), self.w(&p.runs, c, r), len, off, acc) };
+            }
+            *o = self.finish(acc, c);
+            c += 1;
+        }
+    }
+
+    /// Every channel of two pixels with equal runs into `out_a` and `out_b`
+    /// (of the length `inside` approved).
+    fn two(&self, a: &Pixel, b: &Pixel, out_a: &mut [i8], out_b: &mut [i8]) {
+        let off = self.quant.input_offset;
+        let runs = &a.runs;
+        let Runs { rows, len, .. } = *runs;
+        let mut pairs_a = out_a.chunks_exact_mut(2);
+        let mut pairs_b = out_b.chunks_exact_mut(2);
+        let mut c = 0;
+        for (oa, ob) in (&mut pairs_a).zip(&mut pairs_b) {
+            let mut acc = [0i32; 4];
+            for r in 0..rows {
+                let x = [self.x(a, r), self.x(b, r)];
+                let w = [self.w(runs, c, r), self.w(runs, c + 1, r)];
+                // SAFETY: `inside` proved run `r` of both pixels and of
+                // channels `c`, `c + 1` (< out_a.len()) in bounds.
+                unsafe { dot_2x2(x, w, len, off, &mut acc) };
+            }
+            let [ac, ad, bc, bd] = acc;
+            if let ([oa0, oa1], [ob0, ob1]) = (oa, ob) {
+                (*oa0, *oa1) = (self.finish(ac, c), self.finish(ad, c + 1));
+                (*ob0, *ob1) = (self.finish(bc, c), self.finish(bd, c + 1));
+            }
+            c += 2;
+        }
+        let last = pairs_a
+            .into_remainder()
+            .iter_mut()
+            .zip(pairs_b.into_remainder());
+        for (oa, ob) in last {
+            let (mut ac, mut bc) = (0, 0);
+            for r in 0..rows {
+                let w = self.w(runs, c, r);
+                // SAFETY: as above, channel `c` < out_a.len().
+                unsafe {
+                    ac = dot_1x1(self.x(a, r), w, len, off, ac);
+                    bc = dot_1x1(self.x(b, r), w, len, off, bc);
+                }
+            }
+            (*oa, *ob) = (self.finish(ac, c), self.finish(bc, c));
+        }
+    }
+
+    /// Runs every pixel of `pixels` (in output order) into consecutive
+    /// `channels`-byte rows of `output`, pairing neighbours with equal runs.
+    /// `false` if a pixel's runs leave the tensors (then the output is
+    /// incomplete and the caller runs the reference kernel).
+    pub fn run(
+        &self,
+        pixels: impl Iterator<Item = Pixel>,
+        output: &mut [i8],
+        channels: usize,
+    ) -> bool {
+        let mut pending: Option<(Pixel, &mut [i8])> = None;
+        for (p, out) in pixels.zip(output.chunks_exact_mut(channels.max(1))) {
+            if !self.inside(&p, out.len()) {
+                return false;
+            }
+            match pending.take() {
+                Some((a, out_a)) if a.runs == p.runs => self.two(&a, &p, out_a, out),
+                Some((a, out_a)) => {
+                    self.one(&a, out_a);
+                    pending = Some((p, out));
+                }
+                None => pending = Some((p, out)),
+            }
+        }
+        if let Some((a, out_a)) = pending {
+            self.one(&a, out_a);
+        }
+        true
+    }
+}

@@ -1,0 +1,83 @@
+//! Optimized int8 kernels, chosen at compile time. On `thumbv7em` (Cortex-M4
+//! and M7, `cfg(mote_dsp)` from `build.rs`) CONV_2D, DEPTHWISE_CONV_2D and
+//! FULLY_CONNECTED run blocked kernels that do two MACs per `SMLAD`; elsewhere,
+//! or with the `reference-kernels` feature, the entry points below are the
+//! reference kernels of `ops`. The blocked kernels are written once over the
+//! primitives of `simd`: Armv7E-M instructions in `cortex_m4`, their plain
+//! Rust twin in `portable`, which the host tests compare with the reference
+//! kernels. Both give the reference's results bit for bit: the sums are the
+//! same numbers in wrapping 32-bit arithmetic, requantized by the same code.
+
+#[cfg(any(test, mote_dsp))]
+mod conv_2d;
+#[cfg(mote_dsp)]
+mod cortex_m4;
+#[cfg(any(test, mote_dsp))]
+mod depthwise_conv_2d;
+#[cfg(any(test, mote_dsp))]
+mod dot;
+#[cfg(any(test, mote_dsp))]
+mod gemm;
+#[cfg(test)]
+mod portable;
+#[cfg(test)]
+mod tests;
+
+/// The 2-MAC primitives the blocked kernels use.
+#[cfg(any(test, mote_dsp))]
+mod simd {
+    #[cfg(mote_dsp)]
+    pub use super::cortex_m4::*;
+    #[cfg(all(test, not(mote_dsp)))]
+    pub use super::portable::*;
+}
+
+use crate::ops;
+use crate::ops::conv_2d::Conv2dParams;
+use crate::ops::depthwise_conv_2d::DepthwiseConv2dParams;
+use crate::ops::fully_connected::FullyConnectedParams;
+use crate::ops::per_channel::Requant;
+
+/// The int8 CONV_2D: the blocked kernel where it applies, else the reference.
+#[inline]
+pub fn conv_i8(p: &Conv2dParams, q: &Requant<'_>, x: &[i8], w: &[i8], b: &[i32], out: &mut [i8]) {
+    #[cfg(mote_dsp)]
+    if conv_2d::conv_i8(p, q, x, w, b, out) {
+        return;
+    }
+    ops::conv_2d::conv_i8(p, q, x, w, b, out);
+}
+
+/// The int8 DEPTHWISE_CONV_2D: the blocked kernel where it applies, else the reference.
+#[inline]
+pub fn depthwise_conv_i8(
+    p: &DepthwiseConv2dParams,
+    q: &Requant<'_>,
+    x: &[i8],
+    w: &[i8],
+    b: &[i32],
+    out: &mut [i8],
+) {
+    #[cfg(mote_dsp)]
+    if depthwise_conv_2d::depthwise_conv_i8(p, q, x, w, b, out) {
+        return;
+    }
+    ops::depthwise_conv_2d::depthwise_conv_i8(p, q, x, w, b, out);
+}
+
+/// The int8 FULLY_CONNECTED: the blocked kernel where it applies, else the reference.
+#[inline]
+pub fn fully_connected_i8(
+    p: &FullyConnectedParams,
+    q: &Requant<'_>,
+    x: &[i8],
+    w: &[i8],
+    b: &[i32],
+    out: &mut [i8],
+) {
+    #[cfg(mote_dsp)]
+    if conv_2d::fully_connected_i8(p, q, x, w, b, out) {
+        return;
+    }
+    ops::fully_connected::fully_connected_i8(p, q, x, w, b, out);
+}

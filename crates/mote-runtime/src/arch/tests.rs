@@ -1,0 +1,241 @@
+//! The blocked kernels (with the portable primitives) against the reference
+//! kernels on random shapes, strides, dilations, padding, offsets and
+//! per-channel scales: every output byte must agree.
+
+use super::portable::{smlabb, smlad, smlatt, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
+use crate::ops::conv_2d::{Conv2dParams, ConvKind, Window};
+use crate::ops::depthwise_conv_2d::DepthwiseConv2dParams;
+use crate::ops::fully_connected::{FullyConnectedKind, FullyConnectedParams};
+use crate::ops::per_channel::{OutputQuant, Requant};
+use crate::ops::{conv_2d, depthwise_conv_2d, fully_connected};
+
+/// A small seeded generator (PCG-like LCG, high bits).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as u32
+    }
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + i64::from(self.next()) % (hi - lo + 1)
+    }
+    fn usize(&mut self, lo: usize, hi: usize) -> usize {
+        self.range(lo as i64, hi as i64) as usize
+    }
+    fn bytes(&mut self, n: usize) -> Vec<i8> {
+        (0..n).map(|_| self.next() as i8).collect()
+    }
+}
+
+/// Random per-channel (or per-tensor) requantization, offsets and clamp.
+struct Quant {
+    input_offset: i32,
+    output: OutputQuant,
+    multipliers: Vec<i32>,
+    shifts: Vec<i32>,
+}
+
+impl Quant {
+    fn random(rng: &mut Rng, channels: usize) -> Self {
+        let n = if rng.next() % 4 == 0 { 1 } else { channels };
+        let min = rng.range(-128, 0) as i32;
+        // Offsets near the edge of what 16-bit sums allow, now and then.
+        let input_offset = match rng.next() % 8 {
+            0 => rng.range(-32_640, 32_640) as i32,
+            _ => rng.range(-128, 127) as i32,
+        };
+        Quant {
+            input_offset,
+            output: OutputQuant {
+                offset: rng.range(-128, 127) as i32,
+                min,
+                max: rng.range(i64::from(min), 127) as i32,
+            },
+            multipliers: (0..n)
+                .map(|_| rng.range(1 << 30, i64::from(i32::MAX)) as i32)
+                .collect(),
+            shifts: (0..n).map(|_| rng.range(-12, 3) as i32).collect(),
+        }
+    }
+    fn requant(&self) -> Requant<'_> {
+        Requant {
+            input_offset: self.input_offset,
+            output: self.output,
+            multipliers: &self.multipliers,
+            shifts: &self.shifts,
+        }
+    }
+}
+
+/// A random window over `in_depth` channels with `out_depth` outputs.
+fn window(rng: &mut Rng, in_depth: usize, out_depth: usize) -> Window {
+    let (fh, fw) = (rng.usize(1, 4), rng.usize(1, 4));
+    let (sh, sw) = (rng.usize(1, 3), rng.usize(1, 3));
+    let (dh, dw) = if rng.next() % 4 == 0 {
+        (rng.usize(1, 2), rng.usize(1, 2))
+    } else {
+        (1, 1)
+    };
+    let (ih, iw) = (rng.usize(1, 7), rng.usize(1, 7));
+    let (ph, pw) = (rng.usize(0, fh), rng.usize(0, fw));
+    let out = |i: usize, p: usize, f: usize, d: usize, s: usize| {
+        ((i + 2 * p).saturating_sub(d * (f - 1) + 1)) / s + 1
+    };
+    Window {
+        batches: rng.usize(1, 2),
+        in_height: ih,
+        in_width: iw,
+        in_depth,
+        filter_height: fh,
+        filter_width: fw,
+        out_height: out(ih, ph, fh, dh, sh),
+        out_width: out(iw, pw, fw, dw, sw),
+        out_depth,
+        stride_height: sh,
+        stride_width: sw,
+        dilation_height: dh,
+        dilation_width: dw,
+        pad_height: ph,
+        pad_width: pw,
+    }
+}
+
+fn bias(rng: &mut Rng, n: usize) -> Vec<i32> {
+    if rng.next() % 3 == 0 {
+        Vec::new()
+    } else {
+        (0..n).map(|_| rng.range(-40_000, 40_000) as i32).collect()
+    }
+}
+
+#[test]
+fn conv_matches_reference() {
+    let mut rng = Rng(1);
+    let mut covered = 0;
+    for case in 0..400 {
+        let in_depth = rng.usize(1, 19);
+        let out_depth = rng.usize(1, 11);
+        let mut w = window(&mut rng, in_depth, out_depth);
+        if case % 3 == 0 {
+            // 1x1, the matrix-product case.
+            (w.filter_height, w.filter_width, w.pad_height, w.pad_width) = (1, 1, 0, 0);
+            (w.dilation_height, w.dilation_width) = (1, 1);
+            w.out_height = (w.in_height - 1) / w.stride_height + 1;
+            w.out_width = (w.in_width - 1) / w.stride_width + 1;
+        }
+        let params = Conv2dParams {
+            window: w,
+            filter_depth: in_depth,
+            has_bias: true,
+            kind: ConvKind::Float32 { range: (0.0, 0.0) },
+        };
+        let q = Quant::random(&mut rng, out_depth);
+        let input = rng.bytes(w.batches * w.in_height * w.in_width * in_depth);
+        let filter = rng.bytes(out_depth * w.filter_height * w.filter_width * in_depth);
+        let b = bias(&mut rng, out_depth);
+        let n = w.batches * w.out_height * w.out_width * out_depth;
+        let (mut want, mut got) = (vec![0i8; n], vec![0i8; n]);
+        conv_2d::conv_i8(&params, &q.requant(), &input, &filter, &b, &mut want);
+        if super::conv_2d::conv_i8(&params, &q.requant(), &input, &filter, &b, &mut got) {
+            covered += 1;
+            assert_eq!(got, want, "case {case}: {w:?}");
+        } else {
+            assert_ne!(w.dilation_width, 1, "case {case} not covered: {w:?}");
+        }
+    }
+    assert!(covered > 300, "only {covered} cases ran the blocked kernel");
+}
+
+#[test]
+fn depthwise_matches_reference() {
+    let mut rng = Rng(2);
+    for case in 0..400 {
+        let depth = rng.usize(1, 21);
+        let w = window(&mut rng, depth, depth);
+        let params = DepthwiseConv2dParams {
+            window: w,
+            depth_multiplier: 1,
+            has_bias: true,
+            kind: ConvKind::Float32 { range: (0.0, 0.0) },
+        };
+        let q = Quant::random(&mut rng, depth);
+        let input = rng.bytes(w.batches * w.in_height * w.in_width * depth);
+        let filter = rng.bytes(w.filter_height * w.filter_width * depth);
+        let b = bias(&mut rng, depth);
+        let n = w.batches * w.out_height * w.out_width * depth;
+        let (mut want, mut got) = (vec![0i8; n], vec![0i8; n]);
+        depthwise_conv_2d::depthwise_conv_i8(&params, &q.requant(), &input, &filter, &b, &mut want);
+        assert!(super::depthwise_conv_2d::depthwise_conv_i8(
+            &params,
+            &q.requant(),
+            &input,
+            &filter,
+            &b,
+            &mut got
+        ));
+        assert_eq!(got, want, "case {case}: {w:?}");
+    }
+}
+
+#[test]
+fn fully_connected_matches_reference() {
+    let mut rng = Rng(3);
+    for case in 0..400 {
+        let (batches, depth, units) = (rng.usize(1, 4), rng.usize(1, 70), rng.usize(1, 13));
+        let params = FullyConnectedParams {
+            batches,
+            depth,
+            units,
+            has_bias: true,
+            kind: FullyConnectedKind::Float32 { range: (0.0, 0.0) },
+        };
+        let q = Quant::random(&mut rng, units);
+        let input = rng.bytes(batches * depth);
+        let weights = rng.bytes(units * depth);
+        let b = bias(&mut rng, units);
+        let (mut want, mut got) = (vec![0i8; batches * units], vec![0i8; batches * units]);
+        fully_connected::fully_connected_i8(&params, &q.requant(), &input, &weights, &b, &mut want);
+        assert!(super::conv_2d::fully_connected_i8(
+            &params,
+            &q.requant(),
+            &input,
+            &weights,
+            &b,
+            &mut got
+        ));
+        assert_eq!(got, want, "case {case}");
+    }
+}
+
+#[test]
+fn out_of_range_offsets_fall_back() {
+    // x + offset would leave 16 bits: the blocked kernels decline.
+    assert!(!super::conv_2d::offset_fits(32_641));
+    assert!(!super::conv_2d::offset_fits(-32_641));
+    assert!(super::conv_2d::offset_fits(32_640) && super::conv_2d::offset_fits(-32_640));
+}
+
+#[test]
+fn primitives_do_what_the_instructions_do() {
+    // bytes [-1, 2, -3, 4] = 0x04fd02ff: SXTB16 takes bytes 0 and 2 -> halves
+    // -1, -3; ROR 8 takes bytes 1 and 3 -> 2, 4.
+    let x = 0x04fd_02ffu32;
+    assert_eq!(sxtb16(x), 0xfffd_ffff);
+    assert_eq!(sxtb16_ror8(x), 0x0004_0002);
+    // SXTAB16 adds to halves (100, -200): 99, -203 and 102, -196.
+    let a = (100u32) | ((-200i16 as u16 as u32) << 16);
+    assert_eq!(sxtab16(a, x), 99 | ((-203i16 as u16 as u32) << 16));
+    assert_eq!(sxtab16_ror8(a, x), 102 | ((-196i16 as u16 as u32) << 16));
+    // SMLAD: 7 + (-1)(2) + (-3)(4) = -7; SMLABB 7 - 2 = 5; SMLATT 7 - 12 = -5.
+    let (p, q) = (sxtb16(x), sxtb16_ror8(x));
+    assert_eq!(smlad(p, q, 7), -7);
+    assert_eq!(smlabb(p, q, 7), 5);
+    assert_eq!(smlatt(p, q, 7), -5);
+    // Wrapping: i32::MAX + 1 * 1 + 0 wraps to i32::MIN, as the instruction.
+    assert_eq!(smlad(1, 1, i32::MAX), i32::MIN);
+}
