@@ -30,6 +30,7 @@ pub mod npy;
 mod optimizers;
 mod progress;
 mod rng;
+pub mod spec;
 mod tensor;
 pub mod tflite;
 
@@ -42,7 +43,7 @@ pub use layers::{
     ActivationLayer, Add, AveragePooling1D, AveragePooling2D, BatchNormalization, Concatenate,
     Conv1D, Conv2D, Dense, DepthwiseConv2D, Dropout, Flatten, GlobalAveragePooling1D,
     GlobalAveragePooling2D, Input, Layer, MaxPooling1D, MaxPooling2D, Padding, Param, Reshape,
-    Window,
+    SeparableConv2D, Window,
 };
 pub use loss::Loss;
 pub use metric::Metric;

@@ -57,6 +57,11 @@ impl DepthwiseConv2D {
         self
     }
 
+    /// The window geometry of the last build.
+    pub(crate) fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
     /// Filters per input channel (default 1).
     pub fn depth_multiplier(mut self, depth_multiplier: usize) -> Self {
         self.depth_multiplier = depth_multiplier;
