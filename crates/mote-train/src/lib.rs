@@ -16,6 +16,7 @@
 
 mod activation;
 mod callbacks;
+pub mod classification;
 pub mod data;
 mod error;
 pub mod files;
@@ -28,6 +29,7 @@ mod metric;
 mod model;
 pub mod npy;
 mod optimizers;
+mod plot;
 mod progress;
 mod rng;
 pub mod spec;

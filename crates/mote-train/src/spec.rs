@@ -310,8 +310,8 @@ fn layer(table: &Table, index: usize) -> Result<Layer> {
         }
         "DepthwiseConv2D" => {
             let kernel = f.window("kernel_size")?;
-            let mut conv =
-                DepthwiseConv2D::new(f.required("kernel_size", kernel)?).activation(f.activation()?);
+            let mut conv = DepthwiseConv2D::new(f.required("kernel_size", kernel)?)
+                .activation(f.activation()?);
             if let Some(s) = f.window("strides")? {
                 conv = conv.strides(s);
             }
@@ -330,8 +330,8 @@ fn layer(table: &Table, index: usize) -> Result<Layer> {
             let filters = f.usize("filters")?;
             let filters = f.required("filters", filters)?;
             let kernel = f.size1("kernel_size")?;
-            let mut conv =
-                Conv1D::new(filters, f.required("kernel_size", kernel)?).activation(f.activation()?);
+            let mut conv = Conv1D::new(filters, f.required("kernel_size", kernel)?)
+                .activation(f.activation()?);
             if let Some(s) = f.size1("strides")? {
                 conv = conv.strides(s);
             }
@@ -488,15 +488,20 @@ fn optimizer(table: &Table) -> Result<Optimizer> {
     Ok(optimizer)
 }
 
-fn loss(name: &str) -> Result<Loss> {
+fn loss(name: &str, from_logits: bool) -> Result<Loss> {
+    if from_logits && !name.ends_with("crossentropy") {
+        return Err(bad(format!(
+            "'from_logits' applies to the cross-entropies, not to '{name}'"
+        )));
+    }
     Ok(match name {
         "mean_squared_error" | "mse" => Loss::MeanSquaredError,
         "mean_absolute_error" | "mae" => Loss::MeanAbsoluteError,
         "huber" => Loss::Huber { delta: 1.0 },
-        "binary_crossentropy" => Loss::BinaryCrossentropy { from_logits: false },
-        "categorical_crossentropy" => Loss::CategoricalCrossentropy { from_logits: false },
+        "binary_crossentropy" => Loss::BinaryCrossentropy { from_logits },
+        "categorical_crossentropy" => Loss::CategoricalCrossentropy { from_logits },
         "sparse_categorical_crossentropy" => {
-            Loss::SparseCategoricalCrossentropy { from_logits: false }
+            Loss::SparseCategoricalCrossentropy { from_logits }
         }
         other => return Err(bad(format!(
             "unknown loss '{other}' (known: mean_squared_error, mean_absolute_error, huber, binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy)"
@@ -550,7 +555,9 @@ impl Spec {
             Some(v) => return Err(bad(format!("'optimizer' must be a table, got {v}"))),
         };
         let loss_name = f.str("loss")?;
-        let loss = loss(f.required("loss", loss_name)?)?;
+        let loss_name = f.required("loss", loss_name)?;
+        let from_logits = f.bool("from_logits")?.unwrap_or(false);
+        let loss = loss(loss_name, from_logits)?;
         let metrics = match f.get("metrics") {
             None => Vec::new(),
             Some(Value::Array(items)) => items
@@ -641,7 +648,8 @@ mod tests {
             "{BASE}[[layers]]\ntype = \"MaxPooling2D\"\n[[layers]]\ntype = \"Conv2D\"\nfilters = 2\nkernel_size = 5\n"
         ));
         assert!(e.contains("conv2d") && e.contains("[4, 4, 1]"), "{e}");
-        let e = err("input_shape = [4]\nloss = \"hinge\"\n[[layers]]\ntype = \"Dense\"\nunits = 1\n");
+        let e =
+            err("input_shape = [4]\nloss = \"hinge\"\n[[layers]]\ntype = \"Dense\"\nunits = 1\n");
         assert!(e.contains("unknown loss 'hinge'"), "{e}");
         let e = err("input_shape = [0]\nloss = \"mse\"\n[[layers]]\ntype = \"Dense\"\nunits = 1\n");
         assert!(e.contains("'input_shape'"), "{e}");
