@@ -3,6 +3,7 @@
 
 pub mod builder;
 mod export;
+pub mod options;
 mod writer;
 
 pub use export::{export, ExportError};
