@@ -196,3 +196,39 @@ fn one_d_layers_map_to_2d_operators_of_height_one() {
     );
     assert_litert_matches_predict(&mut model, &x, 20, "zoo_1d");
 }
+
+#[test]
+fn hello_world_float_imports_predicts_as_tflite_and_fine_tunes() {
+    use mote_train::tflite::import_bytes;
+    let path = assets().join("tflm/hello_world/hello_world_float.tflite");
+    let bytes = std::fs::read(&path).unwrap();
+    let mut model = import_bytes(&bytes).unwrap();
+    assert_eq!(model.input_shape(), Some(&[1][..]));
+    // x over [0, 2 pi): TensorFlow Lite on the original file against the imported model
+    let x = Tensor::from_fn([64, 1], |i| i as f32 * std::f32::consts::TAU / 64.0);
+    let expected = model.predict(&x).unwrap();
+    let steps = (0..64)
+        .map(|r| vec![Array::from_f32(vec![1, 1], x.row(r))])
+        .collect();
+    let outcome = run(Engine::Litert, &[Case { model: path, steps }])
+        .remove(0)
+        .unwrap();
+    for (r, step) in outcome.steps.iter().enumerate() {
+        let got = step[0].to_f64()[0] as f32;
+        let want = expected.data()[r];
+        assert!(
+            (got - want).abs() <= 1e-5,
+            "x = {}: TFLite {got}, imported {want}",
+            x.data()[r]
+        );
+    }
+    // fine-tuning on sin(x) lowers the loss it starts from
+    let y = Tensor::new(x.data().iter().map(|v| v.sin()).collect(), [64, 1]).unwrap();
+    model.compile(Adam::new(1e-3), Loss::MeanSquaredError);
+    let before = model.evaluate(&x, &y).unwrap().get("loss").unwrap();
+    model
+        .fit(&x, &y, Fit::epochs(30).batch_size(16).seed(1).verbose(0))
+        .unwrap();
+    let after = model.evaluate(&x, &y).unwrap().get("loss").unwrap();
+    assert!(after < before, "fine-tuning: loss {before} -> {after}");
+}
