@@ -34,6 +34,7 @@ mod progress;
 mod rng;
 pub mod spec;
 mod tensor;
+mod vector;
 pub mod tflite;
 
 pub use activation::Activation;

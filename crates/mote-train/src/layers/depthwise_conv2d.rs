@@ -6,6 +6,7 @@ use super::{glorot_uniform, Context, Op, Param};
 use crate::activation::Activation;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
+use crate::vector::mul_add;
 
 /// Depthwise 2-D convolution, Keras' `DepthwiseConv2D`: input `[h, w, c]`,
 /// kernel `[kh, kw, c, depth_multiplier]` (Glorot-uniform), bias
@@ -22,6 +23,12 @@ pub struct DepthwiseConv2D {
     params: Vec<Param>,
     geometry: Geometry,
     pre_activation: Tensor,
+    /// For depth multiplier 1 and horizontal stride 1: per tap, the kernel's
+    /// channel vector repeated for every output column, so that a run of
+    /// pixels is one flat multiply-add (`[kh * kw, out_w * c]`).
+    tiled: Vec<f32>,
+    /// Per tap, dL/dK summed per output column before the final reduction.
+    tiled_grad: Vec<f32>,
     /// Backward skips the softmax (the loss gave dL/d(pre-softmax)).
     fused_softmax: bool,
 }
@@ -41,6 +48,8 @@ impl DepthwiseConv2D {
             params: Vec::new(),
             geometry: Geometry::default(),
             pre_activation: Tensor::default(),
+            tiled: Vec::new(),
+            tiled_grad: Vec::new(),
             fused_softmax: false,
         }
     }
@@ -167,22 +176,26 @@ impl Op for DepthwiseConv2D {
             None => y.fill(0.0),
         }
         let out_len = g.out_h * g.out_w * out_c;
+        let flat = m == 1 && g.stride_w == 1;
+        if flat {
+            tile(kernel, c, g.out_w, &mut self.tiled);
+        }
+        let tiled = &self.tiled;
+        let row = g.out_w * c;
         for (sample, out) in x
             .chunks_exact(g.input_len())
             .zip(y.chunks_exact_mut(out_len))
         {
             for_each_tap(&g, |oy, iy, ky, kx, lo, hi| {
                 let ks = &kernel[(ky * g.kernel_w + kx) * out_c..][..out_c];
-                if m == 1 && g.stride_w == 1 {
-                    // stride 1: the pixels lo..hi are one contiguous run
+                if flat {
+                    // stride 1: the pixels lo..hi are one contiguous run,
+                    // y[i] += x[i] * tiled[i]
                     let run = (hi - lo) * c;
                     let xs = &sample[(iy * g.in_w + lo + kx - g.pad_left) * c..][..run];
                     let os = &mut out[(oy * g.out_w + lo) * c..][..run];
-                    for (o, xs) in os.chunks_exact_mut(c).zip(xs.chunks_exact(c)) {
-                        for ((o, &xv), &kv) in o.iter_mut().zip(xs).zip(ks) {
-                            *o += xv * kv;
-                        }
-                    }
+                    let kt = &tiled[(ky * g.kernel_w + kx) * row + lo * c..][..run];
+                    mul_add(os, xs, kt);
                     return;
                 }
                 for ox in lo..hi {
@@ -243,19 +256,26 @@ impl Op for DepthwiseConv2D {
         let (dk, k) = kernel[0].grad_and_value();
         dk.fill(0.0);
         let out_len = g.out_h * g.out_w * out_c;
+        let flat = m == 1 && g.stride_w == 1;
+        let row = g.out_w * c;
+        let taps = g.kernel_h * g.kernel_w;
+        if flat {
+            self.tiled_grad.clear();
+            self.tiled_grad.resize(taps * row, 0.0);
+        }
+        let tiled_grad = &mut self.tiled_grad;
         // dK[ky, kx, c, j] += x[c] * dy[c*m + j]
         for (sample, dout) in x.chunks_exact(g.input_len()).zip(dz.chunks_exact(out_len)) {
             for_each_tap(&g, |oy, iy, ky, kx, lo, hi| {
                 let dks = &mut dk[(ky * g.kernel_w + kx) * out_c..][..out_c];
-                if m == 1 && g.stride_w == 1 {
+                if flat {
+                    // per output column first (independent sums that
+                    // vectorize), reduced over columns below
                     let run = (hi - lo) * c;
                     let xs = &sample[(iy * g.in_w + lo + kx - g.pad_left) * c..][..run];
                     let ds = &dout[(oy * g.out_w + lo) * c..][..run];
-                    for (xs, d) in xs.chunks_exact(c).zip(ds.chunks_exact(c)) {
-                        for ((acc, &xv), &gv) in dks.iter_mut().zip(xs).zip(d) {
-                            *acc += xv * gv;
-                        }
-                    }
+                    let acc = &mut tiled_grad[(ky * g.kernel_w + kx) * row + lo * c..][..run];
+                    mul_add(acc, xs, ds);
                     return;
                 }
                 for ox in lo..hi {
@@ -276,6 +296,15 @@ impl Op for DepthwiseConv2D {
                 }
             });
         }
+        if flat {
+            for (dks, acc) in dk.chunks_exact_mut(c).zip(tiled_grad.chunks_exact(row)) {
+                for column in acc.chunks_exact(c) {
+                    dks.iter_mut().zip(column).for_each(|(d, a)| *d += a);
+                }
+            }
+            tile(k, c, g.out_w, &mut self.tiled);
+        }
+        let tiled = &self.tiled;
         if !need_input_grads {
             return;
         }
@@ -288,15 +317,13 @@ impl Op for DepthwiseConv2D {
         {
             for_each_tap(&g, |oy, iy, ky, kx, lo, hi| {
                 let ks = &k[(ky * g.kernel_w + kx) * out_c..][..out_c];
-                if m == 1 && g.stride_w == 1 {
+                if flat {
+                    // dx[i] += tiled[i] * dy[i] over the run
                     let run = (hi - lo) * c;
                     let dxs = &mut dx[(iy * g.in_w + lo + kx - g.pad_left) * c..][..run];
                     let ds = &dout[(oy * g.out_w + lo) * c..][..run];
-                    for (dxs, d) in dxs.chunks_exact_mut(c).zip(ds.chunks_exact(c)) {
-                        for ((acc, &kv), &gv) in dxs.iter_mut().zip(ks).zip(d) {
-                            *acc += kv * gv;
-                        }
-                    }
+                    let kt = &tiled[(ky * g.kernel_w + kx) * row + lo * c..][..run];
+                    mul_add(dxs, kt, ds);
                     return;
                 }
                 for ox in lo..hi {
@@ -331,6 +358,16 @@ impl Op for DepthwiseConv2D {
 
     fn params_mut(&mut self) -> &mut [Param] {
         &mut self.params
+    }
+}
+
+/// Writes `tiled[tap][ox * c + ch] = kernel[tap * c + ch]` for every output column `ox`.
+fn tile(kernel: &[f32], c: usize, out_w: usize, tiled: &mut Vec<f32>) {
+    tiled.clear();
+    for ks in kernel.chunks_exact(c) {
+        for _ in 0..out_w {
+            tiled.extend_from_slice(ks);
+        }
     }
 }
 
