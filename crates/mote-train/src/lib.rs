@@ -34,8 +34,8 @@ mod progress;
 mod rng;
 pub mod spec;
 mod tensor;
-mod vector;
 pub mod tflite;
+mod vector;
 
 pub use activation::Activation;
 pub use callbacks::{Control, EarlyStopping};

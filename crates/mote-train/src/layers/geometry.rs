@@ -122,6 +122,7 @@ impl Geometry {
     }
 
     /// Values per input sample.
+    #[inline]
     pub fn input_len(&self) -> usize {
         self.in_h * self.in_w * self.channels
     }
