@@ -7,6 +7,10 @@
 //! DEPTHWISE_CONV_2D, MAX_POOL_2D, AVERAGE_POOL_2D, MEAN over height and
 //! width (or steps), RESHAPE, SOFTMAX (beta 1), RELU, RELU6, LOGISTIC, TANH.
 //! Anything else is an error naming the operator and why.
+//!
+//! Dense and convolution layers always get a bias: zeros where the file
+//! omits it (TensorFlow's converter drops all-zero biases, e.g. of a model
+//! not trained yet), so that fine-tuning trains it as Keras would.
 
 use mote_runtime::{BuiltinOperator, Model as Runtime, TensorType};
 
@@ -180,12 +184,9 @@ pub fn import(model: &Runtime) -> Result<Model, ImportError> {
                 }
                 let kernel =
                     Tensor::new(kernel, [fan_in, units]).map_err(|e| fail(e.to_string()))?;
-                let bias = constant(2)?;
-                let dense = Dense::new(units)
-                    .activation(activation(0)?)
-                    .use_bias(bias.is_some());
-                let mut params = vec![kernel];
-                params.extend(bias);
+                let bias = constant(2)?.unwrap_or_else(|| Tensor::zeros([units]));
+                let dense = Dense::new(units).activation(activation(0)?);
+                let params = vec![kernel, bias];
                 let per_sample: usize = current_shape[1..].iter().product();
                 if current_shape.last() == Some(&fan_in) && current_shape.len() == 2 {
                     (vec![dense.into()], vec![params])
@@ -238,10 +239,9 @@ pub fn import(model: &Runtime) -> Result<Model, ImportError> {
                         .strides(stride)
                         .padding(pad)
                         .depth_multiplier(m)
-                        .activation(act)
-                        .use_bias(bias.is_some());
-                    let mut params = vec![kernel];
-                    params.extend(bias);
+                        .activation(act);
+                    let bias = bias.unwrap_or_else(|| Tensor::zeros([d]));
+                    let params = vec![kernel, bias];
                     (vec![layer.into()], vec![params])
                 } else {
                     // OHWI [f, kh, kw, c] -> [kh, kw, c, f]
@@ -257,10 +257,9 @@ pub fn import(model: &Runtime) -> Result<Model, ImportError> {
                     let layer = Conv2D::new(f, [kh, kw])
                         .strides(stride)
                         .padding(pad)
-                        .activation(act)
-                        .use_bias(bias.is_some());
-                    let mut params = vec![kernel];
-                    params.extend(bias);
+                        .activation(act);
+                    let bias = bias.unwrap_or_else(|| Tensor::zeros([f]));
+                    let params = vec![kernel, bias];
                     (vec![layer.into()], vec![params])
                 }
             }
@@ -446,6 +445,18 @@ mod tests {
         for (a, b) in got.data().iter().zip(expected.data()) {
             assert!((a - b).abs() < 1e-6, "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn a_missing_bias_comes_back_as_zeros_to_train() {
+        // Dense without bias exported (bias input -1) -> imported with a zero bias
+        let mut model = Sequential::new([Dense::new(2).use_bias(false).input_shape([3])]);
+        model.predict(&Tensor::zeros([1, 3])).unwrap();
+        let bytes = export(&model).unwrap().to_bytes().unwrap();
+        let imported = import_bytes(&bytes).unwrap();
+        let params = imported.layers().next().unwrap().params();
+        assert_eq!(params.len(), 2);
+        assert_eq!(params[1].value().data(), &[0.0, 0.0]);
     }
 
     #[test]
