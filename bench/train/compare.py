@@ -30,6 +30,7 @@ repository root.
 
 import argparse
 import gzip
+import json
 import os
 import re
 import statistics
@@ -270,17 +271,35 @@ def table(all_results, seeds):
     return "\n".join(lines) + "\n\n" + "; ".join(versions)
 
 
+def in_own_process(framework, args):
+    """Runs one framework in a child process (TensorFlow and PyTorch loaded
+    into one process can abort on conflicting LLVM options)."""
+    command = [sys.executable, __file__, "--framework", framework, "--seeds", str(args.seeds)]
+    if args.only:
+        command += ["--only", args.only]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        return {"error": f"failed: {last}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--only", choices=["mlp", "cnn", "line"])
     parser.add_argument("--skip-mote", action="store_true")
+    parser.add_argument("--framework", choices=["keras", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.framework:
+        run = keras_tasks if args.framework == "keras" else torch_tasks
+        print(json.dumps(run(args.seeds, args.only)))
+        return
     all_results = {}
     if not args.skip_mote:
         all_results["mote"] = mote_tasks(args.seeds, args.only)
-    all_results["Keras"] = keras_tasks(args.seeds, args.only)
-    all_results["PyTorch"] = torch_tasks(args.seeds, args.only)
+    all_results["Keras"] = in_own_process("keras", args)
+    all_results["PyTorch"] = in_own_process("torch", args)
     load = os.getloadavg()
     print(table(all_results, args.seeds))
     print(f"\nload average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "

@@ -12,8 +12,9 @@ use crate::tensor::Tensor;
 /// kernel Glorot-uniform with Keras' fans.
 #[derive(Clone, Debug)]
 pub struct SeparableConv2D {
-    depthwise: DepthwiseConv2D,
-    pointwise: Conv2D,
+    // boxed: the two parts would make every `Layer` as large as both
+    depthwise: Box<DepthwiseConv2D>,
+    pointwise: Box<Conv2D>,
     input_shape: Option<Vec<usize>>,
     /// The parameters of both parts, in Keras' order; lent to the parts for
     /// each pass so that `params()` is one slice.
@@ -30,8 +31,8 @@ impl SeparableConv2D {
     /// valid padding, depth multiplier 1, no activation.
     pub fn new(filters: usize, kernel_size: impl Window) -> Self {
         SeparableConv2D {
-            depthwise: DepthwiseConv2D::new(kernel_size).use_bias(false),
-            pointwise: Conv2D::new(filters, [1, 1]),
+            depthwise: Box::new(DepthwiseConv2D::new(kernel_size).use_bias(false)),
+            pointwise: Box::new(Conv2D::new(filters, [1, 1])),
             input_shape: None,
             params: Vec::new(),
             middle: Tensor::default(),
@@ -42,25 +43,25 @@ impl SeparableConv2D {
 
     /// Strides of the depthwise window (`2` or `[2, 1]`).
     pub fn strides(mut self, strides: impl Window) -> Self {
-        self.depthwise = self.depthwise.strides(strides);
+        self.depthwise = Box::new((*self.depthwise).strides(strides));
         self
     }
 
     /// Border handling (default valid).
     pub fn padding(mut self, padding: Padding) -> Self {
-        self.depthwise = self.depthwise.padding(padding);
+        self.depthwise = Box::new((*self.depthwise).padding(padding));
         self
     }
 
     /// Depthwise filters per input channel (default 1).
     pub fn depth_multiplier(mut self, depth_multiplier: usize) -> Self {
-        self.depthwise = self.depthwise.depth_multiplier(depth_multiplier);
+        self.depthwise = Box::new((*self.depthwise).depth_multiplier(depth_multiplier));
         self
     }
 
     /// Activation applied after the pointwise convolution.
     pub fn activation(mut self, activation: Activation) -> Self {
-        self.pointwise = self.pointwise.activation(activation);
+        self.pointwise = Box::new((*self.pointwise).activation(activation));
         self
     }
 
