@@ -515,9 +515,12 @@ fn metric(name: &str) -> Result<Metric> {
         "mae" => Metric::MeanAbsoluteError,
         "mse" => Metric::MeanSquaredError,
         "rmse" => Metric::RootMeanSquaredError,
+        "precision" => Metric::Precision,
+        "recall" => Metric::Recall,
+        "auc" => Metric::Auc,
         other => {
             return Err(bad(format!(
-                "unknown metric '{other}' (known: accuracy, mae, mse, rmse)"
+                "unknown metric '{other}' (known: accuracy, mae, mse, rmse, precision, recall, auc)"
             )))
         }
     })
