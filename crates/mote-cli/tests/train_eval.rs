@@ -285,3 +285,20 @@ fn every_new_command_has_examples_in_its_help() {
         assert!(text(&out.stdout).contains("Examples:"), "{command}");
     }
 }
+
+#[test]
+fn every_example_spec_parses_and_builds() {
+    // digits MLP: (64 + 1) * 32 + (32 + 1) * 10 = 2410 parameters;
+    // digits CNN: 160 + 160 + 544 + 330 = 1194; iris: 131
+    for (name, params) in [
+        ("digits_mlp.toml", 2410),
+        ("digits_cnn.toml", 1194),
+        ("iris.toml", 131),
+    ] {
+        let text = std::fs::read_to_string(spec(name)).unwrap();
+        let model = mote_train::spec::Spec::parse(&text)
+            .and_then(|s| s.model())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(model.param_count(), params, "{name}");
+    }
+}
