@@ -38,6 +38,12 @@ enum Command {
     Quantize(commands::quantize::QuantizeArgs),
     /// Run a .tflite model on .npy inputs with the no_std interpreter.
     Run(commands::run::RunArgs),
+    /// Train a model from a TOML spec and .npy data; write it as .tflite.
+    Train(commands::train::TrainArgs),
+    /// Evaluate a .tflite model on labelled .npy data: loss, accuracy, confusion matrix.
+    Eval(commands::eval::EvalArgs),
+    /// Write a reference data set (digits, iris) as .npy files, split for training and testing.
+    Data(commands::data::DataArgs),
 }
 
 /// Reads a model file with an error that names it.
@@ -65,6 +71,9 @@ fn main() -> ExitCode {
         Command::Prune(args) => commands::prune::run(args),
         Command::Quantize(args) => commands::quantize::run(args),
         Command::Run(args) => commands::run::run(args),
+        Command::Train(args) => commands::train::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Data(args) => commands::data::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

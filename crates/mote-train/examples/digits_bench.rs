@@ -47,6 +47,14 @@ fn cnn() -> Model {
     ])
 }
 
+/// Nanoseconds this thread has run on a CPU (Linux' schedstat), if known:
+/// unlike the wall clock it does not count time spent waiting for a core
+/// on a loaded machine.
+fn cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |flag: &str| {
@@ -85,7 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             input_shape: &[8, 8, 1],
         },
     ];
-    println!("task  seed  test_accuracy  ms_per_epoch");
+    println!("task  seed  test_accuracy  ms_per_epoch  cpu_ms_per_epoch");
     for task in tasks
         .iter()
         .filter(|t| only.as_deref().is_none_or(|o| o == t.name))
@@ -95,7 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let tx = train_x.clone().reshape(&shape)?;
         shape[0] = test_x.rows();
         let vx = test_x.clone().reshape(&shape)?;
-        let (mut accuracies, mut times) = (Vec::new(), Vec::new());
+        let (mut accuracies, mut times, mut cpu_times) = (Vec::new(), Vec::new(), Vec::new());
         for seed in 0..seeds {
             let mut model = (task.build)().seeded(seed)?;
             model
@@ -105,6 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 )
                 .metrics([Metric::Accuracy]);
             let started = Instant::now();
+            let cpu_started = cpu_ns();
             model.fit(
                 &tx,
                 &train_y,
@@ -114,24 +123,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .verbose(0),
             )?;
             let ms = started.elapsed().as_secs_f64() * 1e3 / task.epochs as f64;
+            let cpu_ms = match (cpu_started, cpu_ns()) {
+                (Some(a), Some(b)) => (b - a) as f64 / 1e6 / task.epochs as f64,
+                _ => ms,
+            };
             let accuracy = model.evaluate(&vx, &test_y)?.get("accuracy").unwrap_or(0.0);
             println!(
-                "{:<5} {seed:>4}  {:>12.2} %  {ms:>12.2}",
+                "{:<5} {seed:>4}  {:>12.2} %  {ms:>12.2}  {cpu_ms:>16.2}",
                 task.name,
                 accuracy * 100.0
             );
             accuracies.push(f64::from(accuracy));
             times.push(ms);
+            cpu_times.push(cpu_ms);
         }
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        let mut sorted = times.clone();
-        sorted.sort_by(f64::total_cmp);
+        let median = |v: &[f64]| {
+            let mut sorted = v.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            sorted[sorted.len() / 2]
+        };
+        let low = accuracies.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = accuracies.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         println!(
-            "{:<5} mean  {:>12.2} %  {:>12.2}  (median {:.2} ms/epoch, {} seeds)",
+            "{:<5} mean  {:>12.2} %  {:>12.2}  {:>16.2}  (accuracy min {:.2} max {:.2}; median {:.2} ms/epoch, {:.2} cpu ms/epoch; {} seeds)",
             task.name,
             mean(&accuracies) * 100.0,
             mean(&times),
-            sorted[sorted.len() / 2],
+            mean(&cpu_times),
+            low * 100.0,
+            high * 100.0,
+            median(&times),
+            median(&cpu_times),
             seeds
         );
     }

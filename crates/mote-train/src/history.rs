@@ -123,6 +123,18 @@ impl History {
     }
 }
 
+impl History {
+    /// An SVG drawing of the loss and the metrics per epoch.
+    pub fn to_svg(&self) -> String {
+        crate::plot::history_svg(self)
+    }
+
+    /// Writes [`History::to_svg`] to `path`, through a temporary file renamed into place.
+    pub fn save_svg(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_atomically(path.as_ref(), self.to_svg().as_bytes())
+    }
+}
+
 /// Writes `bytes` to `path` whole or not at all.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     crate::files::write_atomic(path, bytes).map_err(|source| Error::Io {

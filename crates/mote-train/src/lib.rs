@@ -16,6 +16,7 @@
 
 mod activation;
 mod callbacks;
+pub mod classification;
 pub mod data;
 mod error;
 pub mod files;
@@ -28,10 +29,13 @@ mod metric;
 mod model;
 pub mod npy;
 mod optimizers;
+mod plot;
 mod progress;
 mod rng;
+pub mod spec;
 mod tensor;
 pub mod tflite;
+mod vector;
 
 pub use activation::Activation;
 pub use callbacks::{Control, EarlyStopping};
@@ -42,7 +46,7 @@ pub use layers::{
     ActivationLayer, Add, AveragePooling1D, AveragePooling2D, BatchNormalization, Concatenate,
     Conv1D, Conv2D, Dense, DepthwiseConv2D, Dropout, Flatten, GlobalAveragePooling1D,
     GlobalAveragePooling2D, Input, Layer, MaxPooling1D, MaxPooling2D, Padding, Param, Reshape,
-    Window,
+    SeparableConv2D, Window,
 };
 pub use loss::Loss;
 pub use metric::Metric;

@@ -18,6 +18,17 @@ pub enum Metric {
     MeanSquaredError,
     /// Square root of the mean squared error over all samples seen.
     RootMeanSquaredError,
+    /// Of the outputs predicted positive (above 0.5; above 0 for logits), the
+    /// fraction that are. Every output is a yes/no decision (Keras' micro
+    /// average): a single sigmoid output, or each class of a one-hot or
+    /// integer label.
+    Precision,
+    /// Of the positive outputs, the fraction predicted positive (as `Precision`).
+    Recall,
+    /// Area under the ROC curve of the outputs as scores, exact (Mann-Whitney;
+    /// Keras approximates it with 200 thresholds); 0 while only one class has
+    /// been seen.
+    Auc,
 }
 
 impl Metric {
@@ -28,6 +39,9 @@ impl Metric {
             Metric::MeanAbsoluteError => "mae",
             Metric::MeanSquaredError => "mse",
             Metric::RootMeanSquaredError => "rmse",
+            Metric::Precision => "precision",
+            Metric::Recall => "recall",
+            Metric::Auc => "auc",
         }
     }
 }
@@ -38,6 +52,27 @@ pub(crate) struct Accumulator {
     metric: Metric,
     sum: f64,
     count: f64,
+    /// (score, positive) of every output, for `Auc`.
+    scores: Vec<(f32, bool)>,
+}
+
+/// Calls `f(score, positive)` for every output of every row: each output is
+/// a yes/no decision against a same-shaped target, or (several outputs, one
+/// integer label) against "this output is the label".
+fn decisions(pred: &Tensor, target: &Tensor, mut f: impl FnMut(f32, bool)) {
+    let width = pred.row_len().max(1);
+    let target_width = target.row_len().max(1);
+    for (r, row) in pred.data().chunks_exact(width).enumerate() {
+        let tr = &target.data()[r * target_width..(r + 1) * target_width];
+        for (c, &score) in row.iter().enumerate() {
+            let positive = if target_width == width {
+                tr[c] > 0.5
+            } else {
+                tr[0] as usize == c
+            };
+            f(score, positive);
+        }
+    }
 }
 
 impl Accumulator {
@@ -46,12 +81,14 @@ impl Accumulator {
             metric,
             sum: 0.0,
             count: 0.0,
+            scores: Vec::new(),
         }
     }
 
     pub fn reset(&mut self) {
         self.sum = 0.0;
         self.count = 0.0;
+        self.scores.clear();
     }
 
     /// Adds one batch of predictions and targets (targets checked by the loss).
@@ -90,6 +127,32 @@ impl Accumulator {
                     .sum::<f64>();
                 self.count += p.len() as f64;
             }
+            Metric::Precision | Metric::Recall => {
+                let threshold = match loss {
+                    Loss::BinaryCrossentropy { from_logits: true }
+                    | Loss::CategoricalCrossentropy { from_logits: true }
+                    | Loss::SparseCategoricalCrossentropy { from_logits: true } => 0.0,
+                    _ => 0.5,
+                };
+                let precision = self.metric == Metric::Precision;
+                let (sum, count) = (&mut self.sum, &mut self.count);
+                // precision = tp / (tp + fp), recall = tp / (tp + fn)
+                decisions(pred, target, |score, positive| {
+                    let predicted = score > threshold;
+                    if predicted && positive {
+                        *sum += 1.0;
+                    }
+                    if (precision && predicted) || (!precision && positive) {
+                        *count += 1.0;
+                    }
+                });
+            }
+            Metric::Auc => {
+                let scores = &mut self.scores;
+                decisions(pred, target, |score, positive| {
+                    scores.push((score, positive))
+                });
+            }
             Metric::MeanSquaredError | Metric::RootMeanSquaredError => {
                 self.sum += p
                     .iter()
@@ -109,6 +172,10 @@ impl Accumulator {
         };
         match self.metric {
             Metric::RootMeanSquaredError => mean.sqrt() as f32,
+            Metric::Auc => {
+                let (scores, labels): (Vec<f32>, Vec<bool>) = self.scores.iter().copied().unzip();
+                crate::classification::roc_auc(&scores, &labels).unwrap_or(0.0)
+            }
             _ => mean as f32,
         }
     }
@@ -140,6 +207,38 @@ mod tests {
             &t(&[0.7, 0.2], &[2, 1]),
             &t(&[1.0, 0.0], &[2, 1]),
             Loss::MeanSquaredError,
+        );
+        assert_eq!(acc.value(), 1.0);
+    }
+
+    #[test]
+    fn precision_recall_auc() {
+        // sigmoid scores 0.9 0.6 0.4 0.2 against 1 0 1 0:
+        // predicted positive 0.9 (right) and 0.6 (wrong): precision 1/2;
+        // positives 0.9 (found) and 0.4 (missed): recall 1/2;
+        // pairs (pos, neg): (0.9, 0.6) (0.9, 0.2) (0.4, 0.6)x (0.4, 0.2): AUC 3/4
+        let (p, y) = (
+            t(&[0.9, 0.6, 0.4, 0.2], &[4, 1]),
+            t(&[1.0, 0.0, 1.0, 0.0], &[4, 1]),
+        );
+        let bce = Loss::BinaryCrossentropy { from_logits: false };
+        for (metric, want) in [
+            (Metric::Precision, 0.5),
+            (Metric::Recall, 0.5),
+            (Metric::Auc, 0.75),
+        ] {
+            let mut acc = Accumulator::new(metric);
+            acc.update(&p, &y, bce);
+            assert!((acc.value() - want).abs() < 1e-6, "{metric:?}");
+        }
+        // two classes, integer labels 1 and 0: outputs [0.3, 0.7] and [0.6, 0.4]
+        // are 4 decisions, all right: precision 1
+        let mut acc = Accumulator::new(Metric::Precision);
+        let ce = Loss::SparseCategoricalCrossentropy { from_logits: false };
+        acc.update(
+            &t(&[0.3, 0.7, 0.6, 0.4], &[2, 2]),
+            &t(&[1.0, 0.0], &[2]),
+            ce,
         );
         assert_eq!(acc.value(), 1.0);
     }

@@ -22,6 +22,12 @@ pub struct DepthwiseConv2D {
     params: Vec<Param>,
     geometry: Geometry,
     pre_activation: Tensor,
+    /// For depth multiplier 1 and horizontal stride 1: per tap, the kernel's
+    /// channel vector repeated for every output column, so that a run of
+    /// pixels is one flat multiply-add (`[kh * kw, out_w * c]`).
+    tiled: Vec<f32>,
+    /// Per tap, dL/dK summed per output column before the final reduction.
+    tiled_grad: Vec<f32>,
     /// Backward skips the softmax (the loss gave dL/d(pre-softmax)).
     fused_softmax: bool,
 }
@@ -41,6 +47,8 @@ impl DepthwiseConv2D {
             params: Vec::new(),
             geometry: Geometry::default(),
             pre_activation: Tensor::default(),
+            tiled: Vec::new(),
+            tiled_grad: Vec::new(),
             fused_softmax: false,
         }
     }
@@ -55,6 +63,11 @@ impl DepthwiseConv2D {
     pub fn padding(mut self, padding: Padding) -> Self {
         self.padding = padding;
         self
+    }
+
+    /// The window geometry of the last build.
+    pub(crate) fn geometry(&self) -> Geometry {
+        self.geometry
     }
 
     /// Filters per input channel (default 1).
@@ -161,43 +174,30 @@ impl Op for DepthwiseConv2D {
                 .for_each(|px| px.copy_from_slice(b.value().data())),
             None => y.fill(0.0),
         }
-        let out_len = g.out_h * g.out_w * out_c;
-        for (sample, out) in x
-            .chunks_exact(g.input_len())
-            .zip(y.chunks_exact_mut(out_len))
-        {
-            for_each_tap(&g, |oy, iy, ky, kx, lo, hi| {
-                let ks = &kernel[(ky * g.kernel_w + kx) * out_c..][..out_c];
-                if m == 1 && g.stride_w == 1 {
-                    // stride 1: the pixels lo..hi are one contiguous run
-                    let run = (hi - lo) * c;
-                    let xs = &sample[(iy * g.in_w + lo + kx - g.pad_left) * c..][..run];
-                    let os = &mut out[(oy * g.out_w + lo) * c..][..run];
-                    for (o, xs) in os.chunks_exact_mut(c).zip(xs.chunks_exact(c)) {
-                        for ((o, &xv), &kv) in o.iter_mut().zip(xs).zip(ks) {
-                            *o += xv * kv;
-                        }
-                    }
-                    return;
-                }
-                for ox in lo..hi {
-                    let ix = ox * g.stride_w + kx - g.pad_left;
-                    let xs = &sample[(iy * g.in_w + ix) * c..][..c];
-                    let o = &mut out[(oy * g.out_w + ox) * out_c..][..out_c];
-                    // y[c*m + j] += x[c] * k[ky, kx, c, j]
-                    if m == 1 {
-                        for ((o, &xv), &kv) in o.iter_mut().zip(xs).zip(ks) {
-                            *o += xv * kv;
-                        }
-                    } else {
+        if m == 1 && g.stride_w == 1 {
+            tile(kernel, c, g.out_w, &mut self.tiled);
+            flat::forward(&g, x, y, &self.tiled);
+        } else {
+            let out_len = g.out_h * g.out_w * out_c;
+            for (sample, out) in x
+                .chunks_exact(g.input_len())
+                .zip(y.chunks_exact_mut(out_len))
+            {
+                for_each_tap(&g, |oy, iy, ky, kx, lo, hi| {
+                    let ks = &kernel[(ky * g.kernel_w + kx) * out_c..][..out_c];
+                    for ox in lo..hi {
+                        let ix = ox * g.stride_w + kx - g.pad_left;
+                        let xs = &sample[(iy * g.in_w + ix) * c..][..c];
+                        let o = &mut out[(oy * g.out_w + ox) * out_c..][..out_c];
+                        // y[c*m + j] += x[c] * k[ky, kx, c, j]
                         for (ch, &xv) in xs.iter().enumerate() {
                             for j in 0..m {
                                 o[ch * m + j] += xv * ks[ch * m + j];
                             }
                         }
                     }
-                }
-            });
+                });
+            }
         }
         if self.activation.needs_input() {
             self.pre_activation.clone_from(output);
@@ -238,34 +238,40 @@ impl Op for DepthwiseConv2D {
         let (dk, k) = kernel[0].grad_and_value();
         dk.fill(0.0);
         let out_len = g.out_h * g.out_w * out_c;
+        if m == 1 && g.stride_w == 1 {
+            // dK summed per output column first (independent sums that
+            // vectorize), then over the columns
+            let row = g.out_w * c;
+            self.tiled_grad.clear();
+            self.tiled_grad.resize(g.kernel_h * g.kernel_w * row, 0.0);
+            flat::kernel_grad(&g, x, dz, &mut self.tiled_grad);
+            for (dks, acc) in dk
+                .chunks_exact_mut(c)
+                .zip(self.tiled_grad.chunks_exact(row))
+            {
+                for column in acc.chunks_exact(c) {
+                    dks.iter_mut().zip(column).for_each(|(d, a)| *d += a);
+                }
+            }
+            if need_input_grads {
+                tile(k, c, g.out_w, &mut self.tiled);
+                let dx = grad_inputs[0].data_mut();
+                dx.fill(0.0);
+                flat::input_grad(&g, dx, dz, &self.tiled);
+            }
+            return;
+        }
         // dK[ky, kx, c, j] += x[c] * dy[c*m + j]
         for (sample, dout) in x.chunks_exact(g.input_len()).zip(dz.chunks_exact(out_len)) {
             for_each_tap(&g, |oy, iy, ky, kx, lo, hi| {
                 let dks = &mut dk[(ky * g.kernel_w + kx) * out_c..][..out_c];
-                if m == 1 && g.stride_w == 1 {
-                    let run = (hi - lo) * c;
-                    let xs = &sample[(iy * g.in_w + lo + kx - g.pad_left) * c..][..run];
-                    let ds = &dout[(oy * g.out_w + lo) * c..][..run];
-                    for (xs, d) in xs.chunks_exact(c).zip(ds.chunks_exact(c)) {
-                        for ((acc, &xv), &gv) in dks.iter_mut().zip(xs).zip(d) {
-                            *acc += xv * gv;
-                        }
-                    }
-                    return;
-                }
                 for ox in lo..hi {
                     let ix = ox * g.stride_w + kx - g.pad_left;
                     let xs = &sample[(iy * g.in_w + ix) * c..][..c];
                     let d = &dout[(oy * g.out_w + ox) * out_c..][..out_c];
-                    if m == 1 {
-                        for ((acc, &xv), &gv) in dks.iter_mut().zip(xs).zip(d) {
-                            *acc += xv * gv;
-                        }
-                    } else {
-                        for (ch, &xv) in xs.iter().enumerate() {
-                            for j in 0..m {
-                                dks[ch * m + j] += xv * d[ch * m + j];
-                            }
+                    for (ch, &xv) in xs.iter().enumerate() {
+                        for j in 0..m {
+                            dks[ch * m + j] += xv * d[ch * m + j];
                         }
                     }
                 }
@@ -283,30 +289,13 @@ impl Op for DepthwiseConv2D {
         {
             for_each_tap(&g, |oy, iy, ky, kx, lo, hi| {
                 let ks = &k[(ky * g.kernel_w + kx) * out_c..][..out_c];
-                if m == 1 && g.stride_w == 1 {
-                    let run = (hi - lo) * c;
-                    let dxs = &mut dx[(iy * g.in_w + lo + kx - g.pad_left) * c..][..run];
-                    let ds = &dout[(oy * g.out_w + lo) * c..][..run];
-                    for (dxs, d) in dxs.chunks_exact_mut(c).zip(ds.chunks_exact(c)) {
-                        for ((acc, &kv), &gv) in dxs.iter_mut().zip(ks).zip(d) {
-                            *acc += kv * gv;
-                        }
-                    }
-                    return;
-                }
                 for ox in lo..hi {
                     let ix = ox * g.stride_w + kx - g.pad_left;
                     let dxs = &mut dx[(iy * g.in_w + ix) * c..][..c];
                     let d = &dout[(oy * g.out_w + ox) * out_c..][..out_c];
-                    if m == 1 {
-                        for ((acc, &kv), &gv) in dxs.iter_mut().zip(ks).zip(d) {
-                            *acc += kv * gv;
-                        }
-                    } else {
-                        for (ch, acc) in dxs.iter_mut().enumerate() {
-                            for j in 0..m {
-                                *acc += ks[ch * m + j] * d[ch * m + j];
-                            }
+                    for (ch, acc) in dxs.iter_mut().enumerate() {
+                        for j in 0..m {
+                            *acc += ks[ch * m + j] * d[ch * m + j];
                         }
                     }
                 }
@@ -329,9 +318,20 @@ impl Op for DepthwiseConv2D {
     }
 }
 
+/// Writes `tiled[tap][ox * c + ch] = kernel[tap * c + ch]` for every output column `ox`.
+fn tile(kernel: &[f32], c: usize, out_w: usize, tiled: &mut Vec<f32>) {
+    tiled.clear();
+    for ks in kernel.chunks_exact(c) {
+        for _ in 0..out_w {
+            tiled.extend_from_slice(ks);
+        }
+    }
+}
+
 /// Calls `f(oy, iy, ky, kx, lo, hi)` for every output row `oy` and window tap
 /// `(ky, kx)` whose input row `iy` is inside the input, with the output
 /// columns `lo..hi` whose input column is inside too.
+#[inline(always)]
 fn for_each_tap(g: &Geometry, mut f: impl FnMut(usize, usize, usize, usize, usize, usize)) {
     for oy in 0..g.out_h {
         for ky in 0..g.kernel_h {
@@ -342,6 +342,83 @@ fn for_each_tap(g: &Geometry, mut f: impl FnMut(usize, usize, usize, usize, usiz
                 let (lo, hi) = g.valid_columns(kx);
                 f(oy, iy, ky, kx, lo, hi);
             }
+        }
+    }
+}
+
+/// Depth multiplier 1, horizontal stride 1: for every sample, output row
+/// and tap, the valid output columns `lo..hi` read one contiguous run of
+/// input pixels, so each pass is a flat `a[i] += b[i] * c[i]` over runs,
+/// indexed in the input (`in`), the output (`out`) and the tiled kernel (`tap`).
+mod flat {
+    use super::Geometry;
+    use crate::vector::{avx2_multiversion, mul_add};
+
+    /// Calls `$body` with `(sample, in, out, tap, run)` offsets of every run.
+    macro_rules! runs {
+        ($g:expr, $batch:expr, |$b:ident, $at_in:ident, $at_out:ident, $at_tap:ident, $run:ident| $body:block) => {
+            let g: &Geometry = $g;
+            let c = g.channels;
+            let row = g.out_w * c;
+            for $b in 0..$batch {
+                for oy in 0..g.out_h {
+                    for ky in 0..g.kernel_h {
+                        let Some(iy) = g.source_row(oy, ky) else {
+                            continue;
+                        };
+                        for kx in 0..g.kernel_w {
+                            let (lo, hi) = g.valid_columns(kx);
+                            let $run = (hi - lo) * c;
+                            let $at_in = (iy * g.in_w + lo + kx - g.pad_left) * c;
+                            let $at_out = (oy * g.out_w + lo) * c;
+                            let $at_tap = (ky * g.kernel_w + kx) * row + lo * c;
+                            $body
+                        }
+                    }
+                }
+            }
+        };
+    }
+
+    avx2_multiversion! {
+        /// `y[out] += x[in] * tiled[tap]`.
+        pub(super) fn forward(g: &Geometry, x: &[f32], y: &mut [f32], tiled: &[f32]) {
+            let (in_len, out_len) = (g.input_len(), g.out_h * g.out_w * g.channels);
+            runs!(g, x.len() / in_len, |b, at_in, at_out, at_tap, run| {
+                mul_add(
+                    &mut y[b * out_len + at_out..][..run],
+                    &x[b * in_len + at_in..][..run],
+                    &tiled[at_tap..][..run],
+                );
+            });
+        }
+    }
+
+    avx2_multiversion! {
+        /// `tiled_grad[tap] += x[in] * dy[out]`.
+        pub(super) fn kernel_grad(g: &Geometry, x: &[f32], dy: &[f32], tiled_grad: &mut [f32]) {
+            let (in_len, out_len) = (g.input_len(), g.out_h * g.out_w * g.channels);
+            runs!(g, x.len() / in_len, |b, at_in, at_out, at_tap, run| {
+                mul_add(
+                    &mut tiled_grad[at_tap..][..run],
+                    &x[b * in_len + at_in..][..run],
+                    &dy[b * out_len + at_out..][..run],
+                );
+            });
+        }
+    }
+
+    avx2_multiversion! {
+        /// `dx[in] += tiled[tap] * dy[out]`.
+        pub(super) fn input_grad(g: &Geometry, dx: &mut [f32], dy: &[f32], tiled: &[f32]) {
+            let (in_len, out_len) = (g.input_len(), g.out_h * g.out_w * g.channels);
+            runs!(g, dx.len() / in_len, |b, at_in, at_out, at_tap, run| {
+                mul_add(
+                    &mut dx[b * in_len + at_in..][..run],
+                    &tiled[at_tap..][..run],
+                    &dy[b * out_len + at_out..][..run],
+                );
+            });
         }
     }
 }

@@ -122,6 +122,7 @@ impl Geometry {
     }
 
     /// Values per input sample.
+    #[inline]
     pub fn input_len(&self) -> usize {
         self.in_h * self.in_w * self.channels
     }
@@ -141,21 +142,31 @@ impl Geometry {
     pub fn im2col(&self, x: &[f32], batch: usize, cols: &mut Vec<f32>) {
         let c = self.channels;
         let patch = self.patch_len();
-        cols.resize(batch * self.out_h * self.out_w * patch, 0.0);
-        let mut rows = cols.chunks_exact_mut(patch);
-        for sample in x.chunks_exact(self.input_len()).take(batch) {
+        let positions = self.out_h * self.out_w;
+        cols.clear();
+        cols.resize(batch * positions * patch, 0.0);
+        for (sample, block) in x
+            .chunks_exact(self.input_len())
+            .zip(cols.chunks_exact_mut(positions * patch))
+            .take(batch)
+        {
             for oy in 0..self.out_h {
-                for ox in 0..self.out_w {
-                    let Some(row) = rows.next() else { return };
-                    for ky in 0..self.kernel_h {
-                        for kx in 0..self.kernel_w {
-                            let at = (ky * self.kernel_w + kx) * c;
-                            match (self.source(oy, ox, ky, kx), c) {
-                                // one channel: a plain store beats a memcpy call
-                                (Some((iy, ix)), 1) => row[at] = sample[iy * self.in_w + ix],
-                                (Some((iy, ix)), _) => row[at..at + c]
-                                    .copy_from_slice(&sample[(iy * self.in_w + ix) * c..][..c]),
-                                (None, _) => row[at..at + c].fill(0.0),
+                for ky in 0..self.kernel_h {
+                    let Some(iy) = self.source_row(oy, ky) else {
+                        continue;
+                    };
+                    for kx in 0..self.kernel_w {
+                        // the valid columns of this tap: no per-pixel bounds checks
+                        let (lo, hi) = self.valid_columns(kx);
+                        let at = (ky * self.kernel_w + kx) * c;
+                        for ox in lo..hi {
+                            let ix = ox * self.stride_w + kx - self.pad_left;
+                            let row = (oy * self.out_w + ox) * patch + at;
+                            if c == 1 {
+                                block[row] = sample[iy * self.in_w + ix];
+                            } else {
+                                block[row..row + c]
+                                    .copy_from_slice(&sample[(iy * self.in_w + ix) * c..][..c]);
                             }
                         }
                     }

@@ -16,6 +16,7 @@ mod input;
 mod param;
 mod pooling;
 mod reshape;
+mod separable_conv2d;
 
 pub use activation_layer::ActivationLayer;
 pub use add::Add;
@@ -32,6 +33,7 @@ pub use input::Input;
 pub use param::Param;
 pub use pooling::{AveragePooling1D, AveragePooling2D, MaxPooling1D, MaxPooling2D};
 pub use reshape::{Flatten, Reshape};
+pub use separable_conv2d::SeparableConv2D;
 
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -141,6 +143,8 @@ layer_table! {
     Conv2D(Conv2D),
     /// Depthwise 2-D convolution.
     DepthwiseConv2D(DepthwiseConv2D),
+    /// Depthwise then pointwise 2-D convolution.
+    SeparableConv2D(SeparableConv2D),
     /// Batch normalization over the last axis.
     BatchNormalization(BatchNormalization),
     /// 2-D max pooling.

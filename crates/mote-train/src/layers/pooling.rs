@@ -5,6 +5,7 @@ use super::geometry::{Geometry, Padding, Window};
 use super::{Context, Op};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
+use crate::vector::avx2_multiversion;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Reduce {
@@ -41,7 +42,18 @@ impl Pool {
     }
 
     fn forward(&mut self, x: &[f32], y: &mut [f32]) {
-        let g = self.geometry;
+        forward(&self.geometry, self.reduce, x, y);
+    }
+
+    fn backward(&self, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+        backward(&self.geometry, self.reduce, x, y, dy, dx);
+    }
+}
+
+avx2_multiversion! {
+    /// Pools `x` into `y` (both NHWC, channels innermost).
+    fn forward(g: &Geometry, reduce: Reduce, x: &[f32], y: &mut [f32]) {
+        let g = *g;
         let c = g.channels;
         let batch = x.len() / g.input_len();
         let mut at = 0;
@@ -50,7 +62,7 @@ impl Pool {
             for oy in 0..g.out_h {
                 for ox in 0..g.out_w {
                     let out = &mut y[at..at + c];
-                    match self.reduce {
+                    match reduce {
                         Reduce::Max => {
                             // y = max over the window (where it was is found again in backward)
                             out.fill(f32::NEG_INFINITY);
@@ -92,11 +104,16 @@ impl Pool {
         }
     }
 
-    fn backward(&self, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
-        let g = self.geometry;
+}
+
+avx2_multiversion! {
+    /// dL/dx from dL/dy: a window's maximum takes all of its gradient, an
+    /// average spreads it evenly.
+    fn backward(g: &Geometry, reduce: Reduce, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+        let g = *g;
         let c = g.channels;
         dx.fill(0.0);
-        match self.reduce {
+        match reduce {
             // dy flows to the (first) position of the maximum only
             Reduce::Max => {
                 let batch = dx.len() / g.input_len();

@@ -243,6 +243,11 @@ impl Model {
         Ok(())
     }
 
+    /// Builds now, reporting a layer that cannot take its input's shape.
+    pub(crate) fn build_checked(&mut self) -> Result<()> {
+        self.build()
+    }
+
     /// Infers every node's shape and (re)initializes all parameters from the seed.
     fn build(&mut self) -> Result<()> {
         if self.input_shape().is_none() {
