@@ -59,7 +59,26 @@ pub(crate) fn read_model(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Lets a closed pipe (`mote inspect m.tflite | head`) end the process quietly,
+/// as it does other command-line tools, instead of a panic in `println!`.
+#[cfg(unix)]
+fn restore_sigpipe() {
+    extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: resetting a signal to its default action has no preconditions.
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_sigpipe() {}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Bench(args) => commands::bench::run(args),

@@ -22,10 +22,10 @@ pub struct CompareArgs {
     #[arg(required = true, num_args = 1..)]
     pub models: Vec<PathBuf>,
     /// Inputs to run (.npy, [N, ...]).
-    #[arg(long, value_name = "X.npy")]
+    #[arg(long, visible_alias = "x", value_name = "X.npy")]
     pub data: Option<PathBuf>,
     /// Class labels of the inputs (.npy, [N]).
-    #[arg(long, value_name = "Y.npy", requires = "data")]
+    #[arg(long, visible_alias = "y", value_name = "Y.npy", requires = "data")]
     pub labels: Option<PathBuf>,
     /// Print one JSON object instead of the table.
     #[arg(long)]

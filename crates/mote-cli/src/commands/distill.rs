@@ -21,10 +21,10 @@ pub struct DistillArgs {
     /// The teacher model.
     pub teacher: PathBuf,
     /// Training inputs (.npy, [N, features]).
-    #[arg(long, value_name = "X.npy")]
+    #[arg(long, visible_alias = "x", value_name = "X.npy")]
     pub data: PathBuf,
     /// Class labels (.npy, [N]).
-    #[arg(long, value_name = "Y.npy")]
+    #[arg(long, visible_alias = "y", value_name = "Y.npy")]
     pub labels: PathBuf,
     /// Units of each hidden layer of the student, in order (repeatable).
     #[arg(long, required = true)]

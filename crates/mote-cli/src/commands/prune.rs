@@ -32,10 +32,10 @@ pub struct PruneArgs {
     /// The float .tflite model.
     pub model: PathBuf,
     /// Training inputs (.npy, [N, features]).
-    #[arg(long, value_name = "X.npy")]
+    #[arg(long, visible_alias = "x", value_name = "X.npy")]
     pub data: PathBuf,
     /// Training targets (.npy, [N] class indices or [N, outputs]).
-    #[arg(long, value_name = "Y.npy")]
+    #[arg(long, visible_alias = "y", value_name = "Y.npy")]
     pub labels: PathBuf,
     /// Where to write the pruned float model.
     #[arg(short, long, value_name = "OUT.tflite")]
