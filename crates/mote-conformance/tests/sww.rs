@@ -99,16 +99,17 @@ fn features_match_the_numpy_reference() {
     }
 }
 
+/// Every classification of a stream (hop, end of window in ms, scores), and
+/// every detection (time in ms, class).
+type Stream = (Vec<(usize, u64, Vec<i8>)>, Vec<(u64, usize)>);
+
 /// Every classification of the stream: (hop, end of window in ms, scores).
-fn stream(samples: &[i16]) -> (Vec<(usize, u64, Vec<i8>)>, Vec<(u64, usize)>) {
+fn stream(samples: &[i16]) -> Stream {
     stream_with(samples, SWW_DETECTOR)
 }
 
 /// Every classification of the stream and every detection (time in ms, class).
-fn stream_with(
-    samples: &[i16],
-    config: DetectorConfig,
-) -> (Vec<(usize, u64, Vec<i8>)>, Vec<(u64, usize)>) {
+fn stream_with(samples: &[i16], config: DetectorConfig) -> Stream {
     let bytes = std::fs::read(sww("str_ww_ref_model.tflite")).unwrap();
     let model = Model::parse(&bytes).unwrap();
     let mut arena = vec![0u8; 256 * 1024];

@@ -9,8 +9,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use mote_audio::sww::{SWW_HOP, SWW_WINDOW};
 use mote_audio::{
-    wav, AudioError, Classification, DetectorConfig, Listener, SwwListener, HOP_SAMPLES,
-    SAMPLE_RATE, SWW_DETECTOR, WINDOW_SAMPLES,
+    wav, Classification, DetectorConfig, Listener, SwwListener, HOP_SAMPLES, SAMPLE_RATE,
+    SWW_DETECTOR, WINDOW_SAMPLES,
 };
 use mote_runtime::{Interpreter, Model, OpResolver};
 
@@ -95,21 +95,18 @@ const SWW: &str = "sww";
 /// Either pipeline, behind one interface.
 enum Pipeline<'m, 'a, 's> {
     /// A front-end model, 30 ms windows every 20 ms.
-    Model(Listener<'m, 'a, 's>),
+    Model(Box<Listener<'m, 'a, 's>>),
     /// The built-in SWW front-end, 64 ms windows every 32 ms.
-    Sww(SwwListener<'m, 'a, 's>),
+    Sww(Box<SwwListener<'m, 'a, 's>>),
 }
 
 impl Pipeline<'_, '_, '_> {
-    fn push(
-        &mut self,
-        samples: &[i16],
-        on: impl FnMut(&Classification<'_>),
-    ) -> Result<(), AudioError> {
+    fn push(&mut self, samples: &[i16], on: impl FnMut(&Classification<'_>)) -> Result<()> {
         match self {
-            Pipeline::Model(l) => l.push(samples, on),
-            Pipeline::Sww(l) => l.push(samples, on),
+            Pipeline::Model(l) => l.push(samples, on)?,
+            Pipeline::Sww(l) => l.push(samples, on)?,
         }
+        Ok(())
     }
 
     fn classes(&self) -> usize {
@@ -185,15 +182,15 @@ pub fn run(args: &ListenArgs) -> Result<()> {
     };
     let pre;
     let mut listener = if sww {
-        Pipeline::Sww(
+        Pipeline::Sww(Box::new(
             SwwListener::new(classifier, &mut storage, config)
                 .map_err(|e| anyhow::anyhow!("sww front-end and {}: {e}", args.model.display()))?,
-        )
+        ))
     } else {
         pre = Model::parse(&pre_bytes).with_context(|| args.frontend.display().to_string())?;
         let frontend = Interpreter::new(&pre, &mut a1, &OpResolver::all())
             .with_context(|| args.frontend.display().to_string())?;
-        Pipeline::Model(
+        Pipeline::Model(Box::new(
             Listener::new(frontend, classifier, &mut storage, config).map_err(|e| {
                 anyhow::anyhow!(
                     "{} and {}: {e}",
@@ -201,7 +198,7 @@ pub fn run(args: &ListenArgs) -> Result<()> {
                     args.model.display()
                 )
             })?,
-        )
+        ))
     };
     if listener.classes() != args.labels.len() {
         bail!(
