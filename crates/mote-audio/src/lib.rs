@@ -43,6 +43,7 @@ mod error;
 mod features;
 mod framer;
 mod listener;
+pub mod sww;
 #[cfg(feature = "std")]
 pub mod wav;
 
@@ -51,6 +52,7 @@ pub use error::AudioError;
 pub use features::FeatureWindow;
 pub use framer::Framer;
 pub use listener::{Classification, Listener};
+pub use sww::{SwwFrontEnd, SwwListener, SWW_DETECTOR};
 
 /// Sample rate of the micro_speech front-end, in Hz.
 pub const SAMPLE_RATE: u32 = 16_000;

@@ -1,26 +1,37 @@
-//! `mote listen`: keyword spotting on a WAV file with a front-end model and a
-//! classifier, the way a device would run them (mote-audio's `Listener`).
+//! `mote listen`: keyword spotting on a WAV file with a front-end and a
+//! classifier, the way a device would run them: a front-end model with
+//! mote-audio's `Listener`, or the built-in MLPerf Tiny streaming wake-word
+//! front-end (`--frontend sww`) with its `SwwListener`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use mote_audio::{wav, Classification, DetectorConfig, Listener, SAMPLE_RATE, WINDOW_SAMPLES};
+use mote_audio::sww::{SWW_HOP, SWW_WINDOW};
+use mote_audio::{
+    wav, Classification, DetectorConfig, Listener, SwwListener, HOP_SAMPLES, SAMPLE_RATE,
+    SWW_DETECTOR, WINDOW_SAMPLES,
+};
 use mote_runtime::{Interpreter, Model, OpResolver};
 
 /// Arguments of `mote listen`.
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:\n  \
 mote listen yes_1000ms.wav --frontend audio_preprocessor_int8.tflite \\\n      --model micro_speech_quantized.tflite --labels silence,unknown,yes,no\n  \
-mote listen long.wav --frontend pre.tflite --model kws.tflite --labels silence,unknown,yes,no --stream --json\n\n\
+mote listen long.wav --frontend pre.tflite --model kws.tflite --labels silence,unknown,yes,no --stream --json\n  \
+mote listen long.wav --frontend sww --model str_ww_ref_model.tflite --labels marvin,silent,other --stream\n\n\
 The WAV must be 16-bit PCM at 16 kHz (stereo files use the first channel). Without --stream the\n\
 first second is classified (shorter clips are padded with silence) and its label and scores are\n\
-printed; with --stream the classifier runs after every 20 ms hop and each detection is printed\n\
-with its time in the file.")]
+printed; with --stream the classifier runs after every hop (20 ms; 32 ms with sww) and each\n\
+detection is printed with its time in the file (the end of the newest window).\n\n\
+--frontend sww is MLPerf Tiny's streaming wake-word front-end (float log-mel, 64 ms windows every\n\
+32 ms, 40 bands, 30 frames per input); its defaults follow the benchmark's evaluation: threshold\n\
+0.95 on the raw score (--average 1), one detection per second.")]
 pub struct ListenArgs {
     /// The 16 kHz, 16-bit PCM WAV file.
     pub wav: PathBuf,
-    /// The front-end model: one 30 ms window of int16 samples in, one int8 feature frame out.
+    /// The front-end: a model (one 30 ms window of int16 samples in, one int8 feature frame
+    /// out), or `sww` for the built-in MLPerf Tiny streaming wake-word front-end.
     #[arg(long)]
     pub frontend: PathBuf,
     /// The classifier: a window of feature frames in, int8 scores out.
@@ -32,12 +43,12 @@ pub struct ListenArgs {
     /// Report every detection with its time instead of classifying one clip.
     #[arg(long)]
     pub stream: bool,
-    /// Least smoothed probability for a detection (--stream).
-    #[arg(long, default_value_t = 0.8)]
-    pub threshold: f32,
-    /// Classifications averaged before thresholding (--stream).
-    #[arg(long, default_value_t = 3)]
-    pub average: usize,
+    /// Least smoothed probability for a detection (--stream) [default: 0.8; sww: above 0.95].
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Classifications averaged before thresholding (--stream) [default: 3; sww: 1].
+    #[arg(long)]
+    pub average: Option<usize>,
     /// Labels that never trigger a detection (default: silence, unknown and similar).
     #[arg(long, value_delimiter = ',')]
     pub ignore: Option<Vec<String>>,
@@ -78,15 +89,61 @@ fn load(path: &Path) -> Result<Vec<u8>> {
     crate::read_model(path)
 }
 
+/// The name of the built-in SWW front-end for `--frontend`.
+const SWW: &str = "sww";
+
+/// Either pipeline, behind one interface.
+enum Pipeline<'m, 'a, 's> {
+    /// A front-end model, 30 ms windows every 20 ms.
+    Model(Box<Listener<'m, 'a, 's>>),
+    /// The built-in SWW front-end, 64 ms windows every 32 ms.
+    Sww(Box<SwwListener<'m, 'a, 's>>),
+}
+
+impl Pipeline<'_, '_, '_> {
+    fn push(&mut self, samples: &[i16], on: impl FnMut(&Classification<'_>)) -> Result<()> {
+        match self {
+            Pipeline::Model(l) => l.push(samples, on)?,
+            Pipeline::Sww(l) => l.push(samples, on)?,
+        }
+        Ok(())
+    }
+
+    fn classes(&self) -> usize {
+        match self {
+            Pipeline::Model(l) => l.classes(),
+            Pipeline::Sww(l) => l.classes(),
+        }
+    }
+
+    /// Samples that give the first full window of frames.
+    fn first_window_samples(&self) -> usize {
+        let (frames, window, hop) = match self {
+            Pipeline::Model(l) => (l.features().frames(), WINDOW_SAMPLES, HOP_SAMPLES),
+            Pipeline::Sww(l) => (l.features().frames(), SWW_WINDOW, SWW_HOP),
+        };
+        window + frames.saturating_sub(1) * hop
+    }
+}
+
+/// `--threshold` (a probability) as the detector's `int8 + 128` threshold:
+/// the least score whose probability, `(int8 + 128) / 256`, reaches it.
+fn threshold_u8(probability: f32) -> u8 {
+    (probability.clamp(0.0, 1.0) * 256.0).ceil().min(255.0) as u8
+}
+
 /// Runs `mote listen`.
 pub fn run(args: &ListenArgs) -> Result<()> {
     let clip = wav::read(&args.wav, SAMPLE_RATE).with_context(|| args.wav.display().to_string())?;
-    let (pre_bytes, cls_bytes) = (load(&args.frontend)?, load(&args.model)?);
-    let pre = Model::parse(&pre_bytes).with_context(|| args.frontend.display().to_string())?;
+    let sww = args.frontend.as_os_str() == SWW;
+    let pre_bytes = if sww {
+        Vec::new()
+    } else {
+        load(&args.frontend)?
+    };
+    let cls_bytes = load(&args.model)?;
     let cls = Model::parse(&cls_bytes).with_context(|| args.model.display().to_string())?;
     let (mut a1, mut a2) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
-    let frontend = Interpreter::new(&pre, &mut a1, &OpResolver::all())
-        .with_context(|| args.frontend.display().to_string())?;
     let classifier = Interpreter::new(&cls, &mut a2, &OpResolver::all())
         .with_context(|| args.model.display().to_string())?;
     let output = classifier.output_tensor(0)?;
@@ -105,19 +162,44 @@ pub fn run(args: &ListenArgs) -> Result<()> {
             ignore |= 1 << c;
         }
     }
+    // Defaults: micro_speech's (average 3, 0.8, 1 s = 50 hops) or the SWW
+    // benchmark's (raw score, above 0.95, 1 s = 32 hops).
+    let defaults = if sww {
+        SWW_DETECTOR
+    } else {
+        DetectorConfig {
+            average: 3,
+            threshold: threshold_u8(0.8),
+            suppression_hops: 50,
+            ignore: 0,
+        }
+    };
     let config = DetectorConfig {
-        average: args.average,
-        threshold: (args.threshold.clamp(0.0, 1.0) * 255.0).round() as u8,
-        suppression_hops: 50,
+        average: args.average.unwrap_or(defaults.average),
+        threshold: args.threshold.map_or(defaults.threshold, threshold_u8),
+        suppression_hops: defaults.suppression_hops,
         ignore,
     };
-    let mut listener = Listener::new(frontend, classifier, &mut storage, config).map_err(|e| {
-        anyhow::anyhow!(
-            "{} and {}: {e}",
-            args.frontend.display(),
-            args.model.display()
-        )
-    })?;
+    let pre;
+    let mut listener = if sww {
+        Pipeline::Sww(Box::new(
+            SwwListener::new(classifier, &mut storage, config)
+                .map_err(|e| anyhow::anyhow!("sww front-end and {}: {e}", args.model.display()))?,
+        ))
+    } else {
+        pre = Model::parse(&pre_bytes).with_context(|| args.frontend.display().to_string())?;
+        let frontend = Interpreter::new(&pre, &mut a1, &OpResolver::all())
+            .with_context(|| args.frontend.display().to_string())?;
+        Pipeline::Model(Box::new(
+            Listener::new(frontend, classifier, &mut storage, config).map_err(|e| {
+                anyhow::anyhow!(
+                    "{} and {}: {e}",
+                    args.frontend.display(),
+                    args.model.display()
+                )
+            })?,
+        ))
+    };
     if listener.classes() != args.labels.len() {
         bail!(
             "{}: the classifier has {} classes but {} labels were given ({})",
@@ -150,14 +232,13 @@ pub fn run(args: &ListenArgs) -> Result<()> {
             println!("no detection in {}", args.wav.display());
         } else {
             for d in &detections {
-                println!("{:7.2} s  {}  {:.3}", d.time_s, d.label, d.probability);
+                println!("{:7.3} s  {}  {:.3}", d.time_s, d.label, d.probability);
             }
         }
         return Ok(());
     }
     // One clip: the first full window of frames, padding short clips with silence.
-    let frames = listener.features().frames();
-    let needed = WINDOW_SAMPLES + (frames - 1) * mote_audio::HOP_SAMPLES;
+    let needed = listener.first_window_samples();
     let mut samples = clip.samples.clone();
     if samples.len() < needed {
         samples.resize(needed, 0);
