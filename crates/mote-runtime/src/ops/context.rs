@@ -233,6 +233,30 @@ impl<'m, 'p> PrepareContext<'m, 'p> {
         Ok(())
     }
 
+    /// Checks a weights tensor and its optional bias: their types are `W` and
+    /// `B`, and their constant bytes can be read as such.
+    pub fn expect_weights<W: crate::Element, B: crate::Element>(
+        &self,
+        weights: &Tensor<'m>,
+        bias: Option<&Tensor<'m>>,
+    ) -> Result<(), Error> {
+        self.expect_type(weights, W::TYPE)?;
+        self.expect_readable::<W>(weights)?;
+        if let Some(bias) = bias {
+            self.expect_type(bias, B::TYPE)?;
+            self.expect_readable::<B>(bias)?;
+        }
+        Ok(())
+    }
+
+    /// The float clamp range of fused activation `code` (none, ReLU, ReLU-N1-to-1
+    /// or ReLU6); an error for the others.
+    pub fn float_activation(&self, code: u8) -> Result<(f32, f32), Error> {
+        super::activation::Activation::from_code(code)
+            .and_then(super::activation::Activation::float_range)
+            .ok_or(self.invalid("unsupported fused activation"))
+    }
+
     /// Checks that `tensor` has type `dtype`.
     pub fn expect_type(&self, tensor: &Tensor<'_>, dtype: TensorType) -> Result<(), Error> {
         if tensor.dtype() == dtype {

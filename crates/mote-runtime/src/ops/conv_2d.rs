@@ -7,7 +7,7 @@
 //! int8 (per-channel weights, int32 bias) and float32, as TensorFlow Lite
 //! Micro's reference `ConvPerChannel` and float `Conv` kernels.
 
-use super::activation::{clamp, Activation};
+use super::activation::clamp;
 use super::fully_connected::dot_i8;
 use super::padding::{axis, Padding};
 use super::per_channel::{ChannelParams, OutputQuant, Requant};
@@ -310,24 +310,12 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<Conv2dParams, Error> 
     ctx.expect_type(&output, input.dtype())?;
     let kind = match input.dtype() {
         TensorType::Float32 => {
-            ctx.expect_type(&filter, TensorType::Float32)?;
-            ctx.expect_readable::<f32>(&filter)?;
-            if let Some(bias) = &bias {
-                ctx.expect_type(bias, TensorType::Float32)?;
-                ctx.expect_readable::<f32>(bias)?;
-            }
-            let range = Activation::from_code(activation)
-                .and_then(Activation::float_range)
-                .ok_or(ctx.invalid("unsupported fused activation"))?;
+            ctx.expect_weights::<f32, f32>(&filter, bias.as_ref())?;
+            let range = ctx.float_activation(activation)?;
             ConvKind::Float32 { range }
         }
         TensorType::Int8 => {
-            ctx.expect_type(&filter, TensorType::Int8)?;
-            ctx.expect_readable::<i8>(&filter)?;
-            if let Some(bias) = &bias {
-                ctx.expect_type(bias, TensorType::Int32)?;
-                ctx.expect_readable::<i32>(bias)?;
-            }
+            ctx.expect_weights::<i8, i32>(&filter, bias.as_ref())?;
             let (_, input_zero_point) = ctx.quantization(&input)?;
             let output_quant = OutputQuant::prepare(ctx, &output, activation, -128, 127)?;
             let channels =

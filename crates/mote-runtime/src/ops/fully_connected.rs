@@ -4,7 +4,7 @@
 //! 1 weights `[units, depth]`, 2 optional bias `[units]`. Output `[batches, units]`
 //! (or the input's leading dimensions with `keep_num_dims`).
 
-use super::activation::{clamp, Activation};
+use super::activation::clamp;
 use super::per_channel::{ChannelParams, OutputQuant, Requant};
 use super::{EvalContext, PrepareContext};
 use crate::error::Error;
@@ -83,24 +83,12 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<FullyConnectedParams,
     ctx.expect_type(&output, input.dtype())?;
     let kind = match input.dtype() {
         TensorType::Float32 => {
-            ctx.expect_type(&weights, TensorType::Float32)?;
-            ctx.expect_readable::<f32>(&weights)?;
-            if let Some(bias) = &bias {
-                ctx.expect_type(bias, TensorType::Float32)?;
-                ctx.expect_readable::<f32>(bias)?;
-            }
-            let range = Activation::from_code(activation)
-                .and_then(Activation::float_range)
-                .ok_or(ctx.invalid("unsupported fused activation"))?;
+            ctx.expect_weights::<f32, f32>(&weights, bias.as_ref())?;
+            let range = ctx.float_activation(activation)?;
             FullyConnectedKind::Float32 { range }
         }
         TensorType::Int8 => {
-            ctx.expect_type(&weights, TensorType::Int8)?;
-            ctx.expect_readable::<i8>(&weights)?;
-            if let Some(bias) = &bias {
-                ctx.expect_type(bias, TensorType::Int32)?;
-                ctx.expect_readable::<i32>(bias)?;
-            }
+            ctx.expect_weights::<i8, i32>(&weights, bias.as_ref())?;
             let (_, input_zero_point) = ctx.quantization(&input)?;
             let output_quant = OutputQuant::prepare(ctx, &output, activation, -128, 127)?;
             let channels = ChannelParams::prepare(ctx, &input, &weights, &output, units, 0)?;
