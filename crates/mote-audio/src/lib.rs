@@ -52,7 +52,7 @@ pub use error::AudioError;
 pub use features::FeatureWindow;
 pub use framer::Framer;
 pub use listener::{Classification, Listener};
-pub use sww::{SwwFrontEnd, SwwListener, SWW_DETECTOR};
+pub use sww::{SwwFrontEnd, SwwListener, SWW_BENCHMARK_DETECTOR, SWW_DETECTOR};
 
 /// Sample rate of the micro_speech front-end, in Hz.
 pub const SAMPLE_RATE: u32 = 16_000;

@@ -50,16 +50,26 @@ const MEL_CAPACITY: usize = 2 * (SWW_BINS - 2);
 /// Points of the complex FFT behind the 1024-point real FFT.
 const HALF: usize = SWW_WINDOW / 2;
 
-/// The detector settings of MLPerf Tiny's streaming evaluation
-/// (`evaluate.py`, and the reference submission's `DETECT_THRESHOLD 115`): the
-/// raw marvin probability above 0.95 (int8 > 115, i.e. `int8 + 128 >= 244`), no
-/// averaging, one detection per second (the evaluation's 1 s debounce), only
-/// class 0 (marvin) triggers.
+/// The detector settings mote uses for the streaming wake-word model: the raw
+/// marvin probability at least 0.5 (`int8 + 128 >= 128`), no averaging, one
+/// detection per second, only class 0 (marvin) triggers. The threshold is the
+/// one that separates the model's 45 calibration samples (every non-marvin
+/// scores 0, every marvin the model recognises at least 0.62; checked in
+/// `mote-conformance/tests/audio.rs`), not one tuned on a test stream.
 pub const SWW_DETECTOR: DetectorConfig = DetectorConfig {
     average: 1,
-    threshold: 244,
+    threshold: 128,
     suppression_hops: 32,
     ignore: !1,
+};
+
+/// MLPerf Tiny's own streaming evaluation rule (`evaluate.py`, and the
+/// reference submission's `DETECT_THRESHOLD 115`): the raw marvin probability
+/// above 0.95 (int8 > 115, i.e. `int8 + 128 >= 244`), otherwise as
+/// [`SWW_DETECTOR`].
+pub const SWW_BENCHMARK_DETECTOR: DetectorConfig = DetectorConfig {
+    threshold: 244,
+    ..SWW_DETECTOR
 };
 
 /// `ln(x)` in `f64` for finite `x > 0` (others give `-inf` or NaN): `x = 2^e m`

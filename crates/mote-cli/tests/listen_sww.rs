@@ -68,11 +68,13 @@ fn stream_prints_each_detection_with_its_time() {
     assert!(detections.iter().all(|d| d["label"] == "marvin"), "{text}");
     assert!(detections
         .iter()
-        .all(|d| d["probability"].as_f64().unwrap() > 0.95));
-    // sww_short_test.json: [1.0, 1.648], [4.0, 4.762], [7.0, 7.359].
-    assert_eq!(times.len(), 2, "{text}");
-    assert!((1.0..=1.648).contains(&times[0]), "{text}");
+        .all(|d| d["probability"].as_f64().unwrap() >= 0.5));
+    // sww_short_test.json: [1.0, 1.648], [4.0, 4.762], [7.0, 7.359]; a
+    // detection counts up to 0.5 s after its window.
+    assert_eq!(times.len(), 3, "{text}");
+    assert!((1.0..=1.648 + 0.5).contains(&times[0]), "{text}");
     assert!((4.0..=4.762 + 0.5).contains(&times[1]), "{text}");
+    assert!((7.0..=7.359 + 0.5).contains(&times[2]), "{text}");
     // Times are ends of 64 ms windows on the 32 ms grid: (hop * 512 + 1024) / 16000.
     for t in &times {
         let samples = t * 16_000.0 - 1024.0;
@@ -81,19 +83,20 @@ fn stream_prints_each_detection_with_its_time() {
     // The text form: one line per detection, time first.
     let text = stdout(&listen("short_wav_easy10s.wav", &["--stream"]));
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines.len(), 3, "{text}");
     assert!(
         lines[0]
             .trim_start()
             .starts_with(&format!("{:.3} s  marvin", times[0])),
         "{text}"
     );
-    // A lower threshold finds the third wake word too (its score peaks at 0.89).
+    // The benchmark's own rule (0.95) misses the third: the model's score
+    // peaks at 0.89 there (the same in TFLM).
     let text = stdout(&listen(
         "short_wav_easy10s.wav",
-        &["--stream", "--threshold", "0.85"],
+        &["--stream", "--threshold", "0.95"],
     ));
-    assert_eq!(text.lines().count(), 3, "{text}");
+    assert_eq!(text.lines().count(), 2, "{text}");
 }
 
 #[test]
