@@ -120,21 +120,8 @@ pub fn eval(params: &DepthwiseConv2dParams, ctx: &mut EvalContext<'_>) -> Result
             output,
             channels,
         } => {
-            let input = ctx.input_as::<i8>(0);
-            let filter = ctx.input_as::<i8>(1);
-            let bias = if params.has_bias {
-                ctx.input_as::<i32>(2)
-            } else {
-                &[]
-            };
-            let (out, multipliers, shifts) = channels.with_output::<i8>(ctx, 0);
-            let quant = Requant {
-                input_offset,
-                output,
-                multipliers,
-                shifts,
-            };
-            crate::arch::depthwise_conv_i8(params, &quant, input, filter, bias, out);
+            let o = channels.int8_operands(ctx, params.has_bias, input_offset, output);
+            crate::arch::depthwise_conv_i8(params, &o.quant, o.input, o.weights, o.bias, o.out);
         }
     }
     Ok(())

@@ -79,6 +79,54 @@ impl ChannelParams {
         let (multipliers, shifts) = values.split_at(self.count.min(values.len()));
         (output, multipliers, shifts)
     }
+
+    /// The operands of an int8 weighted op (CONV_2D, DEPTHWISE_CONV_2D,
+    /// FULLY_CONNECTED): input 0, weights 1, bias 2 (if `has_bias`), and
+    /// output 0 with its requantization.
+    pub fn int8_operands<'c, 'x: 'c>(
+        &self,
+        ctx: &'c mut EvalContext<'x>,
+        has_bias: bool,
+        input_offset: i32,
+        output: OutputQuant,
+    ) -> Int8Operands<'c> {
+        let input = ctx.input_as::<i8>(0);
+        let weights = ctx.input_as::<i8>(1);
+        let bias = if has_bias {
+            ctx.input_as::<i32>(2)
+        } else {
+            &[]
+        };
+        let (out, multipliers, shifts) = self.with_output::<i8>(ctx, 0);
+        let quant = Requant {
+            input_offset,
+            output,
+            multipliers,
+            shifts,
+        };
+        Int8Operands {
+            input,
+            weights,
+            bias,
+            out,
+            quant,
+        }
+    }
+}
+
+/// What an int8 weighted op's kernel reads and writes.
+#[derive(Debug)]
+pub struct Int8Operands<'c> {
+    /// Input 0.
+    pub input: &'c [i8],
+    /// The weights (input 1).
+    pub weights: &'c [i8],
+    /// The bias (input 2), empty without one.
+    pub bias: &'c [i32],
+    /// Output 0.
+    pub out: &'c mut [i8],
+    /// The requantization of the accumulators into `out`.
+    pub quant: Requant<'c>,
 }
 
 /// The quantization of an int8 convolution-like kernel: input offset,
