@@ -38,6 +38,7 @@
     )
 )]
 
+mod classifier;
 mod detector;
 mod error;
 mod features;

@@ -2,11 +2,12 @@
 
 use mote_runtime::{Interpreter, TensorType};
 
-use crate::detector::{Detection, Detector, DetectorConfig, MAX_CLASSES};
+use crate::classifier::ClassifierStage;
+use crate::detector::{Detection, DetectorConfig};
 use crate::error::AudioError;
 use crate::features::FeatureWindow;
 use crate::framer::Framer;
-use crate::{HOP_SAMPLES, SAMPLE_RATE, WINDOW_SAMPLES};
+use crate::{HOP_SAMPLES, WINDOW_SAMPLES};
 
 /// One run of the classifier, after a hop.
 #[derive(Clone, Copy, Debug)]
@@ -26,12 +27,8 @@ pub struct Classification<'r> {
 /// classifier runs after every hop.
 pub struct Listener<'m, 'a, 's> {
     frontend: Interpreter<'m, 'a>,
-    classifier: Interpreter<'m, 'a>,
     framer: Framer<WINDOW_SAMPLES, HOP_SAMPLES>,
-    features: FeatureWindow<'s>,
-    detector: Detector,
-    scores: [i8; MAX_CLASSES],
-    classes: usize,
+    stage: ClassifierStage<'m, 'a, 's>,
     hops: usize,
 }
 
@@ -66,49 +63,12 @@ impl<'m, 'a, 's> Listener<'m, 'a, 's> {
         config: DetectorConfig,
     ) -> Result<Self, AudioError> {
         let frame_len = check_frontend(&frontend)?;
-        let input = classifier.input_tensor(0)?;
-        let needed = input.shape().elements();
-        if frame_len == 0 || needed == 0 || needed % frame_len != 0 {
-            return Err(AudioError::ShapeMismatch {
-                frontend_output: frontend.output_tensor(0)?.shape(),
-                classifier_input: input.shape(),
-            });
-        }
-        if input.dtype() != TensorType::Int8 {
-            return Err(AudioError::NotInt8 {
-                what: "classifier's input",
-                dtype: input.dtype(),
-            });
-        }
-        let output = classifier.output_tensor(0)?;
-        if output.dtype() != TensorType::Int8 {
-            return Err(AudioError::NotInt8 {
-                what: "classifier's output",
-                dtype: output.dtype(),
-            });
-        }
-        let classes = output.shape().elements();
-        if classes > MAX_CLASSES {
-            return Err(AudioError::TooManyClasses {
-                classes,
-                max: MAX_CLASSES,
-            });
-        }
-        let got = storage.len();
-        let features = FeatureWindow::new(storage, frame_len)
-            .filter(|w| w.as_slice().len() == needed)
-            .ok_or(AudioError::StorageSize {
-                expected: needed,
-                got,
-            })?;
+        let frames_from = frontend.output_tensor(0)?.shape();
+        let stage = ClassifierStage::new(classifier, storage, frame_len, frames_from, config)?;
         Ok(Listener {
             frontend,
-            classifier,
             framer: Framer::new(),
-            features,
-            detector: Detector::new(config),
-            scores: [0; MAX_CLASSES],
-            classes,
+            stage,
             hops: 0,
         })
     }
@@ -126,51 +86,32 @@ impl<'m, 'a, 's> Listener<'m, 'a, 's> {
             };
             self.frontend.input_mut::<i16>(0)?.copy_from_slice(window);
             self.frontend.invoke()?;
-            self.features.push(self.frontend.output::<i8>(0)?);
             let hop = self.hops;
             self.hops += 1;
-            if !self.features.is_full() {
-                continue;
-            }
-            self.classifier
-                .input_mut::<i8>(0)?
-                .copy_from_slice(self.features.as_slice());
-            self.classifier.invoke()?;
-            let out = self.classifier.output::<i8>(0)?;
-            for (dst, src) in self.scores.iter_mut().zip(out) {
-                *dst = *src;
-            }
-            let scores = self.scores.get(..self.classes).unwrap_or(&[]);
-            let detection = self.detector.update(hop, scores);
-            let end_samples = (hop * HOP_SAMPLES + WINDOW_SAMPLES) as u64;
-            on_classification(&Classification {
-                hop,
-                end_ms: end_samples * 1000 / u64::from(SAMPLE_RATE),
-                scores,
-                detection,
-            });
+            let end_samples = hop * HOP_SAMPLES + WINDOW_SAMPLES;
+            let frame = self.frontend.output::<i8>(0)?;
+            self.stage
+                .push(frame, hop, end_samples, &mut on_classification)?;
         }
         Ok(())
     }
 
     /// The current feature window (oldest frame first).
     pub fn features(&self) -> &FeatureWindow<'s> {
-        &self.features
+        self.stage.features()
     }
 
     /// Number of classes.
     pub fn classes(&self) -> usize {
-        self.classes
+        self.stage.classes()
     }
 
     /// Starts over: clears the samples, features, scores and the front-end's
     /// state (noise estimates), as before a new clip.
     pub fn reset(&mut self) -> Result<(), AudioError> {
         self.frontend.reset()?;
-        self.classifier.reset()?;
+        self.stage.reset()?;
         self.framer.reset();
-        self.features.reset();
-        self.detector.reset();
         self.hops = 0;
         Ok(())
     }

@@ -19,9 +19,10 @@
 //! [`SwwFrontEnd`] turns one window into one frame; [`SwwListener`] streams
 //! samples through it, the classifier and a [`Detector`].
 
-use mote_runtime::{Interpreter, Shape, TensorType};
+use mote_runtime::{Interpreter, Shape};
 
-use crate::detector::{Detection, Detector, DetectorConfig, MAX_CLASSES};
+use crate::classifier::ClassifierStage;
+use crate::detector::DetectorConfig;
 use crate::error::AudioError;
 use crate::features::FeatureWindow;
 use crate::framer::Framer;
@@ -420,12 +421,8 @@ pub fn quantize(features: &[f32], scale: f32, zero_point: i32, out: &mut [i8]) {
 /// runs after every hop (as `evaluate.py` slides it over the spectrogram).
 pub struct SwwListener<'m, 'a, 's> {
     frontend: SwwFrontEnd,
-    classifier: Interpreter<'m, 'a>,
     framer: Framer<SWW_WINDOW, SWW_HOP>,
-    features: FeatureWindow<'s>,
-    detector: Detector,
-    scores: [i8; MAX_CLASSES],
-    classes: usize,
+    stage: ClassifierStage<'m, 'a, 's>,
     hops: usize,
     scale: f32,
     zero_point: i32,
@@ -443,52 +440,16 @@ impl<'m, 'a, 's> SwwListener<'m, 'a, 's> {
         storage: &'s mut [i8],
         config: DetectorConfig,
     ) -> Result<Self, AudioError> {
-        let input = classifier.input_tensor(0)?;
-        let needed = input.shape().elements();
-        if needed == 0 || needed % SWW_BANDS != 0 {
-            return Err(AudioError::ShapeMismatch {
-                frontend_output: Shape::new(&[SWW_BANDS]).unwrap_or_default(),
-                classifier_input: input.shape(),
-            });
-        }
-        if input.dtype() != TensorType::Int8 {
-            return Err(AudioError::NotInt8 {
-                what: "classifier's input",
-                dtype: input.dtype(),
-            });
-        }
-        let (scale, zero_point) = input
+        let (scale, zero_point) = classifier
+            .input_tensor(0)?
             .quantization()
             .map_or((1.0, 0), |q| (q.scale(0), q.zero_point(0) as i32));
-        let output = classifier.output_tensor(0)?;
-        if output.dtype() != TensorType::Int8 {
-            return Err(AudioError::NotInt8 {
-                what: "classifier's output",
-                dtype: output.dtype(),
-            });
-        }
-        let classes = output.shape().elements();
-        if classes > MAX_CLASSES {
-            return Err(AudioError::TooManyClasses {
-                classes,
-                max: MAX_CLASSES,
-            });
-        }
-        let got = storage.len();
-        let features = FeatureWindow::new(storage, SWW_BANDS)
-            .filter(|w| w.as_slice().len() == needed)
-            .ok_or(AudioError::StorageSize {
-                expected: needed,
-                got,
-            })?;
+        let frames_from = Shape::new(&[SWW_BANDS]).unwrap_or_default();
+        let stage = ClassifierStage::new(classifier, storage, SWW_BANDS, frames_from, config)?;
         Ok(SwwListener {
             frontend: SwwFrontEnd::new(),
-            classifier,
             framer: Framer::new(),
-            features,
-            detector: Detector::new(config),
-            scores: [0; MAX_CLASSES],
-            classes,
+            stage,
             hops: 0,
             scale,
             zero_point,
@@ -510,50 +471,30 @@ impl<'m, 'a, 's> SwwListener<'m, 'a, 's> {
             };
             self.frontend.frame(window, &mut frame);
             quantize(&frame, self.scale, self.zero_point, &mut quantized);
-            self.features.push(&quantized);
             let hop = self.hops;
             self.hops += 1;
-            if !self.features.is_full() {
-                continue;
-            }
-            self.classifier
-                .input_mut::<i8>(0)?
-                .copy_from_slice(self.features.as_slice());
-            self.classifier.invoke()?;
-            let out = self.classifier.output::<i8>(0)?;
-            for (dst, src) in self.scores.iter_mut().zip(out) {
-                *dst = *src;
-            }
-            let scores = self.scores.get(..self.classes).unwrap_or(&[]);
-            let detection: Option<Detection> = self.detector.update(hop, scores);
-            let end_samples = (hop * SWW_HOP + SWW_WINDOW) as u64;
-            on_classification(&Classification {
-                hop,
-                end_ms: end_samples * 1000 / u64::from(SAMPLE_RATE),
-                scores,
-                detection,
-            });
+            let end_samples = hop * SWW_HOP + SWW_WINDOW;
+            self.stage
+                .push(&quantized, hop, end_samples, &mut on_classification)?;
         }
         Ok(())
     }
 
     /// The current feature window (oldest frame first), int8.
     pub fn features(&self) -> &FeatureWindow<'s> {
-        &self.features
+        self.stage.features()
     }
 
     /// Number of classes.
     pub fn classes(&self) -> usize {
-        self.classes
+        self.stage.classes()
     }
 
     /// Starts over, as before a new clip.
     pub fn reset(&mut self) -> Result<(), AudioError> {
-        self.classifier.reset()?;
+        self.stage.reset()?;
         self.frontend.reset();
         self.framer.reset();
-        self.features.reset();
-        self.detector.reset();
         self.hops = 0;
         Ok(())
     }
