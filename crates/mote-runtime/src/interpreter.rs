@@ -14,9 +14,12 @@
 use crate::arena::{self, Plain};
 use crate::error::{Error, OpName};
 use crate::model::{BuiltinOperator, Model, Subgraph, Tensor, TensorType};
-use crate::ops::context::{PersistentAllocator, MAX_INPUTS, MAX_OUTPUTS};
+use crate::ops::context::{bind, Operand, PersistentAllocator, MAX_INPUTS, MAX_OUTPUTS};
 use crate::ops::{EvalContext, EvalFn, OpResolver, Persistent, PrepareContext, ResetFn};
 use crate::planner::{self, Request, UNPLACED};
+
+#[cfg(feature = "codegen")]
+mod plan;
 
 /// A tensor element type that inputs and outputs can be read and written as.
 pub trait Element: Plain {
@@ -202,99 +205,52 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         let node = self
             .nodes
             .get(index)
+            .copied()
             .ok_or(Error::NoSuchTensor { index, count: 0 })?;
         let Some(operator) = self.graph.operator(index) else {
             return Ok(());
         };
-        // Output ranges, in ascending order, carved out of the activations.
-        let mut ranges = [(0usize, 0usize, 0usize); MAX_OUTPUTS];
-        let outputs = operator.outputs();
-        let count = outputs.len().min(MAX_OUTPUTS);
-        for (o, slot) in ranges.iter_mut().enumerate().take(count) {
-            let t = outputs.get(o).unwrap_or(usize::MAX);
-            let (start, len) = self.range(t);
-            *slot = (start, len, o);
+        let op = operator.builtin();
+        let mut outputs = [(0usize, 0usize); MAX_OUTPUTS];
+        let op_outputs = operator.outputs();
+        let output_count = op_outputs.len().min(MAX_OUTPUTS);
+        for (o, slot) in outputs.iter_mut().enumerate().take(output_count) {
+            *slot = self.range(op_outputs.get(o).unwrap_or(usize::MAX));
         }
-        let ranges = ranges.get_mut(..count).unwrap_or(&mut []);
-        ranges.sort_unstable();
-        let mut out_slices: [&mut [u8]; MAX_OUTPUTS] = [&mut [], &mut [], &mut [], &mut []];
-        let mut pieces: [(usize, &[u8]); MAX_OUTPUTS + 1] = [(0, &[]); MAX_OUTPUTS + 1];
-        let (offsets, lens, relocated, bytes) =
-            (&*self.offsets, &*self.lens, self.relocated, self.bytes);
-        let mut rest: &mut [u8] = &mut *self.activations;
-        let mut cursor = 0usize;
-        for (k, &(start, len, o)) in ranges.iter().enumerate() {
-            let gap = start.checked_sub(cursor).ok_or(Error::InvalidOp {
-                index: index as u32,
-                op: operator.builtin(),
-                reason: "outputs overlap",
-            })?;
-            let taken = core::mem::take(&mut rest);
-            if gap + len > taken.len() {
-                return Err(Error::WrongSize {
-                    expected: gap + len,
-                    got: taken.len(),
-                });
-            }
-            let (before, after) = taken.split_at_mut(gap);
-            let (out, after) = after.split_at_mut(len);
-            if let Some(piece) = pieces.get_mut(k) {
-                *piece = (cursor, before);
-            }
-            if let Some(slot) = out_slices.get_mut(o) {
-                *slot = out;
-            }
-            rest = after;
-            cursor = start + len;
-        }
-        if let Some(piece) = pieces.get_mut(ranges.len()) {
-            *piece = (cursor, rest);
-        }
-        // Inputs: constants from the model, activations from the read-only pieces.
-        let mut inputs: [&[u8]; MAX_INPUTS] = [&[]; MAX_INPUTS];
+        // Inputs: constants from the model (or their aligned copies),
+        // activations from the arena.
+        let mut inputs = [Operand::None; MAX_INPUTS];
         let op_inputs = operator.inputs();
-        for (i, slot) in inputs.iter_mut().enumerate().take(op_inputs.len()) {
+        let input_count = op_inputs.len().min(MAX_INPUTS);
+        for (i, slot) in inputs.iter_mut().enumerate().take(input_count) {
             let Some(t) = op_inputs.get(i) else { continue };
-            let offset = offsets.get(t).copied().unwrap_or(UNPLACED);
-            let len = lens.get(t).copied().unwrap_or(0) as usize;
-            if offset == UNPLACED {
-                continue;
-            }
-            if offset & (RELOCATED | CONSTANT) != 0 {
+            let offset = self.offsets.get(t).copied().unwrap_or(UNPLACED);
+            let len = self.lens.get(t).copied().unwrap_or(0) as usize;
+            *slot = if offset == UNPLACED {
+                Operand::None
+            } else if offset & (RELOCATED | CONSTANT) != 0 {
                 let start = (offset & !(RELOCATED | CONSTANT)) as usize;
                 let from = if offset & RELOCATED != 0 {
-                    relocated
+                    self.relocated
                 } else {
-                    bytes
+                    self.bytes
                 };
-                *slot = from.get(start..start + len).unwrap_or(&[]);
-                continue;
-            }
-            let start = offset as usize;
-            if len > 0 && ranges.iter().any(|&(s, l, _)| s == start && l == len) {
-                // The planner made this input and an output one buffer (a
-                // RESHAPE in place): the op sees the input as empty.
-                continue;
-            }
-            *slot = pieces
-                .iter()
-                .find_map(|(base, piece)| {
-                    let from = start.checked_sub(*base)?;
-                    piece.get(from..from.checked_add(len)?)
-                })
-                .ok_or(Error::InvalidOp {
-                    index: index as u32,
-                    op: operator.builtin(),
-                    reason: "an input shares memory with an output",
-                })?;
+                Operand::Bytes(from.get(start..start + len).unwrap_or(&[]))
+            } else {
+                Operand::Arena {
+                    start: offset as usize,
+                    len,
+                }
+            };
         }
-        let mut ctx = EvalContext {
-            index: index as u32,
-            op: operator.builtin(),
-            inputs,
-            outputs: out_slices,
-            persistent: &mut *self.persistent,
-        };
+        let mut ctx = bind(
+            index as u32,
+            op,
+            &mut *self.activations,
+            &mut *self.persistent,
+            outputs.get(..output_count).unwrap_or(&[]),
+            inputs.get(..input_count).unwrap_or(&[]),
+        )?;
         (node.eval)(node.params, &mut ctx)
     }
 

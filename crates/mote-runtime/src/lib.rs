@@ -34,9 +34,12 @@
 
 mod arch;
 mod arena;
+pub mod compiled;
 pub mod error;
 pub mod flexbuffer;
 pub mod interpreter;
+#[cfg(feature = "codegen")]
+pub mod literal;
 pub mod model;
 pub mod ops;
 mod planner;

@@ -2,6 +2,7 @@
 
 /// A fused activation as the options store it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum Activation {
     /// None.
     None,

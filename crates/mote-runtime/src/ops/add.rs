@@ -15,6 +15,7 @@ use crate::model::TensorType;
 
 /// The kernel and its params, by type.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum AddKernel {
     /// float32 with the activation's clamp range.
     Float32((f32, f32)),
@@ -28,6 +29,7 @@ pub enum AddKernel {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct AddParams {
     /// The element mapping.
     pub broadcast: Broadcast,

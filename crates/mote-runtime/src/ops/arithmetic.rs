@@ -16,6 +16,7 @@ pub const FUSED_ACTIVATION_FUNCTION: u16 = 0;
 
 /// Two inputs and an output as `prepare` found them.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct Binary {
     /// The element mapping.
     pub broadcast: Broadcast,
@@ -123,6 +124,7 @@ fn smaller_than_one(ctx: &PrepareContext<'_, '_>, real: f64) -> Result<(i32, i32
 /// both inputs are shifted left, scaled to a common scale, combined, then
 /// scaled to the output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct AddSubQuantized {
     /// Minus input 1's zero point.
     pub input1_offset: i32,

@@ -9,6 +9,7 @@ pub const MAX_BROADCAST_RANK: usize = 6;
 
 /// How the two inputs' elements map onto the output's, computed in `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct Broadcast {
     /// Output dimensions, left-padded with 1s.
     dims: [usize; MAX_BROADCAST_RANK],
@@ -20,6 +21,26 @@ pub struct Broadcast {
     elements: usize,
     /// Whether both inputs have the output's element count (no broadcasting).
     same: bool,
+}
+
+impl Broadcast {
+    /// Rebuilds a broadcast from its fields (for code `mote-codegen` generates).
+    #[doc(hidden)]
+    pub const fn from_literal(
+        dims: [usize; MAX_BROADCAST_RANK],
+        strides1: [usize; MAX_BROADCAST_RANK],
+        strides2: [usize; MAX_BROADCAST_RANK],
+        elements: usize,
+        same: bool,
+    ) -> Self {
+        Broadcast {
+            dims,
+            strides1,
+            strides2,
+            elements,
+            same,
+        }
+    }
 }
 
 /// `shape` left-padded with 1s to [`MAX_BROADCAST_RANK`] dimensions.

@@ -12,6 +12,7 @@ use crate::model::TensorType;
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct CastParams {
     /// The input's type.
     pub from: TensorType,

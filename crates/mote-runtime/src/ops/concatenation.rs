@@ -23,6 +23,7 @@ mod field {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct ConcatenationParams {
     /// Product of the dimensions before the axis.
     pub outer: usize,

@@ -13,11 +13,20 @@ pub const MAX_OUTPUTS: usize = 4;
 /// Bytes an operator set aside in `prepare` (per-channel multipliers, state),
 /// found again in `eval`. Kept at the arena's tail for the interpreter's life.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct Persistent {
     /// Distance of the allocation's start from the end of the persistent region.
     from_end: u32,
     /// Its length in bytes.
     len: u32,
+}
+
+impl Persistent {
+    /// Rebuilds a handle from its fields (for code `mote-codegen` generates).
+    #[doc(hidden)]
+    pub const fn from_literal(from_end: u32, len: u32) -> Self {
+        Persistent { from_end, len }
+    }
 }
 
 impl Persistent {
@@ -90,6 +99,18 @@ impl PersistentRegion<'_> {
 fn locate(region_len: usize, p: Persistent) -> Option<core::ops::Range<usize>> {
     let start = region_len.checked_sub(p.from_end as usize)?;
     Some(start..start.checked_add(p.len as usize)?)
+}
+
+/// Reads back params that `store_params::<T>` put at `p` in `persistent`
+/// (the whole persistent region).
+///
+/// # Safety
+/// `p` must come from `store_params::<T>` with the same `T`.
+#[cfg(feature = "codegen")]
+pub(crate) unsafe fn load_params<T: Copy>(persistent: &[u8], p: Persistent) -> Option<T> {
+    let bytes = locate(persistent.len(), p).and_then(|r| persistent.get(r))?;
+    // SAFETY: forwarded from the caller.
+    unsafe { arena::load::<T>(bytes) }
 }
 
 /// An operator as its `prepare` sees it: its tensors, options and index, and
@@ -393,6 +414,105 @@ impl<'x> EvalContext<'x> {
             reason,
         }
     }
+}
+
+/// Where one input of an operator is, as [`bind`] hands it to `eval`.
+#[derive(Clone, Copy, Debug)]
+pub enum Operand<'x> {
+    /// An omitted optional input: `eval` sees no bytes.
+    None,
+    /// Bytes outside the activations: a constant.
+    Bytes(&'x [u8]),
+    /// `len` bytes of the activations from `start`.
+    Arena {
+        /// First byte.
+        start: usize,
+        /// Length in bytes.
+        len: usize,
+    },
+}
+
+/// Builds the [`EvalContext`] of operator `index`: carves its outputs (the
+/// arena ranges `outputs`, in the operator's order) out of `activations`, and
+/// its inputs out of what is left. An input with exactly an output's range
+/// is one buffer with it (a RESHAPE in place): the op sees the input as
+/// empty. Overlapping outputs, or an input that overlaps an output in any
+/// other way, are refused. The interpreter and generated code both call it.
+pub(crate) fn bind<'x>(
+    index: u32,
+    op: BuiltinOperator,
+    activations: &'x mut [u8],
+    persistent: &'x mut [u8],
+    outputs: &[(usize, usize)],
+    inputs: &[Operand<'x>],
+) -> Result<EvalContext<'x>, Error> {
+    let invalid = |reason| Error::InvalidOp { index, op, reason };
+    if outputs.len() > MAX_OUTPUTS || inputs.len() > MAX_INPUTS {
+        return Err(invalid("too many inputs or outputs"));
+    }
+    // Output ranges in ascending order, with their slot.
+    let mut ranges = [(0usize, 0usize, 0usize); MAX_OUTPUTS];
+    for (o, (slot, &(start, len))) in ranges.iter_mut().zip(outputs).enumerate() {
+        *slot = (start, len, o);
+    }
+    let ranges = ranges.get_mut(..outputs.len()).unwrap_or(&mut []);
+    ranges.sort_unstable();
+    let mut out_slices: [&mut [u8]; MAX_OUTPUTS] = [&mut [], &mut [], &mut [], &mut []];
+    // The read-only pieces between the outputs, each with its start.
+    let mut pieces: [(usize, &[u8]); MAX_OUTPUTS + 1] = [(0, &[]); MAX_OUTPUTS + 1];
+    let mut rest: &mut [u8] = activations;
+    let mut cursor = 0usize;
+    for (k, &(start, len, o)) in ranges.iter().enumerate() {
+        let gap = start
+            .checked_sub(cursor)
+            .ok_or(invalid("outputs overlap"))?;
+        let taken = core::mem::take(&mut rest);
+        if gap.saturating_add(len) > taken.len() {
+            return Err(Error::WrongSize {
+                expected: gap.saturating_add(len),
+                got: taken.len(),
+            });
+        }
+        let (before, after) = taken.split_at_mut(gap);
+        let (out, after) = after.split_at_mut(len);
+        if let Some(piece) = pieces.get_mut(k) {
+            *piece = (cursor, before);
+        }
+        if let Some(slot) = out_slices.get_mut(o) {
+            *slot = out;
+        }
+        rest = after;
+        cursor = start + len;
+    }
+    if let Some(piece) = pieces.get_mut(ranges.len()) {
+        *piece = (cursor, rest);
+    }
+    let mut in_slices: [&[u8]; MAX_INPUTS] = [&[]; MAX_INPUTS];
+    for (slot, input) in in_slices.iter_mut().zip(inputs) {
+        match *input {
+            Operand::None => {}
+            Operand::Bytes(bytes) => *slot = bytes,
+            Operand::Arena { start, len } => {
+                if len > 0 && ranges.iter().any(|&(s, l, _)| s == start && l == len) {
+                    continue;
+                }
+                *slot = pieces
+                    .iter()
+                    .find_map(|(base, piece)| {
+                        let from = start.checked_sub(*base)?;
+                        piece.get(from..from.checked_add(len)?)
+                    })
+                    .ok_or(invalid("an input shares memory with an output"))?;
+            }
+        }
+    }
+    Ok(EvalContext {
+        index,
+        op,
+        inputs: in_slices,
+        outputs: out_slices,
+        persistent,
+    })
 }
 
 #[cfg(test)]

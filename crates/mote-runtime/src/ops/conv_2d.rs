@@ -67,6 +67,7 @@ pub(crate) fn prepare_16x8(
 
 /// The geometry of a windowed op over NHWC tensors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct Window {
     /// Batches.
     pub batches: usize,
@@ -162,6 +163,7 @@ impl Window {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct Conv2dParams {
     /// Shapes, strides, dilation and padding.
     pub window: Window,
@@ -175,6 +177,7 @@ pub struct Conv2dParams {
 
 /// The arithmetic of a convolution.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum ConvKind {
     /// float32, clamped to the fused activation's range.
     Float32 {

@@ -31,6 +31,19 @@ macro_rules! custom_ops {
                         let params: super::$module::$params = unsafe { ctx.params(handle) }?;
                         super::$module::reset(&params, ctx)
                     }),
+                    #[cfg(feature = "codegen")]
+                    codegen: $crate::ops::Codegen {
+                        module: concat!("mote_runtime::ops::signal::", stringify!($module)),
+                        params_type: concat!("mote_runtime::ops::signal::", stringify!($module), "::", stringify!($params)),
+                        write_params: |persistent, handle, out| {
+                            // SAFETY: as in `eval`.
+                            let params: super::$module::$params = unsafe {
+                                $crate::ops::context::load_params(persistent, handle)
+                            }
+                            .ok_or(core::fmt::Error)?;
+                            $crate::literal::Literal::write_literal(&params, out)
+                        },
+                    },
                 };
             )*
         }

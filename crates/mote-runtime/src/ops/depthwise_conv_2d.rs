@@ -27,6 +27,7 @@ mod field {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct DepthwiseConv2dParams {
     /// Shapes, strides, dilation and padding.
     pub window: Window,

@@ -8,6 +8,7 @@ use crate::model::TensorType;
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct DequantizeParams {
     /// The input's type.
     pub from: TensorType,

@@ -21,6 +21,7 @@ use crate::quant::{
 
 /// int8 params.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct DivQuantized {
     /// Minus input 1's zero point.
     pub input1_offset: i32,
@@ -81,6 +82,7 @@ impl DivQuantized {
 
 /// The kernel and its params, by type.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum DivKernel {
     /// float32 with the activation's clamp range.
     Float32((f32, f32)),
@@ -92,6 +94,7 @@ pub enum DivKernel {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct DivParams {
     /// The element mapping.
     pub broadcast: Broadcast,

@@ -9,6 +9,7 @@ use crate::model::TensorType;
 
 /// What `eval` needs: the byte count, checked in `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct ExpandDimsParams {
     /// Bytes copied.
     pub bytes: usize,

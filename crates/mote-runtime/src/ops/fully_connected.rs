@@ -18,6 +18,7 @@ mod field {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct FullyConnectedParams {
     /// Rows of the input (product of its leading dimensions).
     pub batches: usize,
@@ -33,6 +34,7 @@ pub struct FullyConnectedParams {
 
 /// The arithmetic of a FULLY_CONNECTED.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum FullyConnectedKind {
     /// float32, clamped to the fused activation's range.
     Float32 {

@@ -15,6 +15,7 @@ use crate::quant::{quantize_multiplier, rounding_divide_by_pot};
 
 /// int8 params (TensorFlow Lite's `HardSwishParams`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct HardSwishQuantized {
     /// The input's zero point.
     pub input_zero_point: i16,
@@ -32,6 +33,7 @@ pub struct HardSwishQuantized {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum HardSwishParams {
     /// float32.
     Float32,

@@ -25,6 +25,7 @@ mod field {
 
 /// int8/int16 params.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct LeakyReluQuantized {
     /// The input's zero point.
     pub input_zero_point: i32,
@@ -61,6 +62,7 @@ impl LeakyReluQuantized {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum LeakyReluParams {
     /// float32 with alpha.
     Float32(f32),

@@ -16,6 +16,7 @@ use crate::quant::{calculate_input_radius, frexp, multiply_by_quantized_multipli
 
 /// The input side of the int8 LOGISTIC and TANH: `x - zp` rescaled to Q4.27.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct Q4Input {
     /// The input's zero point.
     pub zero_point: i32,
@@ -59,6 +60,7 @@ impl Q4Input {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum LogisticParams {
     /// float32.
     Float32,

@@ -22,6 +22,7 @@ use crate::quant;
 
 /// One gate's two FULLY_CONNECTEDs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct GateQuant {
     /// Minus the input zero point.
     pub input_offset: i32,
@@ -35,6 +36,7 @@ pub struct GateQuant {
 
 /// An integer MUL between gate values (TensorFlow Lite's `MulElementwise`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct MulQuant {
     /// Multiplier and shift of the product.
     pub scale: (i32, i32),
@@ -63,6 +65,7 @@ impl MulQuant {
 
 /// The integer params of an int8 LSTM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct LstmQuant {
     /// Gates in the order input, forget, cell, output.
     pub gates: [GateQuant; 4],

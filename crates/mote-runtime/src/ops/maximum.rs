@@ -10,6 +10,7 @@ use crate::model::TensorType;
 
 /// What `eval` needs, computed once by `prepare` (shared with MINIMUM).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct MaximumParams {
     /// The element mapping.
     pub broadcast: Broadcast,

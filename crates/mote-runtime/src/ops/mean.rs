@@ -18,6 +18,7 @@ mod field {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct MeanParams {
     /// Input dimensions.
     pub dims: [usize; MAX_RANK],
@@ -33,6 +34,7 @@ pub struct MeanParams {
 
 /// The arithmetic of a MEAN.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum MeanKind {
     /// float32: the sum divided by the count.
     Float32,

@@ -17,7 +17,7 @@ pub mod average_pool_2d;
 pub mod broadcast;
 pub mod cast;
 pub mod concatenation;
-pub(crate) mod context;
+pub mod context;
 pub mod conv_2d;
 pub mod conv_2d_fast;
 pub mod custom;
@@ -59,7 +59,7 @@ pub mod unary;
 pub mod unidirectional_sequence_lstm;
 pub mod values;
 
-pub use context::{EvalContext, Persistent, PrepareContext};
+pub use context::{EvalContext, Operand, Persistent, PrepareContext};
 
 use crate::error::Error;
 use crate::model::BuiltinOperator;
@@ -86,6 +86,27 @@ pub struct OpRegistration {
     pub eval: EvalFn,
     /// Resets its state, for stateful ops.
     pub reset: Option<ResetFn>,
+    /// What the code generator needs to call this kernel without the table.
+    #[cfg(feature = "codegen")]
+    pub codegen: Codegen,
+}
+
+/// A kernel as generated code calls it (feature `codegen`): the module whose
+/// `eval` (and `reset`) it calls, and its params written as Rust.
+#[cfg(feature = "codegen")]
+#[derive(Clone, Copy)]
+pub struct Codegen {
+    /// The op's module from the crate root (`mote_runtime::ops::conv_2d`).
+    pub module: &'static str,
+    /// The op's params type from the crate root.
+    pub params_type: &'static str,
+    /// Writes the params stored at `handle` in the persistent bytes as a Rust
+    /// expression of the op's own params type.
+    pub write_params: fn(
+        persistent: &[u8],
+        handle: Persistent,
+        out: &mut crate::literal::Writer<'_>,
+    ) -> core::fmt::Result,
 }
 
 impl core::fmt::Debug for OpRegistration {
@@ -119,6 +140,19 @@ macro_rules! ops {
                         $module::eval(&params, ctx)
                     },
                     reset: None,
+                    #[cfg(feature = "codegen")]
+                    codegen: Codegen {
+                        module: concat!("mote_runtime::ops::", stringify!($module)),
+                        params_type: concat!("mote_runtime::ops::", stringify!($module), "::", stringify!($params)),
+                        write_params: |persistent, handle, out| {
+                            // SAFETY: `handle` is what this registration's
+                            // `prepare` stored: a `$params`.
+                            let params: $module::$params =
+                                unsafe { context::load_params(persistent, handle) }
+                                    .ok_or(core::fmt::Error)?;
+                            crate::literal::Literal::write_literal(&params, out)
+                        },
+                    },
                 };
             )*
         }

@@ -15,6 +15,7 @@ use crate::quant::{multiply_by_quantized_multiplier, quantize_multiplier};
 
 /// int8/int16 params.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct MulQuantized {
     /// Minus input 1's zero point.
     pub input1_offset: i32,
@@ -47,6 +48,7 @@ impl MulQuantized {
 
 /// The kernel and its params, by type.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum MulKernel {
     /// float32 with the activation's clamp range.
     Float32((f32, f32)),
@@ -60,6 +62,7 @@ pub enum MulKernel {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct MulParams {
     /// The element mapping.
     pub broadcast: Broadcast,

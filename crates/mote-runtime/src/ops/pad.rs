@@ -18,6 +18,7 @@ pub const MAX_RANK: usize = 5;
 /// What `eval` needs, computed once by `prepare`. Shapes are left-padded to
 /// [`MAX_RANK`] dimensions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct PadParams {
     /// Output dimensions.
     pub output: [usize; MAX_RANK],

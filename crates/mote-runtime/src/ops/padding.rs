@@ -3,6 +3,7 @@
 
 /// The schema's `Padding`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum Padding {
     /// Pad so that `out = ceil(in / stride)`.
     Same,
@@ -23,6 +24,7 @@ impl Padding {
 
 /// One spatial axis of a window: its output size and the padding before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct Axis {
     /// Output size along the axis.
     pub out: usize,

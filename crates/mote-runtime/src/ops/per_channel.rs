@@ -10,12 +10,21 @@ use crate::quant;
 
 /// Where an op's per-channel multipliers and shifts live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct ChannelParams {
     /// `count` multipliers, then `count` shifts (TensorFlow Lite's
     /// convention: positive shifts go left).
     data: Persistent,
     /// Output channels, or 1 when one scale serves them all.
     count: usize,
+}
+
+impl ChannelParams {
+    /// Rebuilds params from their fields (for code `mote-codegen` generates).
+    #[doc(hidden)]
+    pub const fn from_literal(data: Persistent, count: usize) -> Self {
+        ChannelParams { data, count }
+    }
 }
 
 impl ChannelParams {
@@ -273,6 +282,7 @@ pub fn requantize_branchless(acc: i32, multiplier: i32, shift: i32, output: &Out
 
 /// An int8 output's zero point and fused-activation clamp range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct OutputQuant {
     /// The output zero point.
     pub offset: i32,

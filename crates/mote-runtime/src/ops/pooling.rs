@@ -20,6 +20,7 @@ mod field {
 
 /// What a pooling `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct PoolParams {
     /// Shapes, strides and padding (no dilation; input and output depth agree).
     pub window: Window,
@@ -29,6 +30,7 @@ pub struct PoolParams {
 
 /// The element type of a pooling op and its clamp range.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum PoolKind {
     /// float32.
     Float32 {

@@ -4,6 +4,7 @@ use crate::model::Tensor;
 
 /// `real = scale * (q - zero_point)` of a tensor quantized per tensor.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct PerTensor {
     /// The scale.
     pub scale: f32,

@@ -15,6 +15,7 @@ use crate::quant::{multiply_by_quantized_multiplier, quantize_multiplier, round_
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct QuantizeParams {
     /// The input's type.
     pub from: TensorType,

@@ -13,6 +13,7 @@ use crate::quant::{multiply_by_quantized_multiplier, quantize_multiplier};
 
 /// A quantized requantize-and-clamp, as RELU and LEAKY_RELU's positive side use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct Requantize {
     /// The input's zero point.
     pub input_zero_point: i32,
@@ -42,6 +43,7 @@ impl Requantize {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum ReluParams {
     /// float32.
     Float32,

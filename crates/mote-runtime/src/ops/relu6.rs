@@ -10,6 +10,7 @@ use crate::model::TensorType;
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum Relu6Params {
     /// float32.
     Float32,

@@ -9,6 +9,7 @@ use crate::error::Error;
 
 /// What `eval` needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct ReshapeParams {
     /// Bytes of the tensor.
     pub bytes: usize,

@@ -20,6 +20,7 @@ const ACCUMULATION_INTEGER_BITS: i32 = 12;
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct SoftmaxParams {
     /// Rows (all dimensions but the last).
     pub rows: usize,
@@ -31,6 +32,7 @@ pub struct SoftmaxParams {
 
 /// The arithmetic of a SOFTMAX.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum SoftmaxKind {
     /// float32 with `beta`.
     Float32 {

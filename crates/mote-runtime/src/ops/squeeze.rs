@@ -13,6 +13,7 @@ mod field {
 
 /// What `eval` needs: nothing but the byte count, checked in `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct SqueezeParams {
     /// Bytes copied.
     pub bytes: usize,

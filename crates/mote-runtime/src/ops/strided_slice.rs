@@ -26,6 +26,7 @@ mod field {
 /// axes count 1), how many elements are taken and the step between them in
 /// the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct StridedSliceParams {
     /// Elements taken per axis.
     pub counts: [usize; MAX_RANK],

@@ -14,6 +14,7 @@ use crate::model::TensorType;
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct SubParams {
     /// The element mapping.
     pub broadcast: Broadcast,

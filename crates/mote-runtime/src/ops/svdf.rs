@@ -29,6 +29,7 @@ mod field {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct SvdfParams {
     /// Batches.
     pub batches: usize,

@@ -15,6 +15,7 @@ pub const MAX_RANK: usize = 5;
 /// What `eval` needs, computed once by `prepare`. Unused leading axes have
 /// size 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct TransposeParams {
     /// Output dimensions.
     pub dims: [usize; MAX_RANK],

@@ -29,6 +29,7 @@ mod field {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct TransposeConvParams {
     /// Input `[batches, height, width, channels]`.
     pub input: [usize; 4],
@@ -48,6 +49,7 @@ pub struct TransposeConvParams {
 
 /// The arithmetic of a TRANSPOSE_CONV.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum TransposeConvKind {
     /// int8 activations and weights, int32 bias.
     Int8 {

@@ -8,6 +8,7 @@ use crate::model::TensorType;
 
 /// Input 0 and output 0 as `prepare` found them.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct Unary {
     /// The common type.
     pub dtype: TensorType,

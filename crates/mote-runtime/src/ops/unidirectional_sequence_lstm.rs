@@ -40,6 +40,7 @@ pub(crate) mod slot {
 
 /// The cell activation (the options' fused activation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub enum CellActivation {
     /// tanh.
     Tanh,
@@ -49,6 +50,7 @@ pub enum CellActivation {
 
 /// What `eval` needs, computed once by `prepare`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct UnidirectionalSequenceLstmParams {
     /// Sequences.
     pub batches: usize,

@@ -9,6 +9,7 @@ use crate::ops::{EvalContext, PrepareContext};
 
 /// What `eval` needs (nothing: the sizes are the tensors').
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct SignalFftAutoScaleParams;
 
 /// Checks the operator.

@@ -9,6 +9,7 @@ use crate::ops::{EvalContext, PrepareContext};
 
 /// What `eval` needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct SignalFilterBankLogParams {
     /// Left shift applied to each input.
     pub input_correction_bits: u32,

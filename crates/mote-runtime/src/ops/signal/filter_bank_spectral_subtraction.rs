@@ -11,6 +11,7 @@ use crate::ops::{EvalContext, Persistent, PrepareContext};
 
 /// The options (`SpectralSubtractionConfig`), as integers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct SpectralSubtraction {
     /// Channels.
     pub channels: usize,
@@ -34,6 +35,7 @@ pub struct SpectralSubtraction {
 
 /// What `eval` needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct SignalFilterBankSpectralSubtractionParams {
     /// The options.
     pub config: SpectralSubtraction,

@@ -19,6 +19,7 @@ pub const LUT_LEN: usize = 125;
 
 /// What `eval` needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct SignalPcanParams {
     /// Right shift of `signal * gain` to the SNR's fraction bits.
     pub snr_shift: u32,

@@ -18,6 +18,7 @@ pub const MAX_FFT_LENGTH: usize = 4096;
 
 /// What `eval` needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct SignalRfftParams {
     /// FFT length (a power of two).
     pub fft_length: usize,

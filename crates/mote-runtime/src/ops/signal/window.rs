@@ -9,6 +9,7 @@ use crate::ops::{EvalContext, PrepareContext};
 
 /// What `eval` needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct SignalWindowParams {
     /// Right shift applied to each product.
     pub shift: u32,

@@ -1,0 +1,246 @@
+//! Everything the generated code needs, read off a host interpreter that ran
+//! every operator's `prepare`.
+
+use mote_runtime::literal::Writer;
+use mote_runtime::{Error, Interpreter, Model, OpResolver, TensorType};
+
+use crate::CodegenError;
+
+/// The most arena the host interpreter may ask for (the generator grows its
+/// arena to what `Interpreter::new` reports it needs, up to this).
+const MAX_ARENA: usize = 1 << 30;
+
+/// Where one operand is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Place {
+    /// An omitted optional input.
+    None,
+    /// Constant number `k` of [`Plan::constants`].
+    Constant(usize),
+    /// `(start, len)` in the activations.
+    Arena(usize, usize),
+}
+
+/// One operator, prepared.
+#[derive(Clone, Debug)]
+pub struct OpPlan {
+    /// The TensorFlow Lite name (`CONV_2D`, `CUSTOM:SignalWindow`).
+    pub name: String,
+    /// The builtin operator code.
+    pub code: i32,
+    /// The op's module from the crate root (`mote_runtime::ops::conv_2d`).
+    pub module: &'static str,
+    /// Its params type (`mote_runtime::ops::conv_2d::Conv2dParams`).
+    pub params_type: &'static str,
+    /// Its params as a Rust expression of that type.
+    pub params: String,
+    /// Its inputs.
+    pub inputs: Vec<Place>,
+    /// Its outputs, `(start, len)` in the activations.
+    pub outputs: Vec<(usize, usize)>,
+}
+
+/// A graph input or output.
+#[derive(Clone, Debug)]
+pub struct TensorPlan {
+    /// The tensor's name in the model.
+    pub name: String,
+    /// Its element type.
+    pub dtype: TensorType,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its number of elements.
+    pub elements: usize,
+    /// Its first byte in the activations.
+    pub start: usize,
+    /// Per-tensor `(scale, zero_point)` when it is quantized.
+    pub quantization: Option<(f32, i32)>,
+}
+
+/// A model, planned and prepared.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The operators in execution order.
+    pub ops: Vec<OpPlan>,
+    /// Constant data, each once (tensors sharing a buffer share it).
+    pub constants: Vec<Vec<u8>>,
+    /// The graph's inputs.
+    pub inputs: Vec<TensorPlan>,
+    /// The graph's outputs.
+    pub outputs: Vec<TensorPlan>,
+    /// Variable tensors' `(start, len)` (zeroed on reset).
+    pub variables: Vec<(usize, usize)>,
+    /// Bytes of activations.
+    pub activations: usize,
+    /// The persistent bytes `prepare` left (params, per-channel data, state).
+    pub persistent: Vec<u8>,
+    /// Where the persistent bytes start in the arena.
+    pub persistent_start: usize,
+    /// The whole arena.
+    pub arena_bytes: usize,
+    /// What the interpreter needs for the same model (for comparison).
+    pub interpreter_arena_bytes: usize,
+}
+
+impl Plan {
+    /// Parses `bytes`, prepares every operator and reads off the plan.
+    pub fn new(bytes: &[u8]) -> Result<Self, CodegenError> {
+        let model = Model::parse(bytes).map_err(CodegenError::Malformed)?;
+        let resolver = OpResolver::all();
+        let mut size = 64 * 1024;
+        loop {
+            let mut arena = vec![0u8; size];
+            match Interpreter::new(&model, &mut arena, &resolver) {
+                Ok(interpreter) => return read(&model, &interpreter, &resolver),
+                Err(Error::ArenaTooSmall { needed, .. })
+                    if needed > size && needed <= MAX_ARENA =>
+                {
+                    size = needed.max(size * 2).min(MAX_ARENA);
+                }
+                Err(e) => return Err(CodegenError::from_prepare(e)),
+            }
+        }
+    }
+}
+
+fn read(
+    model: &Model<'_>,
+    interpreter: &Interpreter<'_, '_>,
+    resolver: &OpResolver<'_>,
+) -> Result<Plan, CodegenError> {
+    let graph = model.main();
+    let mut constants: Vec<Vec<u8>> = Vec::new();
+    let mut constant_at: Vec<(usize, usize, usize)> = Vec::new(); // (address, len, k)
+    let persistent = interpreter.persistent_bytes();
+    let mut ops = Vec::new();
+    for index in 0..graph.operator_count() {
+        let operator = graph
+            .operator(index)
+            .ok_or(CodegenError::Unsupported(format!(
+                "operator {index} is missing"
+            )))?;
+        let custom = operator.code().and_then(|c| c.custom_name());
+        let builtin = operator.builtin();
+        let name = match custom {
+            Some(custom) => format!("CUSTOM:{custom}"),
+            None => builtin.to_string(),
+        };
+        let registration =
+            resolver
+                .find(builtin, custom)
+                .ok_or_else(|| CodegenError::UnsupportedOp {
+                    index: index as u32,
+                    op: name.clone(),
+                })?;
+        let handle = interpreter
+            .params_handle(index)
+            .ok_or(CodegenError::Unsupported(format!(
+                "operator {index} has no params"
+            )))?;
+        let mut params = String::new();
+        (registration.codegen.write_params)(persistent, handle, &mut Writer::new(&mut params, 0))
+            .map_err(|_| {
+            CodegenError::Unsupported(format!("operator {index} ({name}): params not found"))
+        })?;
+        let mut inputs = Vec::new();
+        for i in 0..operator.inputs().len() {
+            let Some(tensor) = operator
+                .inputs()
+                .get(i)
+                .and_then(|t| graph.tensor(t).map(|x| (t, x)))
+            else {
+                inputs.push(Place::None);
+                continue;
+            };
+            let (t, tensor) = tensor;
+            if tensor.is_constant() {
+                let data = tensor.data();
+                let key = (data.as_ptr() as usize, data.len());
+                let k = match constant_at.iter().find(|(a, l, _)| (*a, *l) == key) {
+                    Some(&(_, _, k)) => k,
+                    None => {
+                        constants.push(data.to_vec());
+                        constant_at.push((key.0, key.1, constants.len() - 1));
+                        constants.len() - 1
+                    }
+                };
+                inputs.push(Place::Constant(k));
+            } else if let Some((start, len)) = interpreter.tensor_range(t) {
+                inputs.push(Place::Arena(start, len));
+            } else {
+                inputs.push(Place::None);
+            }
+        }
+        let mut outputs = Vec::new();
+        for o in 0..operator.outputs().len() {
+            let t = operator.outputs().get(o).unwrap_or(usize::MAX);
+            let range = interpreter
+                .tensor_range(t)
+                .ok_or(CodegenError::Unsupported(format!(
+                    "operator {index} ({name}): output {o} is not in the arena"
+                )))?;
+            outputs.push(range);
+        }
+        ops.push(OpPlan {
+            name,
+            code: builtin.0,
+            module: registration.codegen.module,
+            params_type: registration.codegen.params_type,
+            params,
+            inputs,
+            outputs,
+        });
+    }
+    let tensor_plan =
+        |which: &str, i: usize, t: Option<usize>| -> Result<TensorPlan, CodegenError> {
+            let unsupported =
+                |why: &str| CodegenError::Unsupported(format!("graph {which} {i} {why}"));
+            let t = t.ok_or(unsupported("is missing"))?;
+            let tensor = graph.tensor(t).ok_or(unsupported("is missing"))?;
+            let (start, _) = interpreter
+                .tensor_range(t)
+                .ok_or(unsupported("is a constant or unused, not in the arena"))?;
+            let quantization = tensor
+                .quantization()
+                .filter(|q| q.scale_count() == 1)
+                .map(|q| (q.scale(0), q.zero_point(0) as i32));
+            Ok(TensorPlan {
+                name: tensor.name().to_string(),
+                dtype: tensor.dtype(),
+                shape: tensor.shape().dims().to_vec(),
+                elements: tensor.shape().elements(),
+                start,
+                quantization,
+            })
+        };
+    let inputs = (0..graph.inputs().len())
+        .map(|i| tensor_plan("input", i, graph.inputs().get(i)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outputs = (0..graph.outputs().len())
+        .map(|i| tensor_plan("output", i, graph.outputs().get(i)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let variables = (0..graph.tensor_count())
+        .filter(|&t| graph.tensor(t).is_some_and(|x| x.is_variable()))
+        .filter_map(|t| interpreter.tensor_range(t))
+        .collect();
+    // The persistent copy must end at an address with the host region's
+    // remainder modulo 8, so its 8-aligned allocations stay aligned.
+    let activations = interpreter.activations_used();
+    let end = align(activations + persistent.len(), 8) + interpreter.persistent_end_misalignment();
+    Ok(Plan {
+        ops,
+        constants,
+        inputs,
+        outputs,
+        variables,
+        activations,
+        persistent: persistent.to_vec(),
+        persistent_start: end - persistent.len(),
+        arena_bytes: align(end, 16),
+        interpreter_arena_bytes: interpreter.arena_used(),
+    })
+}
+
+fn align(n: usize, to: usize) -> usize {
+    n.div_ceil(to) * to
+}
