@@ -22,6 +22,8 @@ struct Cli {
 enum Command {
     /// Time a .tflite model on the host: median and min latency per invoke, arena bytes.
     Bench(commands::bench::BenchArgs),
+    /// Compile a .tflite model into Rust source: constant arena size, only the kernels it uses.
+    Codegen(commands::codegen::CodegenArgs),
     /// Compare variants of a model: size, gzip size, sparsity, arena, accuracy, output MSE.
     Compare(commands::compare::CompareArgs),
     /// The guided tour: learn y = 2x - 1 from six points, export it, run it on the device runtime.
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Bench(args) => commands::bench::run(args),
+        Command::Codegen(args) => commands::codegen::run(args),
         Command::Compare(args) => commands::compare::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Distill(args) => commands::distill::run(args),

@@ -5,6 +5,9 @@
 
 use mote_runtime::Error;
 
+/// The tensors of one invoke: one byte vector per graph input or output.
+pub type Tensors = Vec<Vec<u8>>;
+
 /// A model compiled at build time.
 pub struct Compiled {
     /// Its path under the assets folder.
@@ -13,18 +16,18 @@ pub struct Compiled {
     pub arena_bytes: usize,
     /// Runs it `inputs.len()` times: each time writes the inputs, invokes,
     /// and collects the outputs (state carries over, as in a stream).
-    pub run: fn(&[Vec<Vec<u8>>], usize) -> Result<Vec<Vec<Vec<u8>>>, Error>,
+    pub run: fn(&[Tensors], usize) -> Result<Vec<Tensors>, Error>,
 }
 
 /// The loop every generated model's `run` shares.
 pub fn run<M>(
     model: &mut M,
-    inputs: &[Vec<Vec<u8>>],
+    inputs: &[Tensors],
     outputs: usize,
     input: impl Fn(&mut M, usize) -> Result<&mut [u8], Error>,
     invoke: impl Fn(&mut M) -> Result<(), Error>,
     output: impl Fn(&M, usize) -> Result<Vec<u8>, Error>,
-) -> Result<Vec<Vec<Vec<u8>>>, Error> {
+) -> Result<Vec<Tensors>, Error> {
     let mut all = Vec::new();
     for invocation in inputs {
         for (i, bytes) in invocation.iter().enumerate() {

@@ -227,6 +227,18 @@ fn read(
     // remainder modulo 8, so its 8-aligned allocations stay aligned.
     let activations = interpreter.activations_used();
     let end = align(activations + persistent.len(), 8) + interpreter.persistent_end_misalignment();
+    // The generated code has its params as consts; their stored copies
+    // (with the host's padding bytes) become zeros, so the image is the same
+    // on every run and holds nothing of the host's memory.
+    let mut image = persistent.to_vec();
+    for index in 0..graph.operator_count() {
+        if let Some(bytes) = interpreter
+            .params_range(index)
+            .and_then(|r| image.get_mut(r))
+        {
+            bytes.fill(0);
+        }
+    }
     Ok(Plan {
         ops,
         constants,
@@ -234,7 +246,7 @@ fn read(
         outputs,
         variables,
         activations,
-        persistent: persistent.to_vec(),
+        persistent: image,
         persistent_start: end - persistent.len(),
         arena_bytes: align(end, 16),
         interpreter_arena_bytes: interpreter.arena_used(),

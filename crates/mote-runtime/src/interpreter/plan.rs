@@ -3,6 +3,7 @@
 //! operator's params are in them.
 
 use super::{range, Interpreter, CONSTANT, RELOCATED};
+use crate::ops::context::locate;
 use crate::ops::Persistent;
 use crate::planner::UNPLACED;
 
@@ -43,5 +44,13 @@ impl Interpreter<'_, '_> {
     /// Where operator `index`'s params are in [`Interpreter::persistent_bytes`].
     pub fn params_handle(&self, index: usize) -> Option<Persistent> {
         self.nodes.get(index).map(|node| node.params)
+    }
+
+    /// The bytes of operator `index`'s params in
+    /// [`Interpreter::persistent_bytes`] (their padding is whatever the host
+    /// left there: a copy of the region should zero them).
+    pub fn params_range(&self, index: usize) -> Option<core::ops::Range<usize>> {
+        let handle = self.params_handle(index)?;
+        locate(self.persistent.len(), handle)
     }
 }

@@ -96,7 +96,7 @@ impl PersistentRegion<'_> {
 }
 
 /// Finds a persistent allocation inside the region it came from.
-fn locate(region_len: usize, p: Persistent) -> Option<core::ops::Range<usize>> {
+pub(crate) fn locate(region_len: usize, p: Persistent) -> Option<core::ops::Range<usize>> {
     let start = region_len.checked_sub(p.from_end as usize)?;
     Some(start..start.checked_add(p.len as usize)?)
 }
