@@ -41,7 +41,7 @@ fn main() {
                     source,
                 )
                 .unwrap();
-                let _ = writeln!(out, "#[allow(dead_code, clippy::all)]\nmod model_{k} {{\n    include!(concat!(env!(\"OUT_DIR\"), \"/{file}\"));\n}}");
+                let _ = writeln!(out, "\n#[allow(dead_code)]\nmod model_{k} {{\n    include!(concat!(env!(\"OUT_DIR\"), \"/{file}\"));\n}}");
                 let _ = writeln!(
                     table,
                     "    Compiled {{ path: {relative:?}, arena_bytes: model_{k}::Model::ARENA_BYTES, run: |inputs, outputs| {{\n        let mut model = Box::new(model_{k}::Model::new());\n        run(&mut *model, inputs, outputs, |m, i| m.input_bytes_mut(i), |m| m.invoke(), |m, o| m.output_bytes(o).map(<[u8]>::to_vec))\n    }} }},"

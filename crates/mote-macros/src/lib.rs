@@ -83,7 +83,7 @@ fn expand(args: &Args, manifest_dir: &std::path::Path) -> TokenStream {
     let tracked = path.display().to_string();
     quote! {
         #[doc(hidden)]
-        #[allow(clippy::all, dead_code)]
+        #[allow(dead_code)]
         mod #module {
             use ::mote::runtime as mote_runtime;
             // Rebuild when the model changes.
