@@ -12,6 +12,9 @@ fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let memory = env::var_os("MOTE_MEMORY").map(PathBuf::from).unwrap_or_else(|| manifest.join("memory.x"));
     fs::copy(&memory, out.join("memory.x")).unwrap_or_else(|e| panic!("MOTE_MEMORY {}: {e}", memory.display()));
+    // cortex-m-rt's `device` feature includes a `device.x` (weak aliases of
+    // named interrupt handlers); the firmware names none.
+    fs::write(out.join("device.x"), "/* no named interrupt handlers */\n").expect("write device.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed={}", memory.display());
     for var in ["MOTE_MODEL", "MOTE_INPUT", "MOTE_ARENA", "MOTE_MEMORY"] {

@@ -33,6 +33,19 @@ static mut ARENA: Aligned<[u8; ARENA_BYTES]> = Aligned([0; ARENA_BYTES]);
 
 const TIMER0: usize = 0x4000_0000;
 
+extern "C" {
+    /// `cortex-m-rt`'s handler for every exception and interrupt not given one.
+    fn DefaultHandler();
+}
+
+/// The device interrupt vectors: mps2-an386's NVIC has 32 (none is enabled
+/// here). With its `device` feature `cortex-m-rt` takes the table from the
+/// application instead of its generic one of 240 entries (960 bytes of flash).
+#[link_section = ".vector_table.interrupts"]
+#[no_mangle]
+#[used]
+static __INTERRUPTS: [unsafe extern "C" fn(); 32] = [DefaultHandler; 32];
+
 fn timer_start() {
     // SAFETY: TIMER0's CTRL, VALUE and RELOAD registers on mps2-an386.
     unsafe {
@@ -99,9 +112,10 @@ fn run(arena: &mut [u8], out: &mut hio::HostStream) -> Result<(), mote_runtime::
     let before = timer_value();
     interpreter.invoke()?;
     let after = timer_value();
-    let ticks = before.wrapping_sub(after) as u64;
-    // 25 MHz timer, 64 ns per instruction: instructions = ticks * 40 / 64.
-    let instructions = (ticks * 40 + 32) / 64;
+    let ticks = u64::from(before.wrapping_sub(after));
+    // 25 MHz timer, 64 ns per instruction: instructions = ticks * 40 / 64
+    // (at most 2^32 * 40 / 64, so it fits a u32).
+    let instructions = ((ticks * 40 + 32) / 64) as u32;
     let _ = out.write_all(b"output:");
     for o in 0..interpreter.output_count() {
         for &b in interpreter.output_bytes(o)? {
@@ -112,22 +126,23 @@ fn run(arena: &mut [u8], out: &mut hio::HostStream) -> Result<(), mote_runtime::
     let _ = out.write_all(b"\ninstructions: ");
     write_decimal(out, instructions);
     let _ = out.write_all(b"\narena_used: ");
-    write_decimal(out, interpreter.arena_used() as u64);
+    write_decimal(out, interpreter.arena_used() as u32);
     let _ = out.write_all(b"\n");
     Ok(())
 }
 
-/// Writes `n` in decimal.
-fn write_decimal(out: &mut hio::HostStream, mut n: u64) {
-    let mut digits = [0u8; 20];
+/// Writes `n` in decimal (a `u32`: 64-bit division would link 1 KB of
+/// compiler-builtins code).
+fn write_decimal(out: &mut hio::HostStream, mut n: u32) {
+    let mut digits = [0u8; 10];
     let mut at = digits.len();
-    loop {
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
         at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    let _ = out.write_all(&digits[at..]);
+    let _ = out.write_all(digits.get(at..).unwrap_or(&[]));
 }

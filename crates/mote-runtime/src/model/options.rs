@@ -24,7 +24,7 @@ pub enum Value {
 
 impl Value {
     /// Bytes the value takes in a table or a vector.
-    pub fn size(&self) -> usize {
+    pub const fn size(&self) -> usize {
         match self {
             Value::Bool(_) | Value::I8(_) | Value::U8(_) => 1,
             Value::I16(_) | Value::U16(_) => 2,
@@ -138,7 +138,7 @@ pub enum Elem {
 
 impl Elem {
     /// Bytes per element.
-    pub fn size(&self) -> usize {
+    pub const fn size(&self) -> usize {
         match self {
             Elem::Bool | Elem::I8 | Elem::U8 => 1,
             Elem::I16 | Elem::U16 => 2,
@@ -378,29 +378,165 @@ fn read<'a>(table: &Table<'a>, field: &FieldDef) -> Result<FieldValue<'a>, Fault
     })
 }
 
-/// Verifies every field of an options table against its schema; returns the
-/// work done (vector elements checked) or the failing field and fault.
-pub(super) fn verify(
-    table: &Table<'_>,
-    schema: &OptionsTable,
-) -> Result<usize, (&'static str, Fault)> {
-    let mut work = schema.fields.len();
-    for field in schema.fields {
-        let value = read(table, field).map_err(|fault| (field.name, fault))?;
-        if let FieldValue::Vector(v) = value {
-            work = work.saturating_add(v.len());
-            if v.elem == Elem::String || v.elem == Elem::Table {
-                for i in 0..v.len() {
-                    let checked = match v.elem {
-                        Elem::String => v.vector.string(i).map(|_| ()),
-                        _ => v.vector.table(i).map(|_| ()),
-                    };
-                    checked.map_err(|fault| (field.name, fault))?;
+/// How the parse-time walk checks one field, a byte per field id: what the
+/// verification needs of the schema (no names, no defaults), so a device
+/// carries a few hundred bytes instead of the whole schema table. Derived at
+/// compile time from the schema rows, so the two cannot disagree.
+mod check {
+    /// No field with this id (a gap, or past the table's last field).
+    pub const ABSENT: u8 = 0;
+    // 1, 2, 4, 8: an inline scalar of that many bytes.
+    /// A vector of scalars; the low bits are the element size.
+    pub const VECTOR: u8 = 0x10;
+    /// A vector of strings.
+    pub const STRINGS: u8 = 0x20;
+    /// A vector of tables.
+    pub const TABLES: u8 = 0x30;
+    /// A string.
+    pub const STRING: u8 = 0x40;
+    /// A sub-table.
+    pub const TABLE: u8 = 0x50;
+}
+
+const fn check_of(ty: FieldType) -> u8 {
+    match ty {
+        FieldType::Scalar(v) => v.size() as u8,
+        FieldType::Vector(Elem::String) => check::STRINGS,
+        FieldType::Vector(Elem::Table) => check::TABLES,
+        FieldType::Vector(e) => check::VECTOR | e.size() as u8,
+        FieldType::String => check::STRING,
+        FieldType::Table => check::TABLE,
+    }
+}
+
+/// Check bytes one union's rows need: the last field id + 1 of each row.
+const fn slot_count(rows: &[Option<OptionsTable>]) -> usize {
+    let mut n = 0;
+    let mut r = 0;
+    while r < rows.len() {
+        if let Some(row) = &rows[r] {
+            if let Some(last) = row.fields.last() {
+                n += last.id as usize + 1;
+            }
+        }
+        r += 1;
+    }
+    n
+}
+
+/// Where each row's check bytes start in [`CHECKS`] (and, at index `len`,
+/// where the union's end), for a union whose bytes start at `base`.
+const fn starts<const N: usize>(rows: &[Option<OptionsTable>], base: usize) -> [u16; N] {
+    let mut out = [0u16; N];
+    let mut at = base;
+    let mut r = 0;
+    while r < N {
+        out[r] = at as u16;
+        if r < rows.len() {
+            if let Some(row) = &rows[r] {
+                if let Some(last) = row.fields.last() {
+                    at += last.id as usize + 1;
                 }
             }
         }
+        r += 1;
+    }
+    out
+}
+
+const SLOTS_1: usize = slot_count(&BUILTIN_OPTIONS);
+const SLOTS_2: usize = slot_count(&BUILTIN_OPTIONS_2);
+const ROWS_1: usize = BUILTIN_OPTIONS.len();
+const ROWS_2: usize = BUILTIN_OPTIONS_2.len();
+
+/// The check bytes of every row of both unions, row after row.
+static CHECKS: [u8; SLOTS_1 + SLOTS_2] = {
+    let mut out = [check::ABSENT; SLOTS_1 + SLOTS_2];
+    let unions: [&[Option<OptionsTable>]; 2] = [&BUILTIN_OPTIONS, &BUILTIN_OPTIONS_2];
+    let mut at = 0;
+    let mut u = 0;
+    while u < 2 {
+        let rows = unions[u];
+        let mut r = 0;
+        while r < rows.len() {
+            if let Some(row) = &rows[r] {
+                let mut f = 0;
+                while f < row.fields.len() {
+                    let field = row.fields[f];
+                    out[at + field.id as usize] = check_of(field.ty);
+                    f += 1;
+                }
+                if let Some(last) = row.fields.last() {
+                    at += last.id as usize + 1;
+                }
+            }
+            r += 1;
+        }
+        u += 1;
+    }
+    out
+};
+static STARTS_1: [u16; ROWS_1 + 1] = starts(&BUILTIN_OPTIONS, 0);
+static STARTS_2: [u16; ROWS_2 + 1] = starts(&BUILTIN_OPTIONS_2, SLOTS_1);
+// The starts are u16s.
+const _: () = assert!(SLOTS_1 + SLOTS_2 <= u16::MAX as usize);
+
+/// The check bytes of union `union`'s tag `kind` (field id `i` at index `i`;
+/// empty for an unknown tag).
+fn checks(union: Union, kind: u8) -> &'static [u8] {
+    let starts: &'static [u16] = match union {
+        Union::Builtin => &STARTS_1,
+        Union::Builtin2 => &STARTS_2,
+    };
+    let k = usize::from(kind);
+    match (starts.get(k), starts.get(k + 1)) {
+        (Some(&start), Some(&end)) => CHECKS.get(usize::from(start)..usize::from(end)),
+        _ => None,
+    }
+    .unwrap_or(&[])
+}
+
+/// Verifies every field of the options table of union `union`'s tag `kind`
+/// against the schema: every scalar, vector (and each string or table in
+/// it), string and sub-table lies inside the file. Returns the work done
+/// (fields plus vector elements checked) or the failing field id and fault.
+pub(super) fn verify(table: &Table<'_>, union: Union, kind: u8) -> Result<usize, (u16, Fault)> {
+    let mut work = 0usize;
+    for (id, &check) in (0u16..).zip(checks(union, kind)) {
+        let fail = |fault| (id, fault);
+        let vector = match check {
+            check::ABSENT => continue,
+            1 => table.u8(id, 0).map(|_| None),
+            2 => table.u16(id, 0).map(|_| None),
+            4 => table.u32(id, 0).map(|_| None),
+            8 => table.u64(id, 0).map(|_| None),
+            check::STRING => table.string(id).map(|_| None),
+            check::TABLE => table.table(id).map(|_| None),
+            check::STRINGS | check::TABLES => table.vector(id, 4),
+            _ => table.vector(id, usize::from(check & 0xF)),
+        }
+        .map_err(fail)?;
+        work = work.saturating_add(1);
+        let Some(vector) = vector else { continue };
+        work = work.saturating_add(vector.len());
+        for i in 0..vector.len() {
+            match check {
+                check::STRINGS => vector.string(i).map(|_| ()),
+                check::TABLES => vector.table(i).map(|_| ()),
+                _ => break,
+            }
+            .map_err(fail)?;
+        }
     }
     Ok(work)
+}
+
+/// The schema name of field `id` of union `union`'s tag `kind`, for error
+/// messages (`None` if the schema has no such field).
+#[cfg(feature = "names")]
+pub(super) fn field_name(union: Union, kind: u8, id: u16) -> Option<&'static str> {
+    let row = union.table(kind)?;
+    row.fields.iter().find(|f| f.id == id).map(|f| f.name)
 }
 
 impl core::fmt::Display for Options<'_> {
@@ -484,6 +620,40 @@ mod tests {
         for table in BUILTIN_OPTIONS.iter().chain(&BUILTIN_OPTIONS_2).flatten() {
             let ids: Vec<u16> = table.fields.iter().map(|f| f.id).collect();
             assert!(ids.windows(2).all(|w| w[0] < w[1]), "{}", table.name);
+        }
+    }
+
+    #[test]
+    fn the_check_bytes_are_the_schema_rows() {
+        for (union, rows) in [
+            (Union::Builtin, &BUILTIN_OPTIONS[..]),
+            (Union::Builtin2, &BUILTIN_OPTIONS_2[..]),
+        ] {
+            for (kind, row) in rows.iter().enumerate() {
+                let checks = checks(union, kind as u8);
+                let fields = row.map_or(&[][..], |r| r.fields);
+                let len = fields.last().map_or(0, |f| usize::from(f.id) + 1);
+                assert_eq!(checks.len(), len, "{union:?} {kind}");
+                for (id, &c) in checks.iter().enumerate() {
+                    let expected = fields
+                        .iter()
+                        .find(|f| usize::from(f.id) == id)
+                        .map_or(check::ABSENT, |f| check_of(f.ty));
+                    assert_eq!(c, expected, "{union:?} {kind} field {id}");
+                }
+            }
+            assert!(checks(union, 255).is_empty());
+        }
+        // Conv2DOptions: padding (i8), stride_w, stride_h (i32), ...
+        assert_eq!(&checks(Union::Builtin, 1)[..3], &[1, 4, 4]);
+        // ReshapeOptions.new_shape: a vector of i32.
+        let reshape = Union::Builtin.table(17).unwrap();
+        assert_eq!(reshape.name, "ReshapeOptions");
+        assert_eq!(checks(Union::Builtin, 17), &[check::VECTOR | 4]);
+        #[cfg(feature = "names")]
+        {
+            assert_eq!(field_name(Union::Builtin, 1, 2), Some("stride_h"));
+            assert_eq!(field_name(Union::Builtin, 1, 40), None);
         }
     }
 

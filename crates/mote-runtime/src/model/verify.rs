@@ -199,9 +199,10 @@ fn subgraph(walk: &mut Walk<'_>, model: &Model<'_>, index: usize) -> Result<(), 
     Ok(())
 }
 
-/// Checks an operator's options table of `union` against the schema table of
-/// its tag: every scalar, vector (and each string or table in it), string and
-/// sub-table lies inside the file. Unknown tags get the table check only.
+/// Checks an operator's options table of `union` against the schema row of
+/// its tag (`options::verify`): every scalar, vector (and each string or
+/// table in it), string and sub-table lies inside the file. Unknown tags get
+/// the table check only.
 fn builtin_options(
     walk: &mut Walk<'_>,
     op: Table<'_>,
@@ -226,15 +227,26 @@ fn builtin_options(
     let Some(table) = op.table(table_id).map_err(bad(at, table_name))? else {
         return Ok(());
     };
-    if let Some(schema) = union.table(kind) {
-        let work = options::verify(&table, schema).map_err(|(field, fault)| Error::Malformed {
-            at,
-            field,
-            fault,
-        })?;
-        walk.spend(work, at, table_name)?;
-    }
+    let work = options::verify(&table, union, kind).map_err(|(id, fault)| Error::Malformed {
+        at,
+        field: field_name(union, kind, id, table_name),
+        fault,
+    })?;
+    walk.spend(work, at, table_name)?;
     Ok(())
+}
+
+/// The name of the options field a fault is in: the schema's field name with
+/// the `names` feature, else the options table's (`builtin_options`), so a
+/// firmware need not carry the schema's names.
+#[cfg(feature = "names")]
+fn field_name(union: Union, kind: u8, id: u16, table_name: &'static str) -> &'static str {
+    options::field_name(union, kind, id).unwrap_or(table_name)
+}
+
+#[cfg(not(feature = "names"))]
+fn field_name(_: Union, _: u8, _: u16, table_name: &'static str) -> &'static str {
+    table_name
 }
 
 /// Checks an index list: in bounds, and each entry a valid tensor index (or
