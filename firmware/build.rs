@@ -17,7 +17,8 @@ fn main() {
     fs::write(out.join("device.x"), "/* no named interrupt handlers */\n").expect("write device.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed={}", memory.display());
-    for var in ["MOTE_MODEL", "MOTE_INPUT", "MOTE_ARENA", "MOTE_MEMORY"] {
+    println!("cargo::rustc-check-cfg=cfg(mote_compiled)");
+    for var in ["MOTE_MODEL", "MOTE_INPUT", "MOTE_ARENA", "MOTE_MEMORY", "MOTE_CODEGEN"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     let model = env::var_os("MOTE_MODEL").map(PathBuf::from).unwrap_or_else(|| {
@@ -26,6 +27,13 @@ fn main() {
     println!("cargo:rerun-if-changed={}", model.display());
     let bytes = fs::read(&model).unwrap_or_else(|e| panic!("MOTE_MODEL {}: {e}", model.display()));
     fs::write(out.join("model.tflite"), &bytes).expect("write model");
+    // MOTE_CODEGEN=1: the model compiled ahead of time instead of interpreted.
+    if env::var_os("MOTE_CODEGEN").is_some_and(|v| v == "1") {
+        let source = mote_codegen::generate(&bytes, "Model")
+            .unwrap_or_else(|e| panic!("MOTE_MODEL {}: {e}", model.display()));
+        fs::write(out.join("model.rs"), source).expect("write model.rs");
+        println!("cargo:rustc-cfg=mote_compiled");
+    }
     // Link only the kernels the model uses: a resolver over exactly its ops.
     let model = mote_runtime::Model::parse(&bytes).unwrap_or_else(|e| panic!("MOTE_MODEL {}: {e}", model.display()));
     let graph = model.main();

@@ -1,6 +1,8 @@
 //! Runs the model embedded at build time on an emulated Cortex-M4 and prints,
 //! through semihosting: its outputs (hex bytes), the instructions one
-//! `invoke()` takes, and the arena bytes used. Exits with 0 on success, with
+//! `invoke()` takes, and the arena bytes used. The model runs in the
+//! interpreter (`interpreted.rs`, the .tflite file in flash) or, built with
+//! `MOTE_CODEGEN=1`, as code mote-codegen generated (`compiled.rs`). Exits with 0 on success, with
 //! 2 on a runtime error. Printing uses a few bytes of code of its own instead
 //! of `core::fmt` (which would double a small firmware's flash); the error's
 //! text is what the same model gives on the host (`cargo xtask firmware` runs
@@ -12,24 +14,22 @@
 #![no_std]
 #![no_main]
 
-use core::ptr::{addr_of_mut, read_volatile, write_volatile};
+use core::ptr::{read_volatile, write_volatile};
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hio};
-use mote_runtime::{Interpreter, Model, OpResolver};
 use panic_halt as _;
 
-include!(concat!(env!("OUT_DIR"), "/arena.rs"));
-include!(concat!(env!("OUT_DIR"), "/ops.rs"));
+#[cfg(mote_compiled)]
+mod compiled;
+#[cfg(not(mote_compiled))]
+mod interpreted;
+#[cfg(mote_compiled)]
+use compiled::Engine;
+#[cfg(not(mote_compiled))]
+use interpreted::Engine;
 
-/// 16-byte alignment, so the model's buffers (16-aligned inside the file) are
-/// aligned in flash and the runtime reads them in place.
-#[repr(C, align(16))]
-struct Aligned<T: ?Sized>(T);
-
-static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/model.tflite")));
 static INPUT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/input.bin"));
-static mut ARENA: Aligned<[u8; ARENA_BYTES]> = Aligned([0; ARENA_BYTES]);
 
 const TIMER0: usize = 0x4000_0000;
 
@@ -78,9 +78,7 @@ fn main() -> ! {
         Ok(out) => out,
         Err(()) => exit(3),
     };
-    // SAFETY: `main` runs once; this is the only reference to ARENA.
-    let arena: &mut [u8] = unsafe { &mut (*addr_of_mut!(ARENA)).0 };
-    match run(arena, &mut out) {
+    match run(&mut out) {
         Ok(()) => exit(0),
         Err(_) => {
             let _ = out.write_all(b"error: the runtime returned an error (run the model on the host for its text)\n");
@@ -90,35 +88,32 @@ fn main() -> ! {
 }
 
 /// Copies the embedded input into input 0 (zeros if its size does not match).
-fn set_input(interpreter: &mut Interpreter<'_, '_>) -> Result<(), mote_runtime::Error> {
-    let input = interpreter.input_bytes_mut(0)?;
+fn set_input(input: &mut [u8]) {
     if INPUT.len() == input.len() {
         input.copy_from_slice(INPUT);
     } else {
         input.fill(0);
     }
-    Ok(())
 }
 
-fn run(arena: &mut [u8], out: &mut hio::HostStream) -> Result<(), mote_runtime::Error> {
-    let model = Model::parse(&MODEL.0)?;
-    let mut interpreter = Interpreter::new(&model, arena, &OpResolver::new(OPS))?;
+fn run(out: &mut hio::HostStream) -> Result<(), mote_runtime::Error> {
+    let mut engine = Engine::new()?;
     // The planner reuses an input's memory once its last reader has run, so the
     // input is written before each invoke.
-    set_input(&mut interpreter)?;
-    interpreter.invoke()?; // untimed, as in TensorFlow Lite Micro's method
-    set_input(&mut interpreter)?;
+    set_input(engine.input()?);
+    engine.invoke()?; // untimed, as in TensorFlow Lite Micro's method
+    set_input(engine.input()?);
     timer_start();
     let before = timer_value();
-    interpreter.invoke()?;
+    engine.invoke()?;
     let after = timer_value();
     let ticks = u64::from(before.wrapping_sub(after));
     // 25 MHz timer, 64 ns per instruction: instructions = ticks * 40 / 64
     // (at most 2^32 * 40 / 64, so it fits a u32).
     let instructions = ((ticks * 40 + 32) / 64) as u32;
     let _ = out.write_all(b"output:");
-    for o in 0..interpreter.output_count() {
-        for &b in interpreter.output_bytes(o)? {
+    for o in 0..engine.output_count() {
+        for &b in engine.output(o)? {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             let _ = out.write_all(&[b' ', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
         }
@@ -126,7 +121,7 @@ fn run(arena: &mut [u8], out: &mut hio::HostStream) -> Result<(), mote_runtime::
     let _ = out.write_all(b"\ninstructions: ");
     write_decimal(out, instructions);
     let _ = out.write_all(b"\narena_used: ");
-    write_decimal(out, interpreter.arena_used() as u32);
+    write_decimal(out, engine.arena_used() as u32);
     let _ = out.write_all(b"\n");
     Ok(())
 }

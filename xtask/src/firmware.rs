@@ -143,6 +143,8 @@ struct Build<'a> {
     profile: &'a str,
     /// A `memory.x` to link with instead of the board's.
     memory: Option<&'a Path>,
+    /// The model compiled ahead of time by mote-codegen instead of interpreted.
+    compiled: bool,
 }
 
 impl Build<'_> {
@@ -153,6 +155,7 @@ impl Build<'_> {
             reference: false,
             profile: "release",
             memory: None,
+            compiled: false,
         }
     }
 }
@@ -174,6 +177,9 @@ fn run_firmware(model_path: &Path, input: &Path, build: &Build<'_>) -> Result<Ru
     }
     if let Some(memory) = build.memory {
         cargo.env("MOTE_MEMORY", memory);
+    }
+    if build.compiled {
+        cargo.env("MOTE_CODEGEN", "1");
     }
     let status = cargo.status().context("cargo build in firmware/")?;
     if !status.success() {
@@ -288,7 +294,7 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
     std::fs::create_dir_all(&scratch)?;
     let mut all_equal = true;
     let mut table = String::from(
-        "| model | MACs | instructions, reference kernels | instructions, DSP kernels | per MAC, reference | per MAC, DSP | arena bytes | flash bytes (text+rodata+data) | static RAM bytes (data+bss) | outputs |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        "| model | MACs | instructions, reference kernels | instructions, DSP kernels | per MAC, reference | per MAC, DSP | arena bytes | flash bytes (text+rodata+data) | static RAM bytes (data+bss) | generated code: instructions | flash bytes | static RAM bytes (arena) | outputs |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for entry in entries()? {
         let bytes =
@@ -314,7 +320,16 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
             let run = run_firmware(&entry.path, &input_path, &Build::dsp(2 << 20))?;
             (run.clone(), run)
         };
-        let equal = run.output == expected && probe.output == expected;
+        let compiled = run_firmware(
+            &entry.path,
+            &input_path,
+            &Build {
+                compiled: true,
+                ..Build::dsp(0)
+            },
+        )?;
+        let equal =
+            run.output == expected && probe.output == expected && compiled.output == expected;
         all_equal &= equal;
         let verdict = if equal {
             "equal the host's"
@@ -322,12 +337,15 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
             "DIFFER from the host's"
         };
         println!(
-            "{:<24} {:>12} instructions  {:>8} arena bytes  {:>8} flash  {:>8} RAM  outputs {verdict}",
+            "{:<24} {:>12} instructions  {:>8} arena bytes  {:>8} flash  {:>8} RAM  | generated: {:>12} instructions  {:>8} flash  {:>8} RAM  outputs {verdict}",
             entry.name,
             run.instructions,
             run.arena_used,
             run.sizes.flash(),
-            run.sizes.ram()
+            run.sizes.ram(),
+            compiled.instructions,
+            compiled.sizes.flash(),
+            compiled.sizes.ram(),
         );
         if report {
             let macs = macs(&entry.path)?;
@@ -340,7 +358,7 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
             };
             writeln!(
                 table,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} |",
                 entry.name,
                 macs,
                 probe.instructions,
@@ -350,6 +368,10 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
                 run.arena_used,
                 run.sizes.flash(),
                 run.sizes.ram(),
+                compiled.instructions,
+                compiled.sizes.flash(),
+                compiled.sizes.ram(),
+                compiled.arena_used,
                 verdict
             )?;
         }

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo xtask firmware              build and run the firmware on QEMU for every model in
-//!                                   firmware/models.txt; check outputs equal the host's
+//!                                   firmware/models.txt, interpreted and compiled ahead of
+//!                                   time by mote-codegen; check outputs equal the host's
 //! cargo xtask device-report         the same, then print the device table
 //! cargo xtask device-report --write ... and write it into BENCHMARKS.md
 //! cargo xtask firmware --budget MODEL FLASH RAM

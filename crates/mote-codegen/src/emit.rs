@@ -118,6 +118,10 @@ impl Default for {name} {{
 impl {name} {{
     /// Bytes of the arena (activations, then the operators' persistent data).
     pub const ARENA_BYTES: usize = ARENA;
+    /// Number of graph inputs.
+    pub const INPUTS: usize = {n_in};
+    /// Number of graph outputs.
+    pub const OUTPUTS: usize = {n_out};
 
     /// The model, before its first `invoke` (all zeros: in `.bss` as a `static`).
     pub const fn new() -> Self {{
@@ -141,7 +145,9 @@ impl {name} {{
             self.reset()?;
         }}
         let (activations, persistent) = mote_runtime::compiled::split(&mut self.arena.0, PERSISTENT_START, PERSISTENT.len())?;
-"#
+"#,
+        n_in = plan.inputs.len(),
+        n_out = plan.outputs.len(),
     );
     for (index, op) in plan.ops.iter().enumerate() {
         let _ = writeln!(
