@@ -437,3 +437,151 @@ fn distill_trains_a_student_from_a_teacher_file() {
         "--alpha 2 is not in [0, 1]",
     );
 }
+
+/// Whether `page` opens and closes its elements in order (void elements aside).
+fn balanced(page: &str) -> bool {
+    let mut open: Vec<String> = Vec::new();
+    let mut rest = page;
+    while let Some(start) = rest.find('<') {
+        let end = rest[start..].find('>').map(|e| start + e);
+        let Some(end) = end else { return false };
+        let tag = &rest[start + 1..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') || tag.ends_with('/') {
+            continue;
+        }
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        if ["meta", "br"].contains(&name.as_str()) {
+            continue;
+        }
+        if tag.starts_with('/') {
+            if open.pop().as_deref() != Some(name.as_str()) {
+                return false;
+            }
+        } else {
+            open.push(name);
+        }
+    }
+    open.is_empty()
+}
+
+#[test]
+fn compare_writes_an_html_report_with_per_class_results() {
+    let dir = scratch("report");
+    let [model, x, _, x_test, y_test] = digits_mlp(&dir);
+    let int8 = dir.join("int8.tflite");
+    let out = mote(&[
+        "quantize",
+        s(&model),
+        "--calibration",
+        s(&x),
+        "-o",
+        s(&int8),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let page_path = dir.join("report.html");
+    let args = [
+        "compare",
+        s(&model),
+        s(&int8),
+        "--x",
+        s(&x_test),
+        "--y",
+        s(&y_test),
+        "--html",
+        s(&page_path),
+    ];
+    let out = mote(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("per-class accuracy"), "{stdout}");
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(balanced(&page), "unbalanced tags: {page}");
+    assert!(page.contains("<table id=\"per-class\">"));
+    assert!(page.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    // Ten digit classes, each a row of the per-class table.
+    let table = &page[page.find("<table id=\"per-class\">").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(table.matches("<tr>").count(), 1 + 10, "{table}");
+    for external in ["<script", "src=", "href=", "@import", "url("] {
+        assert!(!page.contains(external), "{external} in the page");
+    }
+
+    // The JSON's per-class deltas agree with the accuracies it gives.
+    let mut json_args = args[..7].to_vec();
+    json_args.push("--json");
+    let out = mote(&json_args);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let int8_row = &json["models"][1];
+    let classes = int8_row["per_class"].as_array().unwrap();
+    assert_eq!(classes.len(), 10);
+    let examples: u64 = classes
+        .iter()
+        .map(|c| c["examples"].as_u64().unwrap())
+        .sum();
+    assert_eq!(examples, 360);
+    let lost = int8_row["regressions"].as_array().unwrap().len() as f64;
+    let fixed = int8_row["fixes"].as_f64().unwrap();
+    let delta =
+        int8_row["accuracy"].as_f64().unwrap() - json["models"][0]["accuracy"].as_f64().unwrap();
+    assert!((delta * 360.0 - (fixed - lost)).abs() < 1e-6, "{int8_row}");
+    for r in int8_row["regressions"].as_array().unwrap() {
+        assert_eq!(r["label"], r["first_prediction"]);
+        assert_ne!(r["label"], r["prediction"]);
+    }
+
+    // Bad input: one line, no page.
+    let bad_page = dir.join("bad.html");
+    let few = dir.join("few.npy");
+    npy_f32(&few, &[3], &[0.0, 1.0, 2.0]);
+    assert_refused(
+        &[
+            "compare",
+            s(&model),
+            "--x",
+            s(&x_test),
+            "--y",
+            s(&few),
+            "--html",
+            s(&bad_page),
+        ],
+        &bad_page,
+        "has 360 rows but",
+    );
+    let sine = asset("tflm/hello_world/hello_world_float.tflite");
+    let ones = dir.join("ones.npy");
+    npy_f32(&ones, &[3, 1], &[0.5, 1.0, 1.5]);
+    let labels = dir.join("labels.npy");
+    npy_f32(&labels, &[3], &[0.0, 0.0, 1.0]);
+    assert_refused(
+        &[
+            "compare",
+            &sine,
+            "--x",
+            s(&ones),
+            "--y",
+            s(&labels),
+            "--html",
+            s(&bad_page),
+        ],
+        &bad_page,
+        "not a vector of class scores",
+    );
+    assert_refused(
+        &[
+            "compare",
+            s(&model),
+            "--x",
+            s(&ones),
+            "--html",
+            s(&bad_page),
+        ],
+        &bad_page,
+        "the examples have 1 value(s) each, but the model input has 64",
+    );
+}
