@@ -585,3 +585,117 @@ fn compare_writes_an_html_report_with_per_class_results() {
         "the examples have 1 value(s) each, but the model input has 64",
     );
 }
+
+#[test]
+fn qat_writes_an_int8_model_at_least_as_accurate_as_ptq() {
+    let dir = scratch("qat");
+    let [model, x, y, x_test, y_test] = digits_mlp(&dir);
+    let ptq = dir.join("int8.tflite");
+    let qat = dir.join("qat.tflite");
+    let out = mote(&["quantize", s(&model), "--calibration", s(&x), "-o", s(&ptq)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = mote(&[
+        "qat",
+        s(&model),
+        "--x",
+        s(&x),
+        "--y",
+        s(&y),
+        "--epochs",
+        "10",
+        "-o",
+        s(&qat),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("10 epochs of 1437 rows"), "{stdout}");
+    assert!(stdout.contains("range dense:"), "{stdout}");
+    let info = mote(&["inspect", s(&qat), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(json["inputs"][0]["dtype"], "int8");
+    assert_eq!(json["op_counts"]["FULLY_CONNECTED"], 2);
+    let report = mote(&[
+        "compare",
+        s(&model),
+        s(&ptq),
+        s(&qat),
+        "--x",
+        s(&x_test),
+        "--y",
+        s(&y_test),
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let acc = |i: usize| json["models"][i]["accuracy"].as_f64().unwrap();
+    println!("float {:.4}, PTQ {:.4}, QAT {:.4}", acc(0), acc(1), acc(2));
+    assert!(acc(2) >= acc(1), "QAT {} below PTQ {}", acc(2), acc(1));
+
+    // Bad input: one line naming the problem, no output file.
+    let bad_out = dir.join("bad.tflite");
+    let few = dir.join("few.npy");
+    npy_f32(&few, &[3], &[0.0, 1.0, 2.0]);
+    assert_refused(
+        &[
+            "qat",
+            s(&model),
+            "--x",
+            s(&x),
+            "--y",
+            s(&few),
+            "-o",
+            s(&bad_out),
+        ],
+        &bad_out,
+        "has 1437 rows but",
+    );
+    let resnet = asset("mlperf-tiny/ic/resnet8_float.tflite");
+    let images = dir.join("images.npy");
+    npy_f32(&images, &[1, 32, 32, 3], &[0.0; 3072]);
+    let one = dir.join("one.npy");
+    npy_f32(&one, &[1], &[0.0]);
+    assert_refused(
+        &[
+            "qat",
+            &resnet,
+            "--x",
+            s(&images),
+            "--y",
+            s(&one),
+            "-o",
+            s(&bad_out),
+        ],
+        &bad_out,
+        "operator 0 (CONV_2D) is not supported by quantization-aware training",
+    );
+    let sine = asset("tflm/hello_world/hello_world_float.tflite");
+    let xs = dir.join("xs.npy");
+    npy_f32(&xs, &[1, 1], &[0.5]);
+    assert_refused(
+        &[
+            "qat",
+            &sine,
+            "--x",
+            s(&xs),
+            "--y",
+            s(&one),
+            "-o",
+            s(&bad_out),
+        ],
+        &bad_out,
+        "does not end in SOFTMAX",
+    );
+    assert_refused(
+        &[
+            "qat",
+            s(&model),
+            "--x",
+            s(&images),
+            "--y",
+            s(&one),
+            "-o",
+            s(&bad_out),
+        ],
+        &bad_out,
+        "does not match the model input",
+    );
+}

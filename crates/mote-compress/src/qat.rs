@@ -57,7 +57,7 @@ impl Default for QatConfig {
         QatConfig {
             epochs: 10,
             batch_size: 32,
-            learning_rate: 1e-4,
+            learning_rate: 1e-3,
             seed: 0,
             ema_decay: 0.99,
             freeze_after: None,

@@ -48,7 +48,7 @@ pub struct QatArgs {
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
     /// Adam's learning rate.
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-3)]
     pub learning_rate: f32,
     /// Seed of the batch order.
     #[arg(long, default_value_t = 0)]
