@@ -36,6 +36,8 @@ enum Command {
     Listen(commands::listen::ListenArgs),
     /// Prune a float MLP to a target sparsity by weight magnitude, fine-tuning on data.
     Prune(commands::prune::PruneArgs),
+    /// Fine-tune a float classifier with simulated int8 rounding (QAT); write it as int8.
+    Qat(commands::qat::QatArgs),
     /// Quantize a float .tflite model to int8 from representative inputs.
     Quantize(commands::quantize::QuantizeArgs),
     /// Run a .tflite model on .npy inputs with the no_std interpreter.
@@ -91,6 +93,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Listen(args) => commands::listen::run(args),
         Command::Prune(args) => commands::prune::run(args),
+        Command::Qat(args) => commands::qat::run(args),
         Command::Quantize(args) => commands::quantize::run(args),
         Command::Run(args) => commands::run::run(args),
         Command::Train(args) => commands::train::run(args),

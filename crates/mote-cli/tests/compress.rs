@@ -437,3 +437,265 @@ fn distill_trains_a_student_from_a_teacher_file() {
         "--alpha 2 is not in [0, 1]",
     );
 }
+
+/// Whether `page` opens and closes its elements in order (void elements aside).
+fn balanced(page: &str) -> bool {
+    let mut open: Vec<String> = Vec::new();
+    let mut rest = page;
+    while let Some(start) = rest.find('<') {
+        let end = rest[start..].find('>').map(|e| start + e);
+        let Some(end) = end else { return false };
+        let tag = &rest[start + 1..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') || tag.ends_with('/') {
+            continue;
+        }
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        if ["meta", "br"].contains(&name.as_str()) {
+            continue;
+        }
+        if tag.starts_with('/') {
+            if open.pop().as_deref() != Some(name.as_str()) {
+                return false;
+            }
+        } else {
+            open.push(name);
+        }
+    }
+    open.is_empty()
+}
+
+#[test]
+fn compare_writes_an_html_report_with_per_class_results() {
+    let dir = scratch("report");
+    let [model, x, _, x_test, y_test] = digits_mlp(&dir);
+    let int8 = dir.join("int8.tflite");
+    let out = mote(&[
+        "quantize",
+        s(&model),
+        "--calibration",
+        s(&x),
+        "-o",
+        s(&int8),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let page_path = dir.join("report.html");
+    let args = [
+        "compare",
+        s(&model),
+        s(&int8),
+        "--x",
+        s(&x_test),
+        "--y",
+        s(&y_test),
+        "--html",
+        s(&page_path),
+    ];
+    let out = mote(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("per-class accuracy"), "{stdout}");
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(balanced(&page), "unbalanced tags: {page}");
+    assert!(page.contains("<table id=\"per-class\">"));
+    assert!(page.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    // Ten digit classes, each a row of the per-class table.
+    let table = &page[page.find("<table id=\"per-class\">").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(table.matches("<tr>").count(), 1 + 10, "{table}");
+    for external in ["<script", "src=", "href=", "@import", "url("] {
+        assert!(!page.contains(external), "{external} in the page");
+    }
+
+    // The JSON's per-class deltas agree with the accuracies it gives.
+    let mut json_args = args[..7].to_vec();
+    json_args.push("--json");
+    let out = mote(&json_args);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let int8_row = &json["models"][1];
+    let classes = int8_row["per_class"].as_array().unwrap();
+    assert_eq!(classes.len(), 10);
+    let examples: u64 = classes
+        .iter()
+        .map(|c| c["examples"].as_u64().unwrap())
+        .sum();
+    assert_eq!(examples, 360);
+    let lost = int8_row["regressions"].as_array().unwrap().len() as f64;
+    let fixed = int8_row["fixes"].as_f64().unwrap();
+    let delta =
+        int8_row["accuracy"].as_f64().unwrap() - json["models"][0]["accuracy"].as_f64().unwrap();
+    assert!((delta * 360.0 - (fixed - lost)).abs() < 1e-6, "{int8_row}");
+    for r in int8_row["regressions"].as_array().unwrap() {
+        assert_eq!(r["label"], r["first_prediction"]);
+        assert_ne!(r["label"], r["prediction"]);
+    }
+
+    // Bad input: one line, no page.
+    let bad_page = dir.join("bad.html");
+    let few = dir.join("few.npy");
+    npy_f32(&few, &[3], &[0.0, 1.0, 2.0]);
+    assert_refused(
+        &[
+            "compare",
+            s(&model),
+            "--x",
+            s(&x_test),
+            "--y",
+            s(&few),
+            "--html",
+            s(&bad_page),
+        ],
+        &bad_page,
+        "has 360 rows but",
+    );
+    let sine = asset("tflm/hello_world/hello_world_float.tflite");
+    let ones = dir.join("ones.npy");
+    npy_f32(&ones, &[3, 1], &[0.5, 1.0, 1.5]);
+    let labels = dir.join("labels.npy");
+    npy_f32(&labels, &[3], &[0.0, 0.0, 1.0]);
+    assert_refused(
+        &[
+            "compare",
+            &sine,
+            "--x",
+            s(&ones),
+            "--y",
+            s(&labels),
+            "--html",
+            s(&bad_page),
+        ],
+        &bad_page,
+        "not a vector of class scores",
+    );
+    assert_refused(
+        &[
+            "compare",
+            s(&model),
+            "--x",
+            s(&ones),
+            "--html",
+            s(&bad_page),
+        ],
+        &bad_page,
+        "the examples have 1 value(s) each, but the model input has 64",
+    );
+}
+
+#[test]
+fn qat_writes_an_int8_model_at_least_as_accurate_as_ptq() {
+    let dir = scratch("qat");
+    let [model, x, y, x_test, y_test] = digits_mlp(&dir);
+    let ptq = dir.join("int8.tflite");
+    let qat = dir.join("qat.tflite");
+    let out = mote(&["quantize", s(&model), "--calibration", s(&x), "-o", s(&ptq)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = mote(&[
+        "qat",
+        s(&model),
+        "--x",
+        s(&x),
+        "--y",
+        s(&y),
+        "--epochs",
+        "10",
+        "-o",
+        s(&qat),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("10 epochs of 1437 rows"), "{stdout}");
+    assert!(stdout.contains("range dense:"), "{stdout}");
+    let info = mote(&["inspect", s(&qat), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(json["inputs"][0]["dtype"], "int8");
+    assert_eq!(json["op_counts"]["FULLY_CONNECTED"], 2);
+    let report = mote(&[
+        "compare",
+        s(&model),
+        s(&ptq),
+        s(&qat),
+        "--x",
+        s(&x_test),
+        "--y",
+        s(&y_test),
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let acc = |i: usize| json["models"][i]["accuracy"].as_f64().unwrap();
+    println!("float {:.4}, PTQ {:.4}, QAT {:.4}", acc(0), acc(1), acc(2));
+    assert!(acc(2) >= acc(1), "QAT {} below PTQ {}", acc(2), acc(1));
+
+    // Bad input: one line naming the problem, no output file.
+    let bad_out = dir.join("bad.tflite");
+    let few = dir.join("few.npy");
+    npy_f32(&few, &[3], &[0.0, 1.0, 2.0]);
+    assert_refused(
+        &[
+            "qat",
+            s(&model),
+            "--x",
+            s(&x),
+            "--y",
+            s(&few),
+            "-o",
+            s(&bad_out),
+        ],
+        &bad_out,
+        "has 1437 rows but",
+    );
+    let resnet = asset("mlperf-tiny/ic/resnet8_float.tflite");
+    let images = dir.join("images.npy");
+    npy_f32(&images, &[1, 32, 32, 3], &[0.0; 3072]);
+    let one = dir.join("one.npy");
+    npy_f32(&one, &[1], &[0.0]);
+    assert_refused(
+        &[
+            "qat",
+            &resnet,
+            "--x",
+            s(&images),
+            "--y",
+            s(&one),
+            "-o",
+            s(&bad_out),
+        ],
+        &bad_out,
+        "operator 0 (CONV_2D) is not supported by quantization-aware training",
+    );
+    let sine = asset("tflm/hello_world/hello_world_float.tflite");
+    let xs = dir.join("xs.npy");
+    npy_f32(&xs, &[1, 1], &[0.5]);
+    assert_refused(
+        &[
+            "qat",
+            &sine,
+            "--x",
+            s(&xs),
+            "--y",
+            s(&one),
+            "-o",
+            s(&bad_out),
+        ],
+        &bad_out,
+        "does not end in SOFTMAX",
+    );
+    assert_refused(
+        &[
+            "qat",
+            s(&model),
+            "--x",
+            s(&images),
+            "--y",
+            s(&one),
+            "-o",
+            s(&bad_out),
+        ],
+        &bad_out,
+        "does not match the model input",
+    );
+}

@@ -16,5 +16,6 @@
 pub mod distill;
 pub mod mlp;
 pub mod prune;
+pub mod qat;
 pub mod quantize;
 pub mod report;

@@ -11,6 +11,7 @@ pub mod eval;
 pub mod inspect;
 pub mod listen;
 pub mod prune;
+pub mod qat;
 pub mod quantize;
 pub mod run;
 pub mod train;
