@@ -410,6 +410,10 @@ const fn check_of(ty: FieldType) -> u8 {
 }
 
 /// Check bytes one union's rows need: the last field id + 1 of each row.
+// Evaluated by the compiler only (in the initializers of `CHECKS`, `STARTS_1`
+// and `STARTS_2`): an index out of range would fail the build, never panic at
+// run time.
+#[allow(clippy::indexing_slicing)]
 const fn slot_count(rows: &[Option<OptionsTable>]) -> usize {
     let mut n = 0;
     let mut r = 0;
@@ -426,6 +430,10 @@ const fn slot_count(rows: &[Option<OptionsTable>]) -> usize {
 
 /// Where each row's check bytes start in [`CHECKS`] (and, at index `len`,
 /// where the union's end), for a union whose bytes start at `base`.
+// Evaluated by the compiler only (in the initializers of `CHECKS`, `STARTS_1`
+// and `STARTS_2`): an index out of range would fail the build, never panic at
+// run time.
+#[allow(clippy::indexing_slicing)]
 const fn starts<const N: usize>(rows: &[Option<OptionsTable>], base: usize) -> [u16; N] {
     let mut out = [0u16; N];
     let mut at = base;
@@ -450,6 +458,10 @@ const ROWS_1: usize = BUILTIN_OPTIONS.len();
 const ROWS_2: usize = BUILTIN_OPTIONS_2.len();
 
 /// The check bytes of every row of both unions, row after row.
+// Evaluated by the compiler only (in the initializers of `CHECKS`, `STARTS_1`
+// and `STARTS_2`): an index out of range would fail the build, never panic at
+// run time.
+#[allow(clippy::indexing_slicing)]
 static CHECKS: [u8; SLOTS_1 + SLOTS_2] = {
     let mut out = [check::ABSENT; SLOTS_1 + SLOTS_2];
     let unions: [&[Option<OptionsTable>]; 2] = [&BUILTIN_OPTIONS, &BUILTIN_OPTIONS_2];
