@@ -152,7 +152,7 @@ impl {name} {{
     for (index, op) in plan.ops.iter().enumerate() {
         let _ = writeln!(
             s,
-            "        mote_runtime::compiled::run(&STEP_{index}, activations, persistent, |ctx| {}::eval(&PARAMS_{index}, ctx))?;",
+            "        mote_runtime::compiled::run(&STEP_{index}, activations, persistent, {}::eval, &PARAMS_{index})?;",
             op.module
         );
     }

@@ -17,7 +17,7 @@
 //! const PARAMS: relu::ReluParams = relu::ReluParams::Float32;
 //! let mut arena = Arena::<32>::new();
 //! arena.0[..16].copy_from_slice(&[-1.0f32, 2.0, -3.0, 4.0].map(f32::to_le_bytes).concat());
-//! compiled::run(&STEP, &mut arena.0, &mut [], |ctx| relu::eval(&PARAMS, ctx))?;
+//! compiled::run(&STEP, &mut arena.0, &mut [], relu::eval, &PARAMS)?;
 //! assert_eq!(compiled::view::<f32, 4>(&arena.0, 16), Some(&[0.0, 2.0, 0.0, 4.0]));
 //! # Ok::<(), mote_runtime::Error>(())
 //! ```
@@ -60,13 +60,16 @@ pub struct Step<'s> {
     pub outputs: &'s [(usize, usize)],
 }
 
-/// Runs one step: binds its operands in `activations` and calls `eval`
-/// (the op's own `eval` with its params) on them, as the interpreter does.
-pub fn run(
+/// Runs one step: binds its operands in `activations` and calls the op's
+/// own `eval` on them with `params`, as the interpreter does. Not inlined:
+/// one copy per params type, whatever the number of steps.
+#[inline(never)]
+pub fn run<P: Copy>(
     step: &Step<'_>,
     activations: &mut [u8],
     persistent: &mut [u8],
-    eval: impl FnOnce(&mut EvalContext<'_>) -> Result<(), Error>,
+    eval: fn(&P, &mut EvalContext<'_>) -> Result<(), Error>,
+    params: &P,
 ) -> Result<(), Error> {
     let mut ctx = bind(
         step.index,
@@ -76,7 +79,10 @@ pub fn run(
         step.outputs,
         step.inputs,
     )?;
-    eval(&mut ctx)
+    // A copy on the stack, as the interpreter's `eval` gets: the kernels then
+    // read their params from the stack rather than from flash.
+    let params = *params;
+    eval(&params, &mut ctx)
 }
 
 /// Returns `op`'s state to its initial value, as the interpreter's `reset`
