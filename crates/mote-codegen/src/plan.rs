@@ -112,6 +112,11 @@ fn read(
     let mut constants: Vec<Vec<u8>> = Vec::new();
     let mut constant_at: Vec<(usize, usize, usize)> = Vec::new(); // (address, len, k)
     let persistent = interpreter.persistent_bytes();
+    let params_ranges: Vec<std::ops::Range<usize>> = (0..graph.operator_count())
+        .filter_map(|i| interpreter.params_range(i))
+        .collect();
+    let compacted = Compacted::new(persistent, &params_ranges);
+    let relocate = |from_end: u32| compacted.relocate(from_end);
     let mut ops = Vec::new();
     for index in 0..graph.operator_count() {
         let operator = graph
@@ -138,8 +143,8 @@ fn read(
                 "operator {index} has no params"
             )))?;
         let mut params = String::new();
-        (registration.codegen.write_params)(persistent, handle, &mut Writer::new(&mut params, 0))
-            .map_err(|_| {
+        let mut writer = Writer::relocating(&mut params, 0, &relocate);
+        (registration.codegen.write_params)(persistent, handle, &mut writer).map_err(|_| {
             CodegenError::Unsupported(format!("operator {index} ({name}): params not found"))
         })?;
         let mut inputs = Vec::new();
@@ -226,19 +231,9 @@ fn read(
     // The persistent copy must end at an address with the host region's
     // remainder modulo 8, so its 8-aligned allocations stay aligned.
     let activations = interpreter.activations_used();
-    let end = align(activations + persistent.len(), 8) + interpreter.persistent_end_misalignment();
-    // The generated code has its params as consts; their stored copies
-    // (with the host's padding bytes) become zeros, so the image is the same
-    // on every run and holds nothing of the host's memory.
-    let mut image = persistent.to_vec();
-    for index in 0..graph.operator_count() {
-        if let Some(bytes) = interpreter
-            .params_range(index)
-            .and_then(|r| image.get_mut(r))
-        {
-            bytes.fill(0);
-        }
-    }
+    let image = compacted.image;
+    let end = align(activations + image.len(), 8) + interpreter.persistent_end_misalignment();
+    let persistent_start = end - image.len();
     Ok(Plan {
         ops,
         constants,
@@ -247,7 +242,7 @@ fn read(
         variables,
         activations,
         persistent: image,
-        persistent_start: end - persistent.len(),
+        persistent_start,
         arena_bytes: align(end, 16),
         interpreter_arena_bytes: interpreter.arena_used(),
     })
@@ -255,4 +250,92 @@ fn read(
 
 fn align(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
+}
+
+/// The persistent region without the stored params: the generated code has
+/// them as consts. What lies between two ops' params (their per-channel data,
+/// state) moves as one chunk towards the region's end by a multiple of 8
+/// bytes, so every allocation in it stays 8-aligned; handles into a chunk
+/// move with it.
+struct Compacted {
+    /// The new region.
+    image: Vec<u8>,
+    /// Per chunk: its distances from the end `(nearest, farthest]` in the old
+    /// region, and how far it moved.
+    moves: Vec<(usize, usize, usize)>,
+}
+
+impl Compacted {
+    fn new(region: &[u8], params: &[std::ops::Range<usize>]) -> Self {
+        let total = region.len();
+        // Params as distances from the end `(nearest, farthest]`, nearest first
+        // (allocation order).
+        let mut taken: Vec<(usize, usize)> = params
+            .iter()
+            .map(|r| (total - r.end, total - r.start))
+            .collect();
+        taken.sort_unstable();
+        // The chunks between them (and before the first), nearest first.
+        let mut chunks = Vec::new();
+        let mut cursor = 0;
+        for &(near, far) in &taken {
+            if near > cursor {
+                chunks.push((cursor, near));
+            }
+            cursor = cursor.max(far);
+        }
+        if total > cursor {
+            chunks.push((cursor, total));
+        }
+        let mut moves = Vec::new();
+        let mut used = 0usize;
+        let mut pieces: Vec<(usize, &[u8])> = Vec::new();
+        for (near, far) in chunks {
+            let shift = (near - used) / 8 * 8;
+            moves.push((near, far, shift));
+            pieces.push((far - shift, &region[total - far..total - near]));
+            used = far - shift;
+        }
+        let mut image = vec![0u8; used];
+        for (far, bytes) in pieces {
+            let start = used - far;
+            image[start..start + bytes.len()].copy_from_slice(bytes);
+        }
+        Compacted { image, moves }
+    }
+
+    /// Where the allocation at `from_end` is in the new region.
+    fn relocate(&self, from_end: u32) -> u32 {
+        let d = from_end as usize;
+        self.moves
+            .iter()
+            .find(|&&(near, far, _)| d > near && d <= far)
+            .map_or(from_end, |&(_, _, shift)| (d - shift) as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compaction_drops_params_and_keeps_chunks_aligned() {
+        // A 40-byte region, allocated from the end: data A (8 bytes at
+        // distance 8), params (12 bytes, distances 8..20 padded to 24), data
+        // B (8 bytes at distance 32), params (8 bytes at distance 40).
+        let mut region = vec![0u8; 40];
+        region[32..40].fill(0xA);
+        region[8..16].fill(0xB);
+        let params = [16..28, 0..8];
+        let c = Compacted::new(&region, &params);
+        // A stays (with the 4 padding bytes after it: a chunk cannot tell
+        // padding from data); B moves 8 bytes nearer the end, the params' 12
+        // rounded down to keep it aligned.
+        assert_eq!(c.relocate(8), 8);
+        assert_eq!(c.relocate(32), 24);
+        assert_eq!(c.image.len(), 24);
+        assert_eq!(&c.image[16..24], &[0xA; 8]);
+        assert_eq!(&c.image[0..8], &[0xB; 8]);
+        assert_eq!(&c.image[8..16], &[0; 8]);
+    }
 }

@@ -19,12 +19,32 @@ pub trait Literal {
 pub struct Writer<'w> {
     out: &'w mut dyn Write,
     indent: usize,
+    relocate: Option<&'w dyn Fn(u32) -> u32>,
 }
 
 impl<'w> Writer<'w> {
     /// A writer whose lines after the first are indented by `indent` levels.
     pub fn new(out: &'w mut dyn Write, indent: usize) -> Self {
-        Writer { out, indent }
+        Writer {
+            out,
+            indent,
+            relocate: None,
+        }
+    }
+
+    /// A writer that writes every [`Persistent`](crate::ops::Persistent)
+    /// handle's distance from the region's end through `relocate` (the code
+    /// generator moves persistent data when it drops the stored params).
+    pub fn relocating(
+        out: &'w mut dyn Write,
+        indent: usize,
+        relocate: &'w dyn Fn(u32) -> u32,
+    ) -> Self {
+        Writer {
+            out,
+            indent,
+            relocate: Some(relocate),
+        }
     }
 
     /// Writes `text` as it is.
@@ -169,6 +189,20 @@ impl Literal for crate::TensorType {
     fn write_literal(&self, out: &mut Writer<'_>) -> fmt::Result {
         // The variant's name is its derived `Debug` text.
         write!(out.out, "mote_runtime::TensorType::{self:?}")
+    }
+}
+
+impl Literal for crate::ops::Persistent {
+    fn write_literal(&self, out: &mut Writer<'_>) -> fmt::Result {
+        let (from_end, len) = self.parts();
+        let from_end = match out.relocate {
+            Some(relocate) if len > 0 => relocate(from_end),
+            _ => from_end,
+        };
+        out.open("mote_runtime::ops::context::Persistent::from_literal", '(')?;
+        out.comment_item("from_end", &from_end)?;
+        out.comment_item("len", &len)?;
+        out.close(')')
     }
 }
 

@@ -13,7 +13,6 @@ pub const MAX_OUTPUTS: usize = 4;
 /// Bytes an operator set aside in `prepare` (per-channel multipliers, state),
 /// found again in `eval`. Kept at the arena's tail for the interpreter's life.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "codegen", derive(mote_derive::Literal))]
 pub struct Persistent {
     /// Distance of the allocation's start from the end of the persistent region.
     from_end: u32,
@@ -26,6 +25,12 @@ impl Persistent {
     #[doc(hidden)]
     pub const fn from_literal(from_end: u32, len: u32) -> Self {
         Persistent { from_end, len }
+    }
+
+    /// The handle's fields: distance from the region's end, length.
+    #[cfg(feature = "codegen")]
+    pub(crate) fn parts(self) -> (u32, u32) {
+        (self.from_end, self.len)
     }
 }
 
