@@ -74,7 +74,14 @@ pub struct Plan {
     pub activations: usize,
     /// The persistent bytes `prepare` left (params, per-channel data, state).
     pub persistent: Vec<u8>,
-    /// Where the persistent bytes start in the arena.
+    /// Whether an op changes its persistent data (state): then the
+    /// persistent bytes are copied into the arena's tail; otherwise they stay
+    /// in flash and the arena holds only the activations.
+    pub stateful: bool,
+    /// Where the persistent bytes start in the arena (`stateful`), or how
+    /// many padding bytes precede them in their 16-aligned static (not), so
+    /// that they end at an address with the host region's remainder modulo 8
+    /// and their 8-aligned allocations stay aligned.
     pub persistent_start: usize,
     /// The whole arena.
     pub arena_bytes: usize,
@@ -118,6 +125,7 @@ fn read(
     let compacted = Compacted::new(persistent, &params_ranges);
     let relocate = |from_end: u32| compacted.relocate(from_end);
     let mut ops = Vec::new();
+    let mut stateful = false;
     for index in 0..graph.operator_count() {
         let operator = graph
             .operator(index)
@@ -137,6 +145,7 @@ fn read(
                     index: index as u32,
                     op: name.clone(),
                 })?;
+        stateful |= registration.codegen.stateful;
         let handle = interpreter
             .params_handle(index)
             .ok_or(CodegenError::Unsupported(format!(
@@ -232,8 +241,16 @@ fn read(
     // remainder modulo 8, so its 8-aligned allocations stay aligned.
     let activations = interpreter.activations_used();
     let image = compacted.image;
-    let end = align(activations + image.len(), 8) + interpreter.persistent_end_misalignment();
-    let persistent_start = end - image.len();
+    let misalignment = interpreter.persistent_end_misalignment();
+    let (persistent_start, arena_bytes) = if stateful {
+        let end = align(activations + image.len(), 8) + misalignment;
+        (end - image.len(), align(end, 16))
+    } else {
+        (
+            (misalignment + 8 - image.len() % 8) % 8,
+            align(activations, 16),
+        )
+    };
     Ok(Plan {
         ops,
         constants,
@@ -242,8 +259,9 @@ fn read(
         variables,
         activations,
         persistent: image,
+        stateful,
         persistent_start,
-        arena_bytes: align(end, 16),
+        arena_bytes,
         interpreter_arena_bytes: interpreter.arena_used(),
     })
 }

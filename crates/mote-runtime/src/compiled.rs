@@ -17,7 +17,7 @@
 //! const PARAMS: relu::ReluParams = relu::ReluParams::Float32;
 //! let mut arena = Arena::<32>::new();
 //! arena.0[..16].copy_from_slice(&[-1.0f32, 2.0, -3.0, 4.0].map(f32::to_le_bytes).concat());
-//! compiled::run(&STEP, &mut arena.0, &mut [], relu::eval, &PARAMS)?;
+//! compiled::run(&STEP, &mut arena.0, &[][..], relu::eval, &PARAMS)?;
 //! assert_eq!(compiled::view::<f32, 4>(&arena.0, 16), Some(&[0.0, 2.0, 0.0, 4.0]));
 //! # Ok::<(), mote_runtime::Error>(())
 //! ```
@@ -27,7 +27,7 @@ use crate::error::Error;
 use crate::interpreter::Element;
 use crate::model::BuiltinOperator;
 use crate::ops::context::bind;
-use crate::ops::{EvalContext, Operand};
+use crate::ops::{EvalContext, Operand, PersistentBytes};
 
 /// Bytes aligned to 16, for a generated model's arena and constants.
 #[derive(Clone, Debug)]
@@ -64,10 +64,10 @@ pub struct Step<'s> {
 /// own `eval` on them with `params`, as the interpreter does. Not inlined:
 /// one copy per params type, whatever the number of steps.
 #[inline(never)]
-pub fn run<P: Copy>(
+pub fn run<'p, P: Copy>(
     step: &Step<'_>,
-    activations: &mut [u8],
-    persistent: &mut [u8],
+    activations: &'p mut [u8],
+    persistent: impl Into<PersistentBytes<'p>>,
     eval: fn(&P, &mut EvalContext<'_>) -> Result<(), Error>,
     params: &P,
 ) -> Result<(), Error> {
@@ -75,7 +75,7 @@ pub fn run<P: Copy>(
         step.index,
         step.op,
         activations,
-        persistent,
+        persistent.into(),
         step.outputs,
         step.inputs,
     )?;
@@ -83,18 +83,6 @@ pub fn run<P: Copy>(
     // read their params from the stack rather than from flash.
     let params = *params;
     eval(&params, &mut ctx)
-}
-
-/// Returns `op`'s state to its initial value, as the interpreter's `reset`
-/// does: `reset` is the op's own, its context has only the persistent data.
-pub fn reset(
-    index: u32,
-    op: BuiltinOperator,
-    persistent: &mut [u8],
-    reset: impl FnOnce(&mut EvalContext<'_>) -> Result<(), Error>,
-) -> Result<(), Error> {
-    let mut ctx = bind(index, op, &mut [], persistent, &[], &[])?;
-    reset(&mut ctx)
 }
 
 /// Splits `arena` into the activations (before `start`) and the `len`

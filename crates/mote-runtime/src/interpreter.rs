@@ -14,7 +14,9 @@
 use crate::arena::{self, Plain};
 use crate::error::{Error, OpName};
 use crate::model::{BuiltinOperator, Model, Subgraph, Tensor, TensorType};
-use crate::ops::context::{bind, Operand, PersistentAllocator, MAX_INPUTS, MAX_OUTPUTS};
+use crate::ops::context::{
+    bind, Operand, PersistentAllocator, PersistentBytes, MAX_INPUTS, MAX_OUTPUTS,
+};
 use crate::ops::{EvalContext, EvalFn, OpResolver, Persistent, PrepareContext, ResetFn};
 use crate::planner::{self, Request, UNPLACED};
 
@@ -186,7 +188,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
                     .map_or(crate::model::BuiltinOperator::CUSTOM, |o| o.builtin()),
                 inputs: [&[]; MAX_INPUTS],
                 outputs: [&mut [], &mut [], &mut [], &mut []],
-                persistent: &mut *self.persistent,
+                persistent: PersistentBytes::Writable(&mut *self.persistent),
             };
             reset(node.params, &mut ctx)?;
         }
@@ -247,7 +249,7 @@ impl<'m, 'a> Interpreter<'m, 'a> {
             index as u32,
             op,
             &mut *self.activations,
-            &mut *self.persistent,
+            PersistentBytes::Writable(&mut *self.persistent),
             outputs.get(..output_count).unwrap_or(&[]),
             inputs.get(..input_count).unwrap_or(&[]),
         )?;

@@ -293,6 +293,48 @@ impl<'m, 'p> PrepareContext<'m, 'p> {
     }
 }
 
+/// The persistent bytes an operator's `eval` sees: writable (the
+/// interpreter, and generated code of a model with state), or read-only
+/// (generated code of a model without state, whose per-channel data then
+/// stays in flash). Ops that keep state get nothing writable from read-only
+/// bytes; the code generator passes them only when no op of the model keeps
+/// state ([`OpRegistration::stateful`](super::OpRegistration)).
+#[derive(Debug)]
+pub enum PersistentBytes<'x> {
+    /// Bytes `eval` may change (an op's state).
+    Writable(&'x mut [u8]),
+    /// Bytes `eval` only reads.
+    ReadOnly(&'x [u8]),
+}
+
+impl PersistentBytes<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            PersistentBytes::Writable(bytes) => bytes,
+            PersistentBytes::ReadOnly(bytes) => bytes,
+        }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            PersistentBytes::Writable(bytes) => bytes,
+            PersistentBytes::ReadOnly(_) => &mut [],
+        }
+    }
+}
+
+impl<'x> From<&'x mut [u8]> for PersistentBytes<'x> {
+    fn from(bytes: &'x mut [u8]) -> Self {
+        PersistentBytes::Writable(bytes)
+    }
+}
+
+impl<'x> From<&'x [u8]> for PersistentBytes<'x> {
+    fn from(bytes: &'x [u8]) -> Self {
+        PersistentBytes::ReadOnly(bytes)
+    }
+}
+
 /// An operator as its `eval` sees it: the bytes of its inputs (constants from
 /// the model, activations from the arena) and of its outputs.
 #[derive(Debug)]
@@ -301,14 +343,15 @@ pub struct EvalContext<'x> {
     pub(crate) op: BuiltinOperator,
     pub(crate) inputs: [&'x [u8]; MAX_INPUTS],
     pub(crate) outputs: [&'x mut [u8]; MAX_OUTPUTS],
-    pub(crate) persistent: &'x mut [u8],
+    pub(crate) persistent: PersistentBytes<'x>,
 }
 
 impl<'x> EvalContext<'x> {
     /// The values `prepare` set aside with [`PrepareContext::persistent`].
     pub fn persistent<T: Plain>(&self, p: Persistent) -> &[T] {
-        locate(self.persistent.len(), p)
-            .and_then(|r| self.persistent.get(r))
+        let persistent = self.persistent.bytes();
+        locate(persistent.len(), p)
+            .and_then(|r| persistent.get(r))
             .and_then(arena::cast)
             .unwrap_or(&[])
     }
@@ -319,7 +362,8 @@ impl<'x> EvalContext<'x> {
     /// `p` must come from `store_params::<T>` with the same `T` (the op table's
     /// generated code pairs them).
     pub(crate) unsafe fn params<T: Copy>(&self, p: Persistent) -> Result<T, Error> {
-        let bytes = locate(self.persistent.len(), p).and_then(|r| self.persistent.get(r));
+        let persistent = self.persistent.bytes();
+        let bytes = locate(persistent.len(), p).and_then(|r| persistent.get(r));
         // SAFETY: forwarded from the caller.
         bytes
             .and_then(|b| unsafe { arena::load::<T>(b) })
@@ -332,8 +376,8 @@ impl<'x> EvalContext<'x> {
 
     /// The values `prepare` set aside, for ops that keep state across invokes.
     pub fn persistent_mut<T: Plain>(&mut self, p: Persistent) -> &mut [T] {
-        let bytes = match locate(self.persistent.len(), p).and_then(|r| self.persistent.get_mut(r))
-        {
+        let persistent = self.persistent.bytes_mut();
+        let bytes = match locate(persistent.len(), p).and_then(|r| persistent.get_mut(r)) {
             Some(bytes) => bytes,
             None => return &mut [],
         };
@@ -351,8 +395,9 @@ impl<'x> EvalContext<'x> {
         o: usize,
         p: Persistent,
     ) -> (&mut [O], &[P]) {
-        let persistent = locate(self.persistent.len(), p)
-            .and_then(|r| self.persistent.get(r))
+        let bytes = self.persistent.bytes();
+        let persistent = locate(bytes.len(), p)
+            .and_then(|r| bytes.get(r))
             .and_then(arena::cast)
             .unwrap_or(&[]);
         let output = match self.outputs.get_mut(o) {
@@ -369,8 +414,8 @@ impl<'x> EvalContext<'x> {
         o: usize,
         p: Persistent,
     ) -> (&mut [O], &mut [P]) {
-        let len = self.persistent.len();
-        let persistent = match locate(len, p).and_then(|r| self.persistent.get_mut(r)) {
+        let bytes = self.persistent.bytes_mut();
+        let persistent = match locate(bytes.len(), p).and_then(|r| bytes.get_mut(r)) {
             Some(bytes) => arena::cast_mut(bytes).unwrap_or(&mut []),
             None => &mut [],
         };
@@ -447,7 +492,7 @@ pub(crate) fn bind<'x>(
     index: u32,
     op: BuiltinOperator,
     activations: &'x mut [u8],
-    persistent: &'x mut [u8],
+    persistent: PersistentBytes<'x>,
     outputs: &[(usize, usize)],
     inputs: &[Operand<'x>],
 ) -> Result<EvalContext<'x>, Error> {

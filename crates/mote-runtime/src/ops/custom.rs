@@ -35,6 +35,9 @@ macro_rules! custom_ops {
                     codegen: $crate::ops::Codegen {
                         module: concat!("mote_runtime::ops::signal::", stringify!($module)),
                         params_type: concat!("mote_runtime::ops::signal::", stringify!($module), "::", stringify!($params)),
+                        // Custom ops keep state (the signal ops' noise
+                        // estimates, FFT buffers), so they count as stateful.
+                        stateful: true,
                         write_params: |persistent, handle, out| {
                             // SAFETY: as in `eval`.
                             let params: super::$module::$params = unsafe {

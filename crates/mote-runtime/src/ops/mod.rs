@@ -59,7 +59,7 @@ pub mod unary;
 pub mod unidirectional_sequence_lstm;
 pub mod values;
 
-pub use context::{EvalContext, Operand, Persistent, PrepareContext};
+pub use context::{EvalContext, Operand, Persistent, PersistentBytes, PrepareContext};
 
 use crate::error::Error;
 use crate::model::BuiltinOperator;
@@ -100,6 +100,10 @@ pub struct Codegen {
     pub module: &'static str,
     /// The op's params type from the crate root.
     pub params_type: &'static str,
+    /// Whether `eval` changes the op's persistent data (state kept across
+    /// invokes); if no op of a model does, generated code keeps the
+    /// persistent data in flash.
+    pub stateful: bool,
     /// Writes the params stored at `handle` in the persistent bytes as a Rust
     /// expression of the op's own params type.
     pub write_params: fn(
@@ -119,8 +123,18 @@ impl core::fmt::Debug for OpRegistration {
     }
 }
 
+/// `true` for an op marked `(stateful)` in the `ops!` table.
+macro_rules! stateful {
+    () => {
+        false
+    };
+    (stateful) => {
+        true
+    };
+}
+
 macro_rules! ops {
-    ($( $code:ident => $module:ident :: $params:ident as $variant:ident ),* $(,)?) => {
+    ($( $code:ident => $module:ident :: $params:ident as $variant:ident $(($mark:ident))? ),* $(,)?) => {
         /// The registration of every op, by its TensorFlow Lite name.
         pub mod registration {
             use super::*;
@@ -144,6 +158,7 @@ macro_rules! ops {
                     codegen: Codegen {
                         module: concat!("mote_runtime::ops::", stringify!($module)),
                         params_type: concat!("mote_runtime::ops::", stringify!($module), "::", stringify!($params)),
+                        stateful: stateful!($($mark)?),
                         write_params: |persistent, handle, out| {
                             // SAFETY: `handle` is what this registration's
                             // `prepare` stored: a `$params`.
@@ -162,6 +177,8 @@ macro_rules! ops {
     };
 }
 
+// One line per op: CODE => module::Params as Variant, marked `(stateful)` when
+// its `eval` changes its persistent data.
 ops! {
     ADD => add::AddParams as Add,
     AVERAGE_POOL_2D => average_pool_2d::PoolParams as AveragePool2d,
@@ -193,9 +210,9 @@ ops! {
     SUB => sub::SubParams as Sub,
     TANH => tanh::TanhParams as Tanh,
     TRANSPOSE => transpose::TransposeParams as Transpose,
-    SVDF => svdf::SvdfParams as Svdf,
+    SVDF => svdf::SvdfParams as Svdf (stateful),
     TRANSPOSE_CONV => transpose_conv::TransposeConvParams as TransposeConv,
-    UNIDIRECTIONAL_SEQUENCE_LSTM => unidirectional_sequence_lstm::UnidirectionalSequenceLstmParams as UnidirectionalSequenceLstm,
+    UNIDIRECTIONAL_SEQUENCE_LSTM => unidirectional_sequence_lstm::UnidirectionalSequenceLstmParams as UnidirectionalSequenceLstm (stateful),
 }
 
 /// The kernels an interpreter may use, builtin and custom alike. A firmware
