@@ -124,6 +124,7 @@ impl core::fmt::Debug for OpRegistration {
 }
 
 /// `true` for an op marked `(stateful)` in the `ops!` table.
+#[cfg(feature = "codegen")]
 macro_rules! stateful {
     () => {
         false
