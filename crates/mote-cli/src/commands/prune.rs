@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use mote_compress::prune::structured::{prune_structured, shrink};
 use mote_compress::prune::{loss_for, prune, PruneConfig, Scope};
 use mote_train::tflite::import_bytes;
 
@@ -24,13 +25,18 @@ pub enum ScopeArg {
 #[command(
     after_help = "Examples:\n  mote prune mlp.tflite --x x_train.npy --y y_train.npy --sparsity 0.8 -o mlp_sparse.tflite\n  \
 mote prune cnn.tflite --x x_train.npy --y y_train.npy --sparsity 0.5 --epochs 10 -o cnn_sparse.tflite\n  \
-mote prune mlp.tflite --x x_train.npy --y y_train.npy --sparsity 0.9 --scope global -o out.tflite\n\n\
+mote prune mlp.tflite --x x_train.npy --y y_train.npy --sparsity 0.9 --scope layer --final-scale 1 -o out.tflite\n  \
+mote prune cnn.tflite --x x_train.npy --y y_train.npy --sparsity 0.5 --structured -o cnn_small.tflite\n\n\
 Kernels of FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D are pruned by magnitude; biases are not.\n\
 The sparsity ramps up from 0 with TensorFlow Model Optimization's polynomial decay (power 3) over\n\
 the first half of the fine-tuning steps (--ramp), masks updating 10 times an epoch; Adam restarts at\n\
 each update, and after the ramp the learning rate decays to 0 along a cosine. Pruned weights stay 0.\n\
+Weights are ranked by |w| times the RMS of the input they multiply over the training rows.\n\
 Per layer, the last kernel is pruned at --final-scale times the target and the others take up its\n\
 zeros, so that --sparsity is the fraction of all kernel weights that are 0.\n\
+--structured removes whole neurons and channels instead: --sparsity of the outputs of every Dense or\n\
+Conv2D that feeds another one (through activations, pooling or a depthwise convolution), ranked by\n\
+the norms of their weights in and out, masked on the same schedule; the written model is smaller.\n\
 The model must be a float chain of the operators `mote train` writes; a softmax output trains with\n\
 cross-entropy on integer (or one-hot) labels, others with mean squared error."
 )]
@@ -70,6 +76,9 @@ pub struct PruneArgs {
     /// Seed of the batch order.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Remove whole neurons / channels (the model gets smaller) instead of single weights.
+    #[arg(long)]
+    pub structured: bool,
 }
 
 /// Runs `mote prune`.
@@ -104,6 +113,32 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         ..PruneConfig::new(args.sparsity, args.epochs)
     };
     let loss = loss_for(&model, &y);
+    if args.structured {
+        if mote_compress::prune::structured::segments(&model).is_empty() {
+            bail!(
+                "{}: no Dense or Conv2D layer feeds another one through per-channel layers; nothing to remove",
+                args.model.display()
+            );
+        }
+        let report = prune_structured(&mut model, &x, &y, loss, &config).context("fine-tuning")?;
+        let mut def = mote_train::tflite::export(&model)?;
+        shrink(&mut def)?;
+        let out = def.to_bytes()?;
+        mote_train::files::write_atomic(&args.output, &out)
+            .with_context(|| format!("{}: cannot write", args.output.display()))?;
+        for (name, kept, channels) in &report.kept {
+            println!("{name}: {kept} of {channels} outputs kept");
+        }
+        println!(
+            "{} ({} bytes) -> {} ({} bytes): final training loss {:.4}",
+            args.model.display(),
+            bytes.len(),
+            args.output.display(),
+            out.len(),
+            report.loss.last().copied().unwrap_or(f32::NAN)
+        );
+        return Ok(());
+    }
     let report = prune(&mut model, &x, &y, loss, &config).context("fine-tuning")?;
     let out = mote_train::tflite::export(&model)?.to_bytes()?;
     mote_train::files::write_atomic(&args.output, &out)

@@ -16,6 +16,7 @@
 
 pub mod mask;
 pub mod schedule;
+pub mod structured;
 
 pub use mask::Scope;
 pub use schedule::PolynomialDecay;
