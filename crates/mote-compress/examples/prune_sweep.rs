@@ -54,38 +54,233 @@ fn main() {
         dense.push(model);
     }
     let base: Vec<f32> = dense.iter_mut().map(|m| accuracy(m, &vx, &vy)).collect();
-    println!("dense val {:?} mean {:.2}", base, 100.0 * base.iter().sum::<f32>() / 5.0);
+    println!(
+        "dense val {:?} mean {:.2}",
+        base,
+        100.0 * base.iter().sum::<f32>() / 5.0
+    );
     let recipes: Vec<(&str, Box<dyn Fn(f32) -> PruneConfig>)> = vec![
         ("tf-mot", Box::new(|s| PruneConfig::tf_mot(s, 10))),
         ("default", Box::new(|s| PruneConfig::new(s, 10))),
-        ("default global", Box::new(|s| PruneConfig { scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("default final 1", Box::new(|s| PruneConfig { final_scale: 1.0, ..PruneConfig::new(s, 10) })),
-        ("default no reset", Box::new(|s| PruneConfig { reset_optimizer: false, ..PruneConfig::new(s, 10) })),
-        ("default no cosine", Box::new(|s| PruneConfig { cosine: false, ..PruneConfig::new(s, 10) })),
-        ("default ramp 2/3", Box::new(|s| PruneConfig { ramp: 2.0 / 3.0, ..PruneConfig::new(s, 10) })),
-        ("default ramp 0.3", Box::new(|s| PruneConfig { ramp: 0.3, ..PruneConfig::new(s, 10) })),
-        ("default lr 3e-3", Box::new(|s| PruneConfig { learning_rate: 3e-3, ..PruneConfig::new(s, 10) })),
-        ("act", Box::new(|s| PruneConfig { criterion: Criterion::Activation, ..PruneConfig::new(s, 10) })),
-        ("act global", Box::new(|s| PruneConfig { criterion: Criterion::Activation, scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("global lr 3e-3", Box::new(|s| PruneConfig { learning_rate: 3e-3, scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("global final1", Box::new(|s| PruneConfig { final_scale: 1.0, scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("act global lr 3e-3", Box::new(|s| PruneConfig { criterion: Criterion::Activation, learning_rate: 3e-3, scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("act lr 3e-3", Box::new(|s| PruneConfig { criterion: Criterion::Activation, learning_rate: 3e-3, ..PruneConfig::new(s, 10) })),
-        ("act global ramp 0.7 lr 3e-3", Box::new(|s| PruneConfig { criterion: Criterion::Activation, ramp: 0.7, learning_rate: 3e-3, scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("act global lr 5e-3", Box::new(|s| PruneConfig { criterion: Criterion::Activation, learning_rate: 5e-3, scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("act global lr 1e-2", Box::new(|s| PruneConfig { criterion: Criterion::Activation, learning_rate: 1e-2, scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("act global lr 3e-3 upd 2", Box::new(|s| PruneConfig { criterion: Criterion::Activation, learning_rate: 3e-3, updates_per_epoch: 2, scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("act global lr 3e-3 noreset", Box::new(|s| PruneConfig { criterion: Criterion::Activation, learning_rate: 3e-3, reset_optimizer: false, scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("act global lr 3e-3 nocos", Box::new(|s| PruneConfig { criterion: Criterion::Activation, learning_rate: 3e-3, cosine: false, scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("act global lr 2e-2", Box::new(|s| PruneConfig { criterion: Criterion::Activation, learning_rate: 2e-2, scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("act global lr 4e-2", Box::new(|s| PruneConfig { criterion: Criterion::Activation, learning_rate: 4e-2, scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("act lr 1e-2", Box::new(|s| PruneConfig { criterion: Criterion::Activation, learning_rate: 1e-2, ..PruneConfig::new(s, 10) })),
-        ("global lr 1e-2", Box::new(|s| PruneConfig { learning_rate: 1e-2, scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("act global lr 1e-2 noreset", Box::new(|s| PruneConfig { criterion: Criterion::Activation, learning_rate: 1e-2, reset_optimizer: false, scope: Scope::Global, ..PruneConfig::new(s, 10) })),
-        ("control lr 1e-2 s0", Box::new(|_| PruneConfig { criterion: Criterion::Activation, learning_rate: 1e-2, scope: Scope::Global, ..PruneConfig::new(0.0, 10) })),
-        ("default lr 5e-4", Box::new(|s| PruneConfig { learning_rate: 5e-4, ..PruneConfig::new(s, 10) })),
+        (
+            "default global",
+            Box::new(|s| PruneConfig {
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "default final 1",
+            Box::new(|s| PruneConfig {
+                final_scale: 1.0,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "default no reset",
+            Box::new(|s| PruneConfig {
+                reset_optimizer: false,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "default no cosine",
+            Box::new(|s| PruneConfig {
+                cosine: false,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "default ramp 2/3",
+            Box::new(|s| PruneConfig {
+                ramp: 2.0 / 3.0,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "default ramp 0.3",
+            Box::new(|s| PruneConfig {
+                ramp: 0.3,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "default lr 3e-3",
+            Box::new(|s| PruneConfig {
+                learning_rate: 3e-3,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "act",
+            Box::new(|s| PruneConfig {
+                criterion: Criterion::Activation,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "act global",
+            Box::new(|s| PruneConfig {
+                criterion: Criterion::Activation,
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "global lr 3e-3",
+            Box::new(|s| PruneConfig {
+                learning_rate: 3e-3,
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "global final1",
+            Box::new(|s| PruneConfig {
+                final_scale: 1.0,
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "act global lr 3e-3",
+            Box::new(|s| PruneConfig {
+                criterion: Criterion::Activation,
+                learning_rate: 3e-3,
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "act lr 3e-3",
+            Box::new(|s| PruneConfig {
+                criterion: Criterion::Activation,
+                learning_rate: 3e-3,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "act global ramp 0.7 lr 3e-3",
+            Box::new(|s| PruneConfig {
+                criterion: Criterion::Activation,
+                ramp: 0.7,
+                learning_rate: 3e-3,
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "act global lr 5e-3",
+            Box::new(|s| PruneConfig {
+                criterion: Criterion::Activation,
+                learning_rate: 5e-3,
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "act global lr 1e-2",
+            Box::new(|s| PruneConfig {
+                criterion: Criterion::Activation,
+                learning_rate: 1e-2,
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "act global lr 3e-3 upd 2",
+            Box::new(|s| PruneConfig {
+                criterion: Criterion::Activation,
+                learning_rate: 3e-3,
+                updates_per_epoch: 2,
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "act global lr 3e-3 noreset",
+            Box::new(|s| PruneConfig {
+                criterion: Criterion::Activation,
+                learning_rate: 3e-3,
+                reset_optimizer: false,
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "act global lr 3e-3 nocos",
+            Box::new(|s| PruneConfig {
+                criterion: Criterion::Activation,
+                learning_rate: 3e-3,
+                cosine: false,
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "act global lr 2e-2",
+            Box::new(|s| PruneConfig {
+                criterion: Criterion::Activation,
+                learning_rate: 2e-2,
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "act global lr 4e-2",
+            Box::new(|s| PruneConfig {
+                criterion: Criterion::Activation,
+                learning_rate: 4e-2,
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "act lr 1e-2",
+            Box::new(|s| PruneConfig {
+                criterion: Criterion::Activation,
+                learning_rate: 1e-2,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "global lr 1e-2",
+            Box::new(|s| PruneConfig {
+                learning_rate: 1e-2,
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "act global lr 1e-2 noreset",
+            Box::new(|s| PruneConfig {
+                criterion: Criterion::Activation,
+                learning_rate: 1e-2,
+                reset_optimizer: false,
+                scope: Scope::Global,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
+        (
+            "control lr 1e-2 s0",
+            Box::new(|_| PruneConfig {
+                criterion: Criterion::Activation,
+                learning_rate: 1e-2,
+                scope: Scope::Global,
+                ..PruneConfig::new(0.0, 10)
+            }),
+        ),
+        (
+            "default lr 5e-4",
+            Box::new(|s| PruneConfig {
+                learning_rate: 5e-4,
+                ..PruneConfig::new(s, 10)
+            }),
+        ),
     ];
-    let only: Option<Vec<String>> = std::env::var("RECIPES").ok().map(|r| r.split(',').map(str::to_string).collect());
+    let only: Option<Vec<String>> = std::env::var("RECIPES")
+        .ok()
+        .map(|r| r.split(',').map(str::to_string).collect());
     for (name, recipe) in &recipes {
         if let Some(only) = &only {
             if !only.iter().any(|o| o == name) {
@@ -103,7 +298,14 @@ fn main() {
                 accs.push(accuracy(&mut model, &vx, &vy));
             }
             let mean = 100.0 * accs.iter().sum::<f32>() / accs.len() as f32;
-            line += &format!(" {:.0}%: {mean:.2} ({})", 100.0 * s, accs.iter().map(|a| format!("{:.1}", 100.0 * a)).collect::<Vec<_>>().join(" "));
+            line += &format!(
+                " {:.0}%: {mean:.2} ({})",
+                100.0 * s,
+                accs.iter()
+                    .map(|a| format!("{:.1}", 100.0 * a))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
         }
         println!("{line}");
     }

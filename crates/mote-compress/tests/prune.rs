@@ -141,7 +141,10 @@ fn pruned_mlp_meets_the_goals_and_runs_in_tflite_micro() {
         assert!(got >= goal, "{target}: {got} below the goal {goal}");
         // At 50 % both recipes are within a test row or two of the dense model.
         if target >= 0.8 {
-            assert!(got >= baseline, "{target}: {got} below TF-MOT's recipe {baseline}");
+            assert!(
+                got >= baseline,
+                "{target}: {got} below TF-MOT's recipe {baseline}"
+            );
         }
         if target == 0.9 {
             // At 90 % the TF-MOT recipe collapses; ours keeps 13+ points more.
@@ -157,7 +160,10 @@ fn pruned_mlp_meets_the_goals_and_runs_in_tflite_micro() {
         checked.push((format!("mlp_{target}_int8"), quantized));
     }
     let rows = assert_same_as_tflm(&checked, test_x.data(), 64);
-    println!("{} pruned MLPs: {rows} test rows identical to TFLM", checked.len());
+    println!(
+        "{} pruned MLPs: {rows} test rows identical to TFLM",
+        checked.len()
+    );
 }
 
 #[test]
@@ -182,7 +188,10 @@ fn per_layer_pruning_zeroes_each_kernel_and_spares_the_last() {
         assert_eq!(file_zeros(&bytes(&model)), expected);
     }
     assert_eq!(
-        kernels(&dense).iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>(),
+        kernels(&dense)
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect::<Vec<_>>(),
         ["dense/kernel", "dense_1/kernel"]
     );
     // One-shot magnitude masks of the same model, no fine-tuning, for contrast.
@@ -224,9 +233,80 @@ fn pruned_cnn_with_its_depthwise_kernel_stays_within_a_point_and_runs_in_tflite_
     // Kernels: 3*3*1*16 = 144, 3*3*16 = 144, 16*32 = 512, 32*10 = 320 -> 1120; half are 0.
     let zeros = file_zeros(&pruned);
     assert_eq!(zeros.iter().sum::<usize>(), 560, "{zeros:?}");
-    assert!(zeros[1] > 0, "the depthwise kernel is pruned too: {zeros:?}");
-    assert!(got >= dense_accuracy - 0.01, "{got} vs float {dense_accuracy}");
+    assert!(
+        zeros[1] > 0,
+        "the depthwise kernel is pruned too: {zeros:?}"
+    );
+    assert!(
+        got >= dense_accuracy - 0.01,
+        "{got} vs float {dense_accuracy}"
+    );
     // (int8 is not checked: the PTQ does not quantize MEAN, the global average pooling, yet.)
     let rows = assert_same_as_tflm(&[("cnn".into(), pruned)], test_x.data(), 64);
     println!("pruned float CNN: {rows} test rows equal to TFLM's");
+}
+
+#[test]
+fn structured_pruning_shrinks_the_models_exactly_and_they_run_in_tflite_micro() {
+    use mote_compress::prune::structured::{prune_structured, segments, shrink};
+    let (train_x, train_y, test_x, test_y) = digits();
+    let mut checked = Vec::new();
+    for kind in ["mlp", "cnn"] {
+        let (dense, x) = trained(kind, &train_x, &train_y);
+        let dense_bytes = bytes(&dense);
+        let mut model = dense.clone();
+        let loss = loss_for(&model, &train_y);
+        let report =
+            prune_structured(&mut model, &x, &train_y, loss, &PruneConfig::new(0.5, 10)).unwrap();
+        // MLP: the 32 hidden units; CNN: conv2d's 16 filters (through the
+        // depthwise kernel) and conv2d_1's 32 (through pooling); half of each kept.
+        let expected: Vec<(String, usize, usize)> = match kind {
+            "mlp" => vec![("dense".into(), 16, 32)],
+            _ => vec![("conv2d".into(), 8, 16), ("conv2d_1".into(), 16, 32)],
+        };
+        assert_eq!(report.kept, expected);
+        assert_eq!(segments(&model).len(), expected.len());
+        let masked = bytes(&model);
+        let mut def = mote_train::tflite::export(&model).unwrap();
+        shrink(&mut def).unwrap();
+        let small = def.to_bytes().unwrap();
+        // Removing channels whose every outgoing weight is 0 changes no output.
+        let (a, b) = (
+            run_float(&masked, test_x.data(), 64).unwrap(),
+            run_float(&small, test_x.data(), 64).unwrap(),
+        );
+        for (u, v) in a.iter().zip(&b) {
+            assert!((u - v).abs() <= 1e-6, "{kind}: {u} vs {v}");
+        }
+        let imported = mote_train::tflite::import_bytes(&small).unwrap();
+        let (before, after) = (dense.param_count(), imported.param_count());
+        let (dense_accuracy, got) = (
+            test_accuracy(&dense_bytes, &test_x, &test_y),
+            test_accuracy(&small, &test_x, &test_y),
+        );
+        println!(
+            "{kind} structured 50 %: {before} -> {after} parameters, {} -> {} bytes, accuracy {:.2} % -> {:.2} %",
+            dense_bytes.len(),
+            small.len(),
+            100.0 * dense_accuracy,
+            100.0 * got
+        );
+        match kind {
+            // 64*16+16 + 16*10+10 = 1210 of 2410.
+            "mlp" => assert_eq!(after, 1210),
+            // 9*8+8 + 9*8+8 + 8*16+16 + 16*10+10 = 474 of 1194.
+            _ => assert_eq!(after, 474),
+        }
+        assert!(small.len() < dense_bytes.len() * 2 / 3);
+        assert!(
+            got >= dense_accuracy - 0.03,
+            "{kind}: {got} vs {dense_accuracy}"
+        );
+        checked.push((format!("{kind}_structured"), small.clone()));
+        if kind == "mlp" {
+            checked.push(("mlp_structured_int8".into(), int8(&small, &x)));
+        }
+    }
+    let rows = assert_same_as_tflm(&checked, test_x.data(), 64);
+    println!("structured models: {rows} test rows equal to TFLM's");
 }

@@ -65,8 +65,7 @@ pub fn magnitude_masks(tensors: &[&[f32]], sparsity: f32, scope: Scope) -> Vec<V
     match scope {
         Scope::PerLayer => masks_per_tensor(tensors, &vec![sparsity; tensors.len()]),
         Scope::Global => {
-            let mut masks: Vec<Vec<bool>> =
-                tensors.iter().map(|t| vec![true; t.len()]).collect();
+            let mut masks: Vec<Vec<bool>> = tensors.iter().map(|t| vec![true; t.len()]).collect();
             let mut group: Vec<(usize, usize)> = tensors
                 .iter()
                 .enumerate()

@@ -160,7 +160,8 @@ pub fn prune_structured(
         .collect();
     let prunable: Vec<usize> = masked.iter().map(|&(_, w, _)| w).collect();
     let schedule = config.schedule(x.rows());
-    let mut kept_channels: Vec<Vec<bool>> = segments.iter().map(|s| vec![true; s.channels]).collect();
+    let mut kept_channels: Vec<Vec<bool>> =
+        segments.iter().map(|s| vec![true; s.channels]).collect();
     let (_, losses) = fine_tune(model, x, y, loss, config, &prunable, |model, step| {
         let sparsity = schedule.update_at(step)?;
         let weights = model.weights();
@@ -217,7 +218,12 @@ fn f32s(bytes: &[u8]) -> Vec<f32> {
 }
 
 /// Keeps `keep` along `axis` of the float constant tensor `t`.
-fn slice_tensor(def: &mut ModelDef, t: usize, axis: usize, keep: &[usize]) -> Result<(), ShrinkError> {
+fn slice_tensor(
+    def: &mut ModelDef,
+    t: usize,
+    axis: usize,
+    keep: &[usize],
+) -> Result<(), ShrinkError> {
     let tensor = &mut def.tensors[t];
     let data = tensor
         .data
@@ -261,7 +267,12 @@ fn set_channels(def: &mut ModelDef, t: usize, channels: usize) {
 pub fn shrink(def: &mut ModelDef) -> Result<Vec<(usize, usize, usize)>, ShrinkError> {
     let ops = def.operators.clone();
     let input = |o: usize, k: usize| ops[o].inputs.get(k).and_then(|&i| usize::try_from(i).ok());
-    let output = |o: usize| ops[o].outputs.first().and_then(|&i| usize::try_from(i).ok());
+    let output = |o: usize| {
+        ops[o]
+            .outputs
+            .first()
+            .and_then(|&i| usize::try_from(i).ok())
+    };
     let is_layer = |o: usize| {
         matches!(
             ops[o].op,
@@ -277,7 +288,12 @@ pub fn shrink(def: &mut ModelDef) -> Result<Vec<(usize, usize, usize)>, ShrinkEr
         else {
             continue;
         };
-        let channels = def.tensors[weights].shape.first().copied().unwrap_or(0).max(0) as usize;
+        let channels = def.tensors[weights]
+            .shape
+            .first()
+            .copied()
+            .unwrap_or(0)
+            .max(0) as usize;
         let mut between = Vec::new();
         let mut consumer = None;
         for q in p + 1..ops.len() {
@@ -321,7 +337,9 @@ pub fn shrink(def: &mut ModelDef) -> Result<Vec<(usize, usize, usize)>, ShrinkEr
             }
         }
         let Some(consumer) = consumer else { continue };
-        let Some(cw) = input(consumer, 1) else { continue };
+        let Some(cw) = input(consumer, 1) else {
+            continue;
+        };
         // The consumer reads channels on its last weight axis.
         let cshape = def.tensors[cw].shape.clone();
         if cshape.last().copied() != Some(channels as i32) {
