@@ -59,224 +59,49 @@ fn main() {
         base,
         100.0 * base.iter().sum::<f32>() / 5.0
     );
-    let recipes: Vec<(&str, Box<dyn Fn(f32) -> PruneConfig>)> = vec![
-        ("tf-mot", Box::new(|s| PruneConfig::tf_mot(s, 10))),
-        ("default", Box::new(|s| PruneConfig::new(s, 10))),
-        (
-            "default global",
-            Box::new(|s| PruneConfig {
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "default final 1",
-            Box::new(|s| PruneConfig {
-                final_scale: 1.0,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "default no reset",
-            Box::new(|s| PruneConfig {
-                reset_optimizer: false,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "default no cosine",
-            Box::new(|s| PruneConfig {
-                cosine: false,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "default ramp 2/3",
-            Box::new(|s| PruneConfig {
-                ramp: 2.0 / 3.0,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "default ramp 0.3",
-            Box::new(|s| PruneConfig {
-                ramp: 0.3,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "default lr 3e-3",
-            Box::new(|s| PruneConfig {
-                learning_rate: 3e-3,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "act",
-            Box::new(|s| PruneConfig {
-                criterion: Criterion::Activation,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "act global",
-            Box::new(|s| PruneConfig {
-                criterion: Criterion::Activation,
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "global lr 3e-3",
-            Box::new(|s| PruneConfig {
-                learning_rate: 3e-3,
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "global final1",
-            Box::new(|s| PruneConfig {
-                final_scale: 1.0,
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "act global lr 3e-3",
-            Box::new(|s| PruneConfig {
-                criterion: Criterion::Activation,
-                learning_rate: 3e-3,
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "act lr 3e-3",
-            Box::new(|s| PruneConfig {
-                criterion: Criterion::Activation,
-                learning_rate: 3e-3,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "act global ramp 0.7 lr 3e-3",
-            Box::new(|s| PruneConfig {
-                criterion: Criterion::Activation,
-                ramp: 0.7,
-                learning_rate: 3e-3,
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "act global lr 5e-3",
-            Box::new(|s| PruneConfig {
-                criterion: Criterion::Activation,
-                learning_rate: 5e-3,
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "act global lr 1e-2",
-            Box::new(|s| PruneConfig {
-                criterion: Criterion::Activation,
-                learning_rate: 1e-2,
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "act global lr 3e-3 upd 2",
-            Box::new(|s| PruneConfig {
-                criterion: Criterion::Activation,
-                learning_rate: 3e-3,
-                updates_per_epoch: 2,
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "act global lr 3e-3 noreset",
-            Box::new(|s| PruneConfig {
-                criterion: Criterion::Activation,
-                learning_rate: 3e-3,
-                reset_optimizer: false,
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "act global lr 3e-3 nocos",
-            Box::new(|s| PruneConfig {
-                criterion: Criterion::Activation,
-                learning_rate: 3e-3,
-                cosine: false,
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "act global lr 2e-2",
-            Box::new(|s| PruneConfig {
-                criterion: Criterion::Activation,
-                learning_rate: 2e-2,
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "act global lr 4e-2",
-            Box::new(|s| PruneConfig {
-                criterion: Criterion::Activation,
-                learning_rate: 4e-2,
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "act lr 1e-2",
-            Box::new(|s| PruneConfig {
-                criterion: Criterion::Activation,
-                learning_rate: 1e-2,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "global lr 1e-2",
-            Box::new(|s| PruneConfig {
-                learning_rate: 1e-2,
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "act global lr 1e-2 noreset",
-            Box::new(|s| PruneConfig {
-                criterion: Criterion::Activation,
-                learning_rate: 1e-2,
-                reset_optimizer: false,
-                scope: Scope::Global,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
-        (
-            "control lr 1e-2 s0",
-            Box::new(|_| PruneConfig {
-                criterion: Criterion::Activation,
-                learning_rate: 1e-2,
-                scope: Scope::Global,
-                ..PruneConfig::new(0.0, 10)
-            }),
-        ),
-        (
-            "default lr 5e-4",
-            Box::new(|s| PruneConfig {
-                learning_rate: 5e-4,
-                ..PruneConfig::new(s, 10)
-            }),
-        ),
+    type Recipe = (&'static str, fn(f32) -> PruneConfig);
+    let recipes: Vec<Recipe> = vec![
+        ("tf-mot", |s| PruneConfig::tf_mot(s, 10)),
+        ("default", |s| PruneConfig::new(s, 10)),
+        ("magnitude", |s| PruneConfig {
+            criterion: Criterion::Magnitude,
+            ..PruneConfig::new(s, 10)
+        }),
+        ("per layer", |s| PruneConfig {
+            scope: Scope::PerLayer,
+            ..PruneConfig::new(s, 10)
+        }),
+        ("per layer final 1", |s| PruneConfig {
+            scope: Scope::PerLayer,
+            final_scale: 1.0,
+            ..PruneConfig::new(s, 10)
+        }),
+        ("no reset", |s| PruneConfig {
+            reset_optimizer: false,
+            ..PruneConfig::new(s, 10)
+        }),
+        ("no cosine", |s| PruneConfig {
+            cosine: false,
+            ..PruneConfig::new(s, 10)
+        }),
+        ("ramp 2/3", |s| PruneConfig {
+            ramp: 2.0 / 3.0,
+            ..PruneConfig::new(s, 10)
+        }),
+        ("lr 1e-3", |s| PruneConfig {
+            learning_rate: 1e-3,
+            ..PruneConfig::new(s, 10)
+        }),
+        ("lr 3e-3", |s| PruneConfig {
+            learning_rate: 3e-3,
+            ..PruneConfig::new(s, 10)
+        }),
+        ("lr 2e-2", |s| PruneConfig {
+            learning_rate: 2e-2,
+            ..PruneConfig::new(s, 10)
+        }),
+        // The same fine-tuning without pruning: what the budget alone gives.
+        ("control, sparsity 0", |_| PruneConfig::new(0.0, 10)),
     ];
     let only: Option<Vec<String>> = std::env::var("RECIPES")
         .ok()

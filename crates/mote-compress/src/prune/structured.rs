@@ -296,11 +296,11 @@ pub fn shrink(def: &mut ModelDef) -> Result<Vec<(usize, usize, usize)>, ShrinkEr
             .max(0) as usize;
         let mut between = Vec::new();
         let mut consumer = None;
-        for q in p + 1..ops.len() {
+        for (q, op) in ops.iter().enumerate().skip(p + 1) {
             if input(q, 0) != Some(current) {
                 break;
             }
-            match ops[q].op {
+            match op.op {
                 BuiltinOperator::FULLY_CONNECTED | BuiltinOperator::CONV_2D => {
                     consumer = Some(q);
                     break;
