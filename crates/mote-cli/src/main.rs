@@ -34,7 +34,7 @@ enum Command {
     Inspect(commands::inspect::InspectArgs),
     /// Spot keywords in a WAV file: a front-end model makes features, a classifier labels them.
     Listen(commands::listen::ListenArgs),
-    /// Prune a float MLP to a target sparsity by weight magnitude, fine-tuning on data.
+    /// Prune a float model (Dense, Conv2D, DepthwiseConv2D kernels) by weight magnitude, fine-tuning on data.
     Prune(commands::prune::PruneArgs),
     /// Fine-tune a float classifier with simulated int8 rounding (QAT); write it as int8.
     Qat(commands::qat::QatArgs),

@@ -294,6 +294,10 @@ fn prune_zeroes_the_target_fraction_of_each_kernel() {
         y,
         "--sparsity",
         "0.5",
+        "--scope",
+        "layer",
+        "--final-scale",
+        "1",
         "--epochs",
         "2",
         "-o",
@@ -348,8 +352,99 @@ fn prune_zeroes_the_target_fraction_of_each_kernel() {
             bad,
         ],
         &bad_out,
-        "weights are not a float32 constant matrix",
+        "is int8 [1, 1]; float32 with batch 1 is supported",
     );
+    let lstm = asset("tflm/mnist_lstm/trained_lstm.tflite");
+    assert_refused(
+        &[
+            "prune",
+            &lstm,
+            "--data",
+            x,
+            "--labels",
+            y,
+            "--sparsity",
+            "0.5",
+            "-o",
+            bad,
+        ],
+        &bad_out,
+        "cannot import operator 0 (UNIDIRECTIONAL_SEQUENCE_LSTM)",
+    );
+    assert_refused(
+        &[
+            "prune",
+            model,
+            "--data",
+            x,
+            "--labels",
+            y,
+            "--sparsity=-0.1",
+            "-o",
+            bad,
+        ],
+        &bad_out,
+        "--sparsity -0.1 is not in [0, 1)",
+    );
+    // A single Dense has no neuron to remove.
+    let single = dir.join("single.tflite");
+    let mut one = mote_train::Sequential::new([mote_train::Dense::new(10)
+        .activation(mote_train::Activation::Softmax)
+        .input_shape([64])]);
+    one.predict(&mote_train::Tensor::zeros([1, 64])).unwrap();
+    std::fs::write(
+        &single,
+        mote_train::tflite::export(&one)
+            .unwrap()
+            .to_bytes()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_refused(
+        &[
+            "prune",
+            single.to_str().unwrap(),
+            "--data",
+            x,
+            "--labels",
+            y,
+            "--sparsity",
+            "0.5",
+            "--structured",
+            "-o",
+            bad,
+        ],
+        &bad_out,
+        "no Dense or Conv2D layer feeds another one",
+    );
+
+    // --structured writes a smaller model: half of the 32 hidden units.
+    let small = dir.join("small.tflite");
+    let run = mote(&[
+        "prune",
+        model,
+        "--data",
+        x,
+        "--labels",
+        y,
+        "--sparsity",
+        "0.5",
+        "--structured",
+        "--epochs",
+        "2",
+        "-o",
+        small.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stdout).contains("dense: 16 of 32 outputs kept"),
+        "{}",
+        text(&run.stdout)
+    );
+    let info = mote(&["inspect", small.to_str().unwrap(), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    // 64*16 + 16*10 MACs
+    assert_eq!(json["macs"], 1184, "{json}");
 }
 
 #[test]

@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+pub mod oracle;
+
 /// The shared assets folder (`$MOTE_ASSETS` or `../shared/assets`); panics if missing.
 pub fn assets() -> PathBuf {
     let dir = std::env::var_os("MOTE_ASSETS")

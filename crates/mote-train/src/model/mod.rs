@@ -408,6 +408,48 @@ impl Model {
         Ok(result)
     }
 
+    /// Every layer's output on `x` in inference mode, in the order of
+    /// [`Model::layers`] (each `[N, ...]`): what a pruning criterion or a
+    /// calibration needs to see inside the model.
+    ///
+    /// ```
+    /// # use mote_train::{Activation, Dense, Sequential, Tensor};
+    /// let mut model = Sequential::new([
+    ///     Dense::new(3).activation(Activation::Relu).input_shape([2]),
+    ///     Dense::new(1),
+    /// ]);
+    /// let x = Tensor::zeros([5, 2]);
+    /// let outputs = model.predict_layers(&x)?;
+    /// assert_eq!(outputs[0].shape(), &[5, 3]);
+    /// assert_eq!(outputs[1].data(), model.predict(&x)?.data());
+    /// # Ok::<(), mote_train::Error>(())
+    /// ```
+    pub fn predict_layers(&mut self, x: &Tensor) -> Result<Vec<Tensor>> {
+        self.build_for(x, "predict")?;
+        if let Some(row) = x.first_non_finite_row() {
+            return Err(Error::NonFiniteData { what: "x", row });
+        }
+        let rows = x.rows();
+        let mut results: Vec<Tensor> = self.nodes[1..]
+            .iter()
+            .map(|n| {
+                let mut t = Tensor::zeros([0]);
+                t.resize_batch(rows, &n.shape);
+                t
+            })
+            .collect();
+        for start in (0..rows).step_by(INFERENCE_BATCH) {
+            let end = (start + INFERENCE_BATCH).min(rows);
+            self.load_rows(x, start, end);
+            self.forward(false);
+            for (result, out) in results.iter_mut().zip(&self.work.outputs[1..]) {
+                let n = result.row_len();
+                result.data_mut()[start * n..end * n].copy_from_slice(out.data());
+            }
+        }
+        Ok(results)
+    }
+
     /// Copies rows `start..end` of `x` into the input buffer.
     fn load_rows(&mut self, x: &Tensor, start: usize, end: usize) {
         let n = x.row_len();
