@@ -21,6 +21,7 @@ pub struct Engine(Interpreter<'static, 'static>);
 
 impl Engine {
     /// Parses the model and prepares it in the static arena. Called once.
+    #[inline(always)]
     pub fn new() -> Result<Self, Error> {
         let model = Model::parse(&MODEL.0)?;
         // SAFETY: called once, from `main`; this is the only reference to ARENA.
@@ -29,26 +30,31 @@ impl Engine {
     }
 
     /// The bytes of input 0.
+    #[inline(always)]
     pub fn input(&mut self) -> Result<&mut [u8], Error> {
         self.0.input_bytes_mut(0)
     }
 
     /// Runs the model once.
+    #[inline(always)]
     pub fn invoke(&mut self) -> Result<(), Error> {
         self.0.invoke()
     }
 
     /// Number of outputs.
+    #[inline(always)]
     pub fn output_count(&self) -> usize {
         self.0.output_count()
     }
 
     /// The bytes of output `o`.
+    #[inline(always)]
     pub fn output(&self, o: usize) -> Result<&[u8], Error> {
         self.0.output_bytes(o)
     }
 
     /// Arena bytes in use.
+    #[inline(always)]
     pub fn arena_used(&self) -> usize {
         self.0.arena_used()
     }

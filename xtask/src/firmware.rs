@@ -163,6 +163,7 @@ impl Build<'_> {
 /// Builds and runs the firmware for `model_path` with `input`.
 fn run_firmware(model_path: &Path, input: &Path, build: &Build<'_>) -> Result<Run> {
     let dir = root().join("firmware");
+    let checkout = std::fs::canonicalize(root()).context("the checkout's path")?;
     let mut cargo = Command::new("cargo");
     cargo
         .args(["build", "--quiet", "--profile", build.profile])
@@ -171,7 +172,14 @@ fn run_firmware(model_path: &Path, input: &Path, build: &Build<'_>) -> Result<Ru
         .env_remove("CARGO_TARGET_DIR")
         .env("MOTE_MODEL", model_path)
         .env("MOTE_INPUT", input)
-        .env("MOTE_ARENA", build.arena.to_string());
+        .env("MOTE_ARENA", build.arena.to_string())
+        // Panic locations name source files: without the checkout's path
+        // they are the same bytes wherever the repository is (CI's clone
+        // included), so flash figures and budgets do not depend on it.
+        .env(
+            "CARGO_TARGET_THUMBV7EM_NONE_EABIHF_RUSTFLAGS",
+            format!("--remap-path-prefix={}/=", checkout.display()),
+        );
     if build.reference {
         cargo.args(["--features", "reference-kernels"]);
     }

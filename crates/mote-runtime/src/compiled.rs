@@ -77,7 +77,9 @@ pub fn run<'p, P: Copy>(
         activations,
         persistent.into(),
         step.outputs,
-        step.inputs,
+        (step.inputs.len(), |i| {
+            step.inputs.get(i).copied().unwrap_or(Operand::None)
+        }),
     )?;
     // A copy on the stack, as the interpreter's `eval` gets: the kernels then
     // read their params from the stack rather than from flash.

@@ -204,12 +204,10 @@ impl<'m, 'a> Interpreter<'m, 'a> {
     }
 
     fn eval(&mut self, index: usize) -> Result<(), Error> {
-        let node = self
-            .nodes
-            .get(index)
-            .copied()
-            .ok_or(Error::NoSuchTensor { index, count: 0 })?;
-        let Some(operator) = self.graph.operator(index) else {
+        // `invoke` asks only for the indices of nodes the model has.
+        let (Some(node), Some(operator)) =
+            (self.nodes.get(index).copied(), self.graph.operator(index))
+        else {
             return Ok(());
         };
         let op = operator.builtin();
@@ -221,21 +219,23 @@ impl<'m, 'a> Interpreter<'m, 'a> {
         }
         // Inputs: constants from the model (or their aligned copies),
         // activations from the arena.
-        let mut inputs = [Operand::None; MAX_INPUTS];
         let op_inputs = operator.inputs();
-        let input_count = op_inputs.len().min(MAX_INPUTS);
-        for (i, slot) in inputs.iter_mut().enumerate().take(input_count) {
-            let Some(t) = op_inputs.get(i) else { continue };
-            let offset = self.offsets.get(t).copied().unwrap_or(UNPLACED);
-            let len = self.lens.get(t).copied().unwrap_or(0) as usize;
-            *slot = if offset == UNPLACED {
+        let (offsets, lens, relocated, bytes) =
+            (&*self.offsets, &*self.lens, self.relocated, self.bytes);
+        let input = |i: usize| {
+            let Some(t) = op_inputs.get(i) else {
+                return Operand::None;
+            };
+            let offset = offsets.get(t).copied().unwrap_or(UNPLACED);
+            let len = lens.get(t).copied().unwrap_or(0) as usize;
+            if offset == UNPLACED {
                 Operand::None
             } else if offset & (RELOCATED | CONSTANT) != 0 {
                 let start = (offset & !(RELOCATED | CONSTANT)) as usize;
                 let from = if offset & RELOCATED != 0 {
-                    self.relocated
+                    relocated
                 } else {
-                    self.bytes
+                    bytes
                 };
                 Operand::Bytes(from.get(start..start + len).unwrap_or(&[]))
             } else {
@@ -243,15 +243,15 @@ impl<'m, 'a> Interpreter<'m, 'a> {
                     start: offset as usize,
                     len,
                 }
-            };
-        }
+            }
+        };
         let mut ctx = bind(
             index as u32,
             op,
             &mut *self.activations,
             PersistentBytes::Writable(&mut *self.persistent),
             outputs.get(..output_count).unwrap_or(&[]),
-            inputs.get(..input_count).unwrap_or(&[]),
+            (op_inputs.len(), input),
         )?;
         (node.eval)(node.params, &mut ctx)
     }

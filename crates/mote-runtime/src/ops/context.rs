@@ -484,7 +484,7 @@ pub enum Operand<'x> {
 
 /// Builds the [`EvalContext`] of operator `index`: carves its outputs (the
 /// arena ranges `outputs`, in the operator's order) out of `activations`, and
-/// its inputs out of what is left. An input with exactly an output's range
+/// its inputs (`input(i)` for each of `input_count`) out of what is left. An input with exactly an output's range
 /// is one buffer with it (a RESHAPE in place): the op sees the input as
 /// empty. Overlapping outputs, or an input that overlaps an output in any
 /// other way, are refused. The interpreter and generated code both call it.
@@ -494,34 +494,41 @@ pub(crate) fn bind<'x>(
     activations: &'x mut [u8],
     persistent: PersistentBytes<'x>,
     outputs: &[(usize, usize)],
-    inputs: &[Operand<'x>],
+    (input_count, input): (usize, impl Fn(usize) -> Operand<'x>),
 ) -> Result<EvalContext<'x>, Error> {
     let invalid = |reason| Error::InvalidOp { index, op, reason };
-    if outputs.len() > MAX_OUTPUTS || inputs.len() > MAX_INPUTS {
-        return Err(invalid("too many inputs or outputs"));
-    }
+    // More than MAX_OUTPUTS outputs or MAX_INPUTS inputs cannot come here:
+    // `prepare` refuses such operators (and the generator never emits them);
+    // the extra ones would be left empty.
     // Output ranges in ascending order, with their slot.
     let mut ranges = [(0usize, 0usize, 0usize); MAX_OUTPUTS];
     for (o, (slot, &(start, len))) in ranges.iter_mut().zip(outputs).enumerate() {
         *slot = (start, len, o);
     }
     let ranges = ranges.get_mut(..outputs.len()).unwrap_or(&mut []);
-    ranges.sort_unstable();
+    // Insertion sort: at most MAX_OUTPUTS entries (a general sort would cost
+    // the firmware flash for nothing).
+    for i in 1..ranges.len() {
+        let mut j = i;
+        while j > 0 && ranges.get(j - 1) > ranges.get(j) {
+            ranges.swap(j - 1, j);
+            j -= 1;
+        }
+    }
     let mut out_slices: [&mut [u8]; MAX_OUTPUTS] = [&mut [], &mut [], &mut [], &mut []];
     // The read-only pieces between the outputs, each with its start.
     let mut pieces: [(usize, &[u8]); MAX_OUTPUTS + 1] = [(0, &[]); MAX_OUTPUTS + 1];
     let mut rest: &mut [u8] = activations;
     let mut cursor = 0usize;
     for (k, &(start, len, o)) in ranges.iter().enumerate() {
-        let gap = start
-            .checked_sub(cursor)
-            .ok_or(invalid("outputs overlap"))?;
+        let gap = start.checked_sub(cursor).ok_or(invalid(
+            "an output overlaps another or lies outside the arena",
+        ))?;
         let taken = core::mem::take(&mut rest);
         if gap.saturating_add(len) > taken.len() {
-            return Err(Error::WrongSize {
-                expected: gap.saturating_add(len),
-                got: taken.len(),
-            });
+            return Err(invalid(
+                "an output overlaps another or lies outside the arena",
+            ));
         }
         let (before, after) = taken.split_at_mut(gap);
         let (out, after) = after.split_at_mut(len);
@@ -538,8 +545,8 @@ pub(crate) fn bind<'x>(
         *piece = (cursor, rest);
     }
     let mut in_slices: [&[u8]; MAX_INPUTS] = [&[]; MAX_INPUTS];
-    for (slot, input) in in_slices.iter_mut().zip(inputs) {
-        match *input {
+    for (i, slot) in in_slices.iter_mut().enumerate().take(input_count) {
+        match input(i) {
             Operand::None => {}
             Operand::Bytes(bytes) => *slot = bytes,
             Operand::Arena { start, len } => {
