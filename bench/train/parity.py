@@ -77,7 +77,7 @@ def main():
     print(f"{args.task}, seed {args.seed}: loss per epoch, no shuffling, same initial weights")
     print("epoch  Keras      mote       relative difference")
     for e, (k, m) in enumerate(zip(keras_losses, mote_losses), 1):
-        print(f"{e:>5}  {k:.6f}  {m:.6f}  {abs(k - m) / abs(k):.2e}")
+        print(f"{e:>5}  {k:.7f}  {m:.7f}  {abs(k - m) / abs(k):.2e}")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .verbose(0),
     )?;
     for loss in history.loss() {
-        println!("{loss:.6}");
+        println!("{loss:.9}");
     }
     Ok(())
 }

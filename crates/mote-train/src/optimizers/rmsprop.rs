@@ -1,6 +1,6 @@
 //! RMSprop.
 
-use super::{Clipping, Schedule};
+use super::{complement, Clipping, Schedule};
 
 /// RMSprop as Keras defines it: `v = rho v + (1-rho) g^2`,
 /// `w -= lr g / sqrt(v + eps)` (with momentum: `mom = momentum mom + that step`).
@@ -38,9 +38,9 @@ impl RmsProp {
     }
 
     pub(crate) fn update(&self, lr: f32, w: &mut [f32], g: &[f32], v: &mut [f32], mom: &mut [f32]) {
-        let rho = self.rho;
+        let (rho, one_minus_rho) = (self.rho, complement(self.rho));
         for (((w, &g), v), mom) in w.iter_mut().zip(g).zip(v.iter_mut()).zip(mom.iter_mut()) {
-            *v = rho * *v + (1.0 - rho) * g * g;
+            *v = rho * *v + one_minus_rho * g * g;
             let step = lr * g / (*v + self.epsilon).sqrt();
             if self.momentum > 0.0 {
                 *mom = self.momentum * *mom + step;
