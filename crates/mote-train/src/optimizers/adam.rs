@@ -105,6 +105,17 @@ mod tests {
     }
 
     #[test]
+    fn moments_scaled_by_one_minus_beta_as_keras_rounds_it() {
+        // Keras: m = (g - 0) * float32(1 - 0.9), v = (g^2 - 0) * float32(1 - 0.999),
+        // i.e. 0.1f32 and 0.001f32; 1 - 0.999f32 would be 0.0010000467
+        let adam = Adam::new(0.001);
+        let (mut w, mut m, mut v) = ([0.0f32], [0.0f32], [0.0f32]);
+        adam.update(0.001, 1, &mut w, &[2.0], &mut m, &mut v);
+        assert_eq!(m[0], 2.0 * 0.1f32);
+        assert_eq!(v[0], 4.0 * 0.001f32);
+    }
+
+    #[test]
     fn weight_decay_shrinks() {
         // zero gradient: w = w (1 - lr * decay) = 1 - 0.1 * 0.5
         let adamw = Adam::adamw(0.1).weight_decay(0.5);

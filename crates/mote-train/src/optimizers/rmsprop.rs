@@ -8,6 +8,8 @@ use super::{complement, Clipping, Schedule};
 pub struct RmsProp {
     pub(crate) learning_rate: Schedule,
     rho: f32,
+    /// `1 - rho`, as Keras rounds it.
+    one_minus_rho: f32,
     momentum: f32,
     epsilon: f32,
     pub(crate) clipping: Clipping,
@@ -19,6 +21,7 @@ impl RmsProp {
         RmsProp {
             learning_rate: learning_rate.into(),
             rho: 0.9,
+            one_minus_rho: complement(0.9),
             momentum: 0.0,
             epsilon: 1e-7,
             clipping: Clipping::default(),
@@ -28,6 +31,7 @@ impl RmsProp {
     /// Decay of the squared-gradient average (default 0.9).
     pub fn rho(mut self, rho: f32) -> Self {
         self.rho = rho;
+        self.one_minus_rho = complement(rho);
         self
     }
 
@@ -38,7 +42,7 @@ impl RmsProp {
     }
 
     pub(crate) fn update(&self, lr: f32, w: &mut [f32], g: &[f32], v: &mut [f32], mom: &mut [f32]) {
-        let (rho, one_minus_rho) = (self.rho, complement(self.rho));
+        let (rho, one_minus_rho) = (self.rho, self.one_minus_rho);
         for (((w, &g), v), mom) in w.iter_mut().zip(g).zip(v.iter_mut()).zip(mom.iter_mut()) {
             *v = rho * *v + one_minus_rho * g * g;
             let step = lr * g / (*v + self.epsilon).sqrt();
