@@ -65,7 +65,7 @@ EPOCHS = {"mlp": 50, "cnn": 30, "line": 500}
 
 
 # ---------------------------------------------------------------- Keras
-def keras_tasks(seeds, only):
+def keras_tasks(seeds, only, first=0):
     try:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         import tensorflow as tf
@@ -119,7 +119,7 @@ def keras_tasks(seeds, only):
             continue
         shape = (-1, 64) if task == "mlp" else (-1, 8, 8, 1)
         accuracies, times = [], []
-        for seed in range(seeds):
+        for seed in range(first, first + seeds):
             keras.utils.set_random_seed(seed)
             model = build(task)
             model.compile(optimizer=keras.optimizers.Adam(1e-3),
@@ -136,7 +136,7 @@ def keras_tasks(seeds, only):
 
 
 # ---------------------------------------------------------------- PyTorch
-def torch_tasks(seeds, only):
+def torch_tasks(seeds, only, first=0):
     try:
         import torch
         from torch import nn
@@ -201,7 +201,7 @@ def torch_tasks(seeds, only):
         x, y = torch.from_numpy(xtr.reshape(shape)), torch.from_numpy(ytr)
         xt, yt = torch.from_numpy(xte.reshape(shape)), torch.from_numpy(yte)
         accuracies, times = [], []
-        for seed in range(seeds):
+        for seed in range(first, first + seeds):
             torch.manual_seed(seed)
             model = build(task)
             # Adam with Keras' epsilon; CrossEntropyLoss on logits = softmax + CE
@@ -287,13 +287,15 @@ def in_own_process(framework, args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="Keras and PyTorch: seeds FIRST..FIRST+SEEDS-1 (more seeds in parallel runs)")
     parser.add_argument("--only", choices=["mlp", "cnn", "line"])
     parser.add_argument("--skip-mote", action="store_true")
     parser.add_argument("--framework", choices=["keras", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.framework:
         run = keras_tasks if args.framework == "keras" else torch_tasks
-        print(json.dumps(run(args.seeds, args.only)))
+        print(json.dumps(run(args.seeds, args.only, args.first_seed)))
         return
     all_results = {}
     if not args.skip_mote:

@@ -2,6 +2,10 @@
 //!
 //! `cargo run --release -p mote-train --example digits_bench [-- --seeds 5 --only mlp|cnn]`
 //!
+//! `--init-from DIR`: start seed `s` from `DIR/<task>_<s>.tflite` (initial
+//! weights made elsewhere, e.g. by Keras: `bench/train/cross_init.py`) instead
+//! of mote's own initialization; shuffling still follows the seed.
+//!
 //! Reads `$MOTE_ASSETS/data/digits.csv.gz` (default: `../shared/assets` beside
 //! the workspace root). Test rows: index % 5 == 0 (360); train: the rest (1437).
 
@@ -65,6 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let seeds: u64 = arg("--seeds").map_or(Ok(5), |s| s.parse())?;
     let only = arg("--only");
+    let init_from = arg("--init-from").map(PathBuf::from);
 
     let assets = std::env::var_os("MOTE_ASSETS")
         .map(PathBuf::from)
@@ -105,7 +110,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let vx = test_x.clone().reshape(&shape)?;
         let (mut accuracies, mut times, mut cpu_times) = (Vec::new(), Vec::new(), Vec::new());
         for seed in 0..seeds {
-            let mut model = (task.build)().seeded(seed)?;
+            let mut model = match &init_from {
+                Some(dir) => {
+                    let path = dir.join(format!("{}_{seed}.tflite", task.name));
+                    mote_train::tflite::import_bytes(&std::fs::read(&path)?)?
+                }
+                None => (task.build)().seeded(seed)?,
+            };
             model
                 .compile(
                     Adam::new(1e-3),

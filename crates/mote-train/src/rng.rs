@@ -9,7 +9,31 @@ pub struct Rng {
     increment: u64,
 }
 
+/// What a generator is for. One seed gives each use its own stream, so the
+/// initial weights, the shuffling and the dropout masks never share random
+/// numbers (Keras draws them from separate generators too). With one stream
+/// for weights and shuffling, the first kernel's values and the first epoch's
+/// order were the same draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stream {
+    /// Initial weights (the plain stream of the seed).
+    Weights,
+    /// The order of the samples in each epoch.
+    Shuffle,
+    /// Dropout masks.
+    Dropout,
+}
+
 impl Rng {
+    /// The generator of `seed` for `stream`.
+    pub(crate) fn stream(seed: u64, stream: Stream) -> Self {
+        Rng::new(match stream {
+            Stream::Weights => seed,
+            Stream::Shuffle => seed ^ 0x5348_5546_464C_4500,
+            Stream::Dropout => seed ^ 0x5EED_D20F,
+        })
+    }
+
     /// A generator whose whole stream is fixed by `seed`.
     pub fn new(seed: u64) -> Self {
         let mut mix = seed;
@@ -114,6 +138,30 @@ mod tests {
             .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn streams_of_one_seed_share_no_draws() {
+        // the first 1000 draws of the weight stream and those of the
+        // shuffle and dropout streams have nothing in common
+        let draws = |stream| {
+            let mut r = Rng::stream(42, stream);
+            (0..1000).map(|_| r.next_u32()).collect::<Vec<u32>>()
+        };
+        let weights = draws(Stream::Weights);
+        assert_eq!(
+            weights[..4],
+            (0..4)
+                .map({
+                    let mut r = Rng::new(42);
+                    move |_| r.next_u32()
+                })
+                .collect::<Vec<u32>>()[..]
+        );
+        for other in [Stream::Shuffle, Stream::Dropout] {
+            let shared = draws(other).iter().filter(|v| weights.contains(v)).count();
+            assert_eq!(shared, 0, "{other:?}");
+        }
     }
 
     #[test]

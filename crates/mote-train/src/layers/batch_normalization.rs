@@ -127,14 +127,15 @@ impl Op for BatchNormalization {
                 out[ch] = gamma[ch] * norm[ch] + beta[ch];
             }
         }
-        // moving = momentum * moving + (1 - momentum) * batch
-        let m = self.momentum;
+        // moving = momentum * moving + (1 - momentum) * batch, 1 - momentum
+        // rounded as Keras rounds it
+        let (m, one_minus_m) = (self.momentum, crate::optimizers::complement(self.momentum));
         for (param, batch) in moving.iter_mut().zip([&mean, &var]) {
             let (value, _) = param.value_and_grad();
             value
                 .iter_mut()
                 .zip(batch.iter())
-                .for_each(|(v, b)| *v = m * *v + (1.0 - m) * b);
+                .for_each(|(v, b)| *v = m * *v + one_minus_m * b);
         }
     }
 

@@ -13,7 +13,7 @@ use crate::layers::{Context, Input, Layer};
 use crate::loss::Loss;
 use crate::metric::Metric;
 use crate::optimizers::{Optimizer, OptimizerState};
-use crate::rng::Rng;
+use crate::rng::{Rng, Stream};
 use crate::tensor::Tensor;
 
 /// Rows per forward pass in `predict` and `evaluate`.
@@ -253,7 +253,7 @@ impl Model {
         if self.input_shape().is_none() {
             return Err(Error::NotBuilt);
         }
-        let mut rng = Rng::new(self.seed);
+        let mut rng = Rng::stream(self.seed, Stream::Weights);
         for i in 0..self.nodes.len() {
             let (before, rest) = self.nodes.split_at_mut(i);
             let node = &mut rest[0];

@@ -11,7 +11,7 @@ use crate::loss::Loss;
 use crate::metric::{Accumulator, Metric};
 use crate::optimizers::{Optimizer, OptimizerState};
 use crate::progress::Progress;
-use crate::rng::Rng;
+use crate::rng::{Rng, Stream};
 use crate::tensor::Tensor;
 
 impl Model {
@@ -133,8 +133,8 @@ impl Model {
             .is_some_and(|c| c.loss.fuses_with_softmax());
         let last = self.nodes.len() - 1;
         self.fused_softmax = self.nodes[last].layer.op_mut().fuse_softmax(fuses) && fuses;
-        let mut shuffler = Rng::new(seed);
-        self.work.rng = Rng::new(seed ^ 0x5EED_D20F);
+        let mut shuffler = Rng::stream(seed, Stream::Shuffle);
+        self.work.rng = Rng::stream(seed, Stream::Dropout);
         let mut order: Vec<usize> = (0..train_rows).collect();
         let mut progress = Progress::new(verbosity, output, epochs);
         let mut history = History::default();

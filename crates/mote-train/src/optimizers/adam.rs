@@ -1,15 +1,18 @@
 //! Adam and AdamW (Adam with decoupled weight decay).
 
-use super::{Clipping, Schedule};
+use super::{complement, Clipping, Schedule};
 
 /// Adam as Keras defines it: `m = b1 m + (1-b1) g`, `v = b2 v + (1-b2) g^2`,
 /// `w -= lr sqrt(1-b2^t) / (1-b1^t) * m / (sqrt(v) + eps)`; with a weight decay
-/// (AdamW) `w -= lr * decay * w` first.
+/// (AdamW) `w -= lr * decay * w` first. Rounded as Keras rounds it: `1 - b`
+/// from the decimal `b` (see [`complement`]), `b^t` by `powf` in f32.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adam {
     pub(crate) learning_rate: Schedule,
     beta_1: f32,
     beta_2: f32,
+    /// `1 - beta_1` and `1 - beta_2`, as Keras rounds them.
+    one_minus: [f32; 2],
     epsilon: f32,
     weight_decay: f32,
     pub(crate) clipping: Clipping,
@@ -22,6 +25,7 @@ impl Adam {
             learning_rate: learning_rate.into(),
             beta_1: 0.9,
             beta_2: 0.999,
+            one_minus: [complement(0.9), complement(0.999)],
             epsilon: 1e-7,
             weight_decay: 0.0,
             clipping: Clipping::default(),
@@ -36,12 +40,14 @@ impl Adam {
     /// Decay of the first moment (default 0.9).
     pub fn beta_1(mut self, beta_1: f32) -> Self {
         self.beta_1 = beta_1;
+        self.one_minus[0] = complement(beta_1);
         self
     }
 
     /// Decay of the second moment (default 0.999).
     pub fn beta_2(mut self, beta_2: f32) -> Self {
         self.beta_2 = beta_2;
+        self.one_minus[1] = complement(beta_2);
         self
     }
 
@@ -67,14 +73,15 @@ impl Adam {
         m: &mut [f32],
         v: &mut [f32],
     ) {
-        let (b1, b2) = (self.beta_1, self.beta_2);
-        let t = t.min(i32::MAX as u64) as i32;
-        let lr_t = lr * (1.0 - b2.powi(t)).sqrt() / (1.0 - b1.powi(t));
+        // Keras: local_step = iterations + 1 as a float, beta^local_step by pow
+        let t = t as f32;
+        let lr_t = lr * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t));
         let decay = 1.0 - lr * self.weight_decay;
         let eps = self.epsilon;
+        let [c1, c2] = self.one_minus;
         for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            *m += (1.0 - b1) * (g - *m);
-            *v += (1.0 - b2) * (g * g - *v);
+            *m += (g - *m) * c1;
+            *v += (g * g - *v) * c2;
             *w = *w * decay - lr_t * *m / (v.sqrt() + eps);
         }
     }
@@ -95,6 +102,17 @@ mod tests {
             (w[0] - 0.99).abs() < 1e-5 && (w[1] - 1.01).abs() < 1e-5,
             "{w:?}"
         );
+    }
+
+    #[test]
+    fn moments_scaled_by_one_minus_beta_as_keras_rounds_it() {
+        // Keras: m = (g - 0) * float32(1 - 0.9), v = (g^2 - 0) * float32(1 - 0.999),
+        // i.e. 0.1f32 and 0.001f32; 1 - 0.999f32 would be 0.0010000467
+        let adam = Adam::new(0.001);
+        let (mut w, mut m, mut v) = ([0.0f32], [0.0f32], [0.0f32]);
+        adam.update(0.001, 1, &mut w, &[2.0], &mut m, &mut v);
+        assert_eq!(m[0], 2.0 * 0.1f32);
+        assert_eq!(v[0], 4.0 * 0.001f32);
     }
 
     #[test]

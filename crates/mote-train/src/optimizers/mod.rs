@@ -12,6 +12,18 @@ pub use sgd::Sgd;
 
 use crate::layers::Param;
 
+/// `1 - decay` as Keras computes it for a decay rate given as a Python
+/// float: in double precision from the decimal, then rounded to f32 when it
+/// meets a float32 tensor. `1 - 0.999` so is 0.001 exactly rounded, where the
+/// subtraction in f32 gives 0.0010000467 (0.999 is not exact in f32: Adam's
+/// second moment came out 4.7e-5 larger than Keras'). The decimal is the
+/// shortest one that reads back as `decay` (what `Display` prints): the number
+/// the user wrote.
+pub(crate) fn complement(decay: f32) -> f32 {
+    let decimal: f64 = decay.to_string().parse().unwrap_or(f64::from(decay));
+    (1.0 - decimal) as f32
+}
+
 /// Gradient clipping applied before an optimizer's update (Keras' `clipnorm`,
 /// `clipvalue`, `global_clipnorm`).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -155,6 +167,16 @@ fn clip(clipping: Clipping, global_scale: f32, grad: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn complement_rounds_as_keras() {
+        // Python: float32(1 - 0.999) = 0.001, float32(1 - 0.9) = 0.1
+        assert_eq!(complement(0.999), 0.001);
+        assert_eq!(complement(0.9), 0.1);
+        assert_eq!(complement(0.5), 0.5);
+        // the same subtraction in f32 is off by 4.7e-5 (relative)
+        assert_ne!(1.0 - 0.999f32, 0.001);
+    }
 
     #[test]
     fn clipping() {

@@ -1,6 +1,6 @@
 //! RMSprop.
 
-use super::{Clipping, Schedule};
+use super::{complement, Clipping, Schedule};
 
 /// RMSprop as Keras defines it: `v = rho v + (1-rho) g^2`,
 /// `w -= lr g / sqrt(v + eps)` (with momentum: `mom = momentum mom + that step`).
@@ -8,6 +8,8 @@ use super::{Clipping, Schedule};
 pub struct RmsProp {
     pub(crate) learning_rate: Schedule,
     rho: f32,
+    /// `1 - rho`, as Keras rounds it.
+    one_minus_rho: f32,
     momentum: f32,
     epsilon: f32,
     pub(crate) clipping: Clipping,
@@ -19,6 +21,7 @@ impl RmsProp {
         RmsProp {
             learning_rate: learning_rate.into(),
             rho: 0.9,
+            one_minus_rho: complement(0.9),
             momentum: 0.0,
             epsilon: 1e-7,
             clipping: Clipping::default(),
@@ -28,6 +31,7 @@ impl RmsProp {
     /// Decay of the squared-gradient average (default 0.9).
     pub fn rho(mut self, rho: f32) -> Self {
         self.rho = rho;
+        self.one_minus_rho = complement(rho);
         self
     }
 
@@ -38,9 +42,9 @@ impl RmsProp {
     }
 
     pub(crate) fn update(&self, lr: f32, w: &mut [f32], g: &[f32], v: &mut [f32], mom: &mut [f32]) {
-        let rho = self.rho;
+        let (rho, one_minus_rho) = (self.rho, self.one_minus_rho);
         for (((w, &g), v), mom) in w.iter_mut().zip(g).zip(v.iter_mut()).zip(mom.iter_mut()) {
-            *v = rho * *v + (1.0 - rho) * g * g;
+            *v = rho * *v + one_minus_rho * g * g;
             let step = lr * g / (*v + self.epsilon).sqrt();
             if self.momentum > 0.0 {
                 *mom = self.momentum * *mom + step;
