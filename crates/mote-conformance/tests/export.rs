@@ -222,13 +222,18 @@ fn hello_world_float_imports_predicts_as_tflite_and_fine_tunes() {
             x.data()[r]
         );
     }
-    // fine-tuning on sin(x) lowers the loss it starts from
-    let y = Tensor::new(x.data().iter().map(|v| v.sin()).collect(), [64, 1]).unwrap();
+    // fine-tuning towards sin(x) + 0.5 lowers the loss it starts from (about
+    // 0.25: the imported model already fits sin(x) to 2e-4, where Adam's
+    // steps only jitter)
+    let y = Tensor::new(x.data().iter().map(|v| v.sin() + 0.5).collect(), [64, 1]).unwrap();
     model.compile(Adam::new(1e-3), Loss::MeanSquaredError);
     let before = model.evaluate(&x, &y).unwrap().get("loss").unwrap();
     model
         .fit(&x, &y, Fit::epochs(30).batch_size(16).seed(1).verbose(0))
         .unwrap();
     let after = model.evaluate(&x, &y).unwrap().get("loss").unwrap();
-    assert!(after < before, "fine-tuning: loss {before} -> {after}");
+    assert!(
+        before > 0.2 && after < before / 2.0,
+        "fine-tuning: loss {before} -> {after}"
+    );
 }
