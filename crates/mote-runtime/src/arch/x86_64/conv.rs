@@ -1,0 +1,376 @@
+//! CONV_2D and FULLY_CONNECTED (int8): output pixels in tiles; each pixel's
+//! window gathered once as 16-bit `input + offset` ("patch", zero for taps
+//! in the padding, which the reference skips: they add 0), padded with
+//! zeros to a multiple of 16; then per pair of output channels, 4 patches at
+//! a time, 16 taps per `vpmaddwd` against the filter widened in a register.
+//! The filter's last `k % 16` taps of each channel are copied once per tile
+//! into a zero-padded register (the padded patch taps are 0), so no read
+//! leaves a channel's filter. Sums wrap in 32 bits as the reference's, and
+//! integer sums do not depend on their order: the outputs are the
+//! reference's bit for bit (`arch::tests`).
+
+use core::arch::x86_64::*;
+
+use super::requant::{fits, requantize_row};
+use crate::ops::conv_2d::{Conv2dParams, Window};
+use crate::ops::fully_connected::FullyConnectedParams;
+use crate::ops::per_channel::Requant;
+
+/// 16-bit patch values a tile holds (16 KiB of stack).
+const PATCH_BUDGET: usize = 8192;
+/// The most output pixels per tile.
+const MAX_TILE: usize = 32;
+/// Output channels accumulated before one requantization pass.
+const BLOCK: usize = 64;
+
+/// Whether `x + offset` fits an `i16` for every int8 `x`.
+fn offset_fits(offset: i32) -> bool {
+    (i32::from(i16::MIN) + 128..=i32::from(i16::MAX) - 127).contains(&offset)
+}
+
+/// `k` rounded up to a multiple of 16.
+fn padded(k: usize) -> usize {
+    k.div_ceil(16) * 16
+}
+
+/// The int8 CONV_2D, bit-exact with `ops::conv_2d::conv_i8`; `false` (nothing
+/// promised about `output`) for grouped convolutions, windows over
+/// [`PATCH_BUDGET`] taps, offsets leaving 16 bits, short tensors.
+#[target_feature(enable = "avx2")]
+pub fn conv_i8(
+    params: &Conv2dParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    filter: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+) -> bool {
+    let w = &params.window;
+    let depth = w.in_depth;
+    let k = w.filter_height * w.filter_width * depth;
+    let k16 = padded(k);
+    let pixels = w.batches * w.out_height * w.out_width;
+    let channels = w.out_depth;
+    if params.filter_depth != depth
+        || k == 0
+        || k16 > PATCH_BUDGET
+        || !offset_fits(quant.input_offset)
+        || !fits(quant, channels)
+        || input.len() < w.batches * w.in_height * w.in_width * depth
+        || filter.len() < channels * k
+        || output.len() < pixels * channels
+        || !(bias.is_empty() || bias.len() >= channels)
+    {
+        return false;
+    }
+    let tile = (PATCH_BUDGET / k16).clamp(1, MAX_TILE);
+    let mut patches = [0i16; PATCH_BUDGET];
+    let product = Product {
+        filter,
+        bias,
+        quant,
+        k,
+        k16,
+        channels,
+    };
+    let mut start = 0;
+    while start < pixels {
+        let count = tile.min(pixels - start);
+        for (t, patch) in patches.chunks_exact_mut(k16).take(count).enumerate() {
+            gather(w, quant.input_offset, input, start + t, patch);
+        }
+        let (Some(tile_patches), Some(out)) = (
+            patches.get(..count * k16),
+            output.get_mut(start * channels..(start + count) * channels),
+        ) else {
+            return true;
+        };
+        product.run(tile_patches, out);
+        start += count;
+    }
+    true
+}
+
+/// The int8 FULLY_CONNECTED, bit-exact with
+/// `ops::fully_connected::fully_connected_i8`: each input row is a patch.
+#[target_feature(enable = "avx2")]
+pub fn fully_connected_i8(
+    params: &FullyConnectedParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    weights: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+) -> bool {
+    let (k, units) = (params.depth, params.units);
+    let k16 = padded(k);
+    if k == 0
+        || k16 > PATCH_BUDGET
+        || !offset_fits(quant.input_offset)
+        || !fits(quant, units)
+        || input.len() < params.batches * k
+        || weights.len() < units * k
+        || output.len() < params.batches * units
+        || !(bias.is_empty() || bias.len() >= units)
+    {
+        return false;
+    }
+    let tile = (PATCH_BUDGET / k16).clamp(1, MAX_TILE);
+    let mut patches = [0i16; PATCH_BUDGET];
+    let product = Product {
+        filter: weights,
+        bias,
+        quant,
+        k,
+        k16,
+        channels: units,
+    };
+    let rows = input.chunks_exact(k).take(params.batches);
+    let mut outs = output.chunks_mut(tile * units.max(1));
+    let mut pending = 0;
+    for (r, row) in rows.enumerate() {
+        if let Some(patch) = patches.get_mut((r % tile) * k16..(r % tile + 1) * k16) {
+            let (taps, rest) = patch.split_at_mut(k.min(patch.len()));
+            widen(row, quant.input_offset, taps);
+            rest.fill(0);
+        }
+        pending += 1;
+        if pending == tile || r + 1 == params.batches {
+            if let (Some(p), Some(out)) = (patches.get(..pending * k16), outs.next()) {
+                product.run(p, out);
+            }
+            pending = 0;
+        }
+    }
+    true
+}
+
+/// `dst[i] = src[i] + offset` in 16 bits (the caller checked it fits).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn widen(src: &[i8], offset: i32, dst: &mut [i16]) {
+    let offset = offset as i16;
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = i16::from(s).wrapping_add(offset);
+    }
+}
+
+/// Fills `patch` (`k16` values) with output pixel `pixel`'s window:
+/// `input + offset` for taps inside the image, 0 for the padding and for
+/// the values past the window.
+#[target_feature(enable = "avx2")]
+fn gather(w: &Window, offset: i32, input: &[i8], pixel: usize, patch: &mut [i16]) {
+    let depth = w.in_depth;
+    let out_x = pixel % w.out_width.max(1);
+    let out_y = (pixel / w.out_width.max(1)) % w.out_height.max(1);
+    let b = pixel / (w.out_width * w.out_height).max(1);
+    let (y_first, y_end, y0) = w.rows(out_y);
+    let (x_first, x_end, x0) = w.columns(out_x);
+    let row_len = w.filter_width * depth;
+    let k = w.filter_height * row_len;
+    let inside =
+        y_first == 0 && y_end == w.filter_height && x_first == 0 && x_end == w.filter_width;
+    if inside {
+        if let Some(rest) = patch.get_mut(k..) {
+            rest.fill(0);
+        }
+    } else {
+        patch.fill(0);
+    }
+    for fy in y_first..y_end {
+        // Taps in range: row y0 + fy * dilation and columns from x0 +
+        // x_first * dilation are inside the image (`rows`/`columns`).
+        let in_y = (y0 + (fy * w.dilation_height) as isize) as usize;
+        let row = (b * w.in_height + in_y) * w.in_width;
+        if w.dilation_width == 1 {
+            let in_x = (x0 + x_first as isize) as usize;
+            let at = (row + in_x) * depth;
+            let len = (x_end - x_first) * depth;
+            let to = fy * row_len + x_first * depth;
+            if let (Some(src), Some(dst)) = (input.get(at..at + len), patch.get_mut(to..to + len)) {
+                widen(src, offset, dst);
+            }
+        } else {
+            for fx in x_first..x_end {
+                let in_x = (x0 + (fx * w.dilation_width) as isize) as usize;
+                let at = (row + in_x) * depth;
+                let to = fy * row_len + fx * depth;
+                let src = input.get(at..at + depth);
+                if let (Some(src), Some(dst)) = (src, patch.get_mut(to..to + depth)) {
+                    widen(src, offset, dst);
+                }
+            }
+        }
+    }
+}
+
+/// The filters, bias and requantization of one product.
+struct Product<'a> {
+    /// `channels` filters of `k` taps.
+    filter: &'a [i8],
+    /// Bias per channel, or empty.
+    bias: &'a [i32],
+    /// Offsets and per-channel scaling.
+    quant: &'a Requant<'a>,
+    /// Taps per filter.
+    k: usize,
+    /// Values per patch (`k` rounded up to 16).
+    k16: usize,
+    /// Output channels (the caller checked `filter` holds them all).
+    channels: usize,
+}
+
+impl Product<'_> {
+    /// Every channel of the patches of one tile (`k16` values each, at most
+    /// [`MAX_TILE`]) into consecutive `channels`-byte rows of `out`.
+    #[target_feature(enable = "avx2")]
+    fn run(&self, patches: &[i16], out: &mut [i8]) {
+        let k16 = self.k16.max(16);
+        let count = (patches.len() / k16).min(MAX_TILE);
+        let channels = self.channels;
+        let full = self.k & !15;
+        let mut acc = [[0i32; BLOCK]; MAX_TILE];
+        let patch = |t: usize| patches.as_ptr().wrapping_add(t * k16);
+        for block in (0..channels).step_by(BLOCK) {
+            let end = (block + BLOCK).min(channels);
+            let mut c = block;
+            while c + 2 <= end {
+                let f = [self.weights(c), self.weights(c + 1)];
+                let tails = [self.tail(c), self.tail(c + 1)];
+                let mut t = 0;
+                while t + 4 <= count {
+                    let x = [patch(t), patch(t + 1), patch(t + 2), patch(t + 3)];
+                    // SAFETY: patches `t..t + 4` (< count) lie in `patches`
+                    // (`k16` values each); `full` <= `k` taps of channels
+                    // `c`, `c + 1` (< channels) lie in `filter`.
+                    let sums = unsafe { dot::<4, 2>(x, f, tails, full, k16) };
+                    let [a, b, c2, d, e, g, h, i] = hsum8(sums);
+                    for (row, v) in acc
+                        .iter_mut()
+                        .skip(t)
+                        .zip([[a, b], [c2, d], [e, g], [h, i]])
+                    {
+                        if let Some(dst) = row.get_mut(c - block..c - block + 2) {
+                            dst.copy_from_slice(&v);
+                        }
+                    }
+                    t += 4;
+                }
+                for (t, row) in acc.iter_mut().enumerate().take(count).skip(t) {
+                    // SAFETY: as above, for patch `t` < count.
+                    let [[a, b]] = unsafe { dot::<1, 2>([patch(t)], f, tails, full, k16) };
+                    if let Some(dst) = row.get_mut(c - block..c - block + 2) {
+                        dst.copy_from_slice(&[hsum(a), hsum(b)]);
+                    }
+                }
+                c += 2;
+            }
+            if c < end {
+                let (f, tails) = ([self.weights(c)], [self.tail(c)]);
+                for (t, row) in acc.iter_mut().enumerate().take(count) {
+                    // SAFETY: as above, for channel `c` < channels.
+                    let [[a]] = unsafe { dot::<1, 1>([patch(t)], f, tails, full, k16) };
+                    if let Some(dst) = row.get_mut(c - block) {
+                        *dst = hsum(a);
+                    }
+                }
+            }
+            for (t, row) in acc.iter().enumerate().take(count) {
+                let at = t * channels;
+                if let (Some(a), Some(o)) =
+                    (row.get(..end - block), out.get_mut(at + block..at + end))
+                {
+                    requantize_row(self.quant, a, self.bias, block, o);
+                }
+            }
+        }
+    }
+
+    /// Channel `c`'s filter.
+    fn weights(&self, c: usize) -> *const i8 {
+        self.filter.as_ptr().wrapping_add(c * self.k)
+    }
+
+    /// Channel `c`'s last `k % 16` taps, widened, zero-padded to 16.
+    #[target_feature(enable = "avx2")]
+    fn tail(&self, c: usize) -> __m256i {
+        let mut taps = [0i8; 16];
+        let at = c * self.k;
+        if let Some(src) = self.filter.get(at + (self.k & !15)..at + self.k) {
+            for (t, &s) in taps.iter_mut().zip(src) {
+                *t = s;
+            }
+        }
+        // SAFETY: `taps` holds 16 bytes.
+        _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(taps.as_ptr().cast()) })
+    }
+}
+
+/// `P` patches times `C` filters: per pair, eight partial sums of
+/// `patch * filter` over the first `full` taps (16 at a time), then the
+/// padded tail against `tails` if `full < k16`.
+///
+/// # Safety
+/// Each patch pointer must be readable for `k16` values and each filter
+/// pointer for `full` bytes; `full` is a multiple of 16, at most `k16`.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn dot<const P: usize, const C: usize>(
+    x: [*const i16; P],
+    f: [*const i8; C],
+    tails: [__m256i; C],
+    full: usize,
+    k16: usize,
+) -> [[__m256i; C]; P] {
+    let mut acc = [[_mm256_setzero_si256(); C]; P];
+    let mut k = 0;
+    while k < full {
+        // SAFETY: `k + 16 <= full`: inside every filter and patch.
+        let w = f.map(|p| _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(p.add(k).cast()) }));
+        for (row, p) in acc.iter_mut().zip(x) {
+            // SAFETY: as above.
+            let v = unsafe { _mm256_loadu_si256(p.add(k).cast()) };
+            for (a, w) in row.iter_mut().zip(w) {
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(v, w));
+            }
+        }
+        k += 16;
+    }
+    if full < k16 {
+        for (row, p) in acc.iter_mut().zip(x) {
+            // SAFETY: `full + 16 <= k16`: inside every patch.
+            let v = unsafe { _mm256_loadu_si256(p.add(full).cast()) };
+            for (a, w) in row.iter_mut().zip(tails) {
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(v, w));
+            }
+        }
+    }
+    acc
+}
+
+/// The sum of the eight lanes.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn hsum(v: __m256i) -> i32 {
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b0100_1110));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b1011_0001));
+    _mm_cvtsi128_si32(s)
+}
+
+/// The lane sums of eight vectors (4 pixels x 2 channels, row-major).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn hsum8(v: [[__m256i; 2]; 4]) -> [i32; 8] {
+    let [[a0, a1], [a2, a3], [a4, a5], [a6, a7]] = v;
+    let t0 = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+    let t1 = _mm256_hadd_epi32(_mm256_hadd_epi32(a4, a5), _mm256_hadd_epi32(a6, a7));
+    let sums = _mm256_add_epi32(
+        _mm256_permute2x128_si256(t0, t1, 0x20),
+        _mm256_permute2x128_si256(t0, t1, 0x31),
+    );
+    let mut out = [0i32; 8];
+    // SAFETY: `out` holds eight i32.
+    unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), sums) };
+    out
+}

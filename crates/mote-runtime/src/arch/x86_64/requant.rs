@@ -1,0 +1,140 @@
+//! TensorFlow Lite's int8 requantization (`MultiplyByQuantizedMultiplier` in
+//! the default double-rounding build, then the output offset and the clamp),
+//! eight lanes at a time, bit-exact with `ops::per_channel::requantize`.
+//!
+//! The rounding doubling high multiply `(x * m + nudge) / 2^31` (nudge
+//! `2^30` for a non-negative product, `1 - 2^30` else; division truncating
+//! toward zero) equals `floor((x * m + 2^30) / 2^31)` for every product: for
+//! a negative one, truncation is `floor((n + 2^31 - 1) / 2^31)` with
+//! `n = x * m + 1 - 2^30`. So one 64-bit add and shift per lane, the low 32
+//! bits of a logical shift being those of the arithmetic one.
+
+use core::arch::x86_64::*;
+
+use crate::ops::per_channel::{requantize, Requant};
+
+/// Whether [`requantize_row`] takes `quant` for `channels` output channels:
+/// one multiplier and shift per channel (or one for all) and a clamp range
+/// inside int8, so that the saturating packs equal the reference's `as i8`.
+pub fn fits(quant: &Requant<'_>, channels: usize) -> bool {
+    let (m, s) = (quant.multipliers.len(), quant.shifts.len());
+    let o = &quant.output;
+    m == s && (m == 1 || m >= channels) && o.min >= -128 && o.max <= 127
+}
+
+/// `multiply_by_quantized_multiplier(acc, m, s)` per lane.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn scale(acc: __m256i, m: __m256i, s: __m256i) -> __m256i {
+    let zero = _mm256_setzero_si256();
+    let most = _mm256_set1_epi32(31);
+    let left = _mm256_min_epi32(_mm256_max_epi32(s, zero), most);
+    let right = _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(zero, s), zero), most);
+    let x = _mm256_sllv_epi32(acc, left);
+    // Signed 32x32->64 products of the even lanes, then of the odd ones.
+    let half = _mm256_set1_epi64x(1 << 30);
+    let even = _mm256_add_epi64(_mm256_mul_epi32(x, m), half);
+    let odd = _mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32));
+    let odd = _mm256_add_epi64(odd, half);
+    let even = _mm256_srli_epi64(even, 31);
+    let odd = _mm256_slli_epi64(_mm256_srli_epi64(odd, 31), 32);
+    let high = _mm256_blend_epi32(even, odd, 0b1010_1010);
+    // i32::MIN * i32::MIN saturates to i32::MAX (the shift gave i32::MIN).
+    let min = _mm256_set1_epi32(i32::MIN);
+    let saturated = _mm256_and_si256(_mm256_cmpeq_epi32(x, min), _mm256_cmpeq_epi32(m, min));
+    let high = _mm256_xor_si256(high, saturated);
+    // RoundingDivideByPOT: (high >> right) + (remainder > threshold).
+    let one = _mm256_set1_epi32(1);
+    let mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+    let remainder = _mm256_and_si256(high, mask);
+    let threshold = _mm256_add_epi32(_mm256_srli_epi32(mask, 1), _mm256_srli_epi32(high, 31));
+    let up = _mm256_cmpgt_epi32(remainder, threshold);
+    _mm256_sub_epi32(_mm256_srav_epi32(high, right), up)
+}
+
+/// Eight requantized lanes as bytes, in order.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn pack(v: __m256i) -> __m128i {
+    // Lane 0: v0..v3 twice, lane 1: v4..v7 twice (i16); then v0..v7 low.
+    let words = _mm256_packs_epi32(v, v);
+    let words = _mm256_permute4x64_epi64(words, 0b1000);
+    _mm_packs_epi16(_mm256_castsi256_si128(words), _mm_setzero_si128())
+}
+
+/// Requantizes `acc[j] + bias[first + j]` (no bias if `bias` is empty) of
+/// output channels `first..` into `out[j]`, as [`Requant::apply`] does; for
+/// params [`fits`] approved (others go lane by lane through the reference).
+#[target_feature(enable = "avx2")]
+pub fn requantize_row(
+    quant: &Requant<'_>,
+    acc: &[i32],
+    bias: &[i32],
+    first: usize,
+    out: &mut [i8],
+) {
+    let n = acc.len().min(out.len());
+    let end = first.saturating_add(n);
+    let o = &quant.output;
+    let per_tensor = quant.multipliers.len() == 1;
+    let channels = if per_tensor {
+        None
+    } else {
+        quant
+            .multipliers
+            .get(first..end)
+            .zip(quant.shifts.get(first..end))
+    };
+    let bias = bias.get(first..end);
+    if (!per_tensor && channels.is_none()) || o.min < -128 || o.max > 127 {
+        for (j, (out, &a)) in out.iter_mut().zip(acc).enumerate() {
+            let b = bias.and_then(|b| b.get(j)).copied().unwrap_or(0);
+            *out = quant.apply(a.wrapping_add(b), first + j);
+        }
+        return;
+    }
+    let (m0, s0) = (
+        quant.multipliers.first().copied().unwrap_or(0),
+        quant.shifts.first().copied().unwrap_or(0),
+    );
+    let (offset, lo, hi) = (
+        _mm256_set1_epi32(o.offset),
+        _mm256_set1_epi32(o.min),
+        _mm256_set1_epi32(o.max),
+    );
+    let mut j = 0;
+    while j + 8 <= n {
+        // SAFETY: `j + 8 <= n`, and `acc`, `out`, `bias` and both channel
+        // slices hold at least `n` values (`get(first..end)` above).
+        unsafe {
+            let a = _mm256_loadu_si256(acc.as_ptr().add(j).cast());
+            let a = match bias {
+                Some(b) => _mm256_add_epi32(a, _mm256_loadu_si256(b.as_ptr().add(j).cast())),
+                None => a,
+            };
+            let (m, s) = match channels {
+                Some((m, s)) => (
+                    _mm256_loadu_si256(m.as_ptr().add(j).cast()),
+                    _mm256_loadu_si256(s.as_ptr().add(j).cast()),
+                ),
+                None => (_mm256_set1_epi32(m0), _mm256_set1_epi32(s0)),
+            };
+            let v = _mm256_add_epi32(scale(a, m, s), offset);
+            let v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
+            _mm_storel_epi64(out.as_mut_ptr().add(j).cast(), pack(v));
+        }
+        j += 8;
+    }
+    let rest = out.iter_mut().zip(acc).enumerate().take(n).skip(j);
+    for (i, (out, &a)) in rest {
+        let b = bias.and_then(|b| b.get(i)).copied().unwrap_or(0);
+        let (m, s) = match channels {
+            Some((m, s)) => (
+                m.get(i).copied().unwrap_or(0),
+                s.get(i).copied().unwrap_or(0),
+            ),
+            None => (m0, s0),
+        };
+        *out = requantize(a.wrapping_add(b), m, s, o);
+    }
+}
