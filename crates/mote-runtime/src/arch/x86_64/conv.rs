@@ -1,25 +1,23 @@
-//! CONV_2D and FULLY_CONNECTED (int8): output pixels in tiles; each pixel's
-//! window gathered once as 16-bit `input + offset` ("patch", zero for taps
-//! in the padding, which the reference skips: they add 0), padded with
-//! zeros to a multiple of 16; then per pair of output channels, 4 patches at
-//! a time, 16 taps per `vpmaddwd` against the filter widened in a register.
-//! The filter's last `k % 16` taps of each channel are copied once per tile
-//! into a zero-padded register (the padded patch taps are 0), so no read
-//! leaves a channel's filter. Sums wrap in 32 bits as the reference's, and
+//! CONV_2D and FULLY_CONNECTED (int8): output pixels 4 at a time; each
+//! pixel's window gathered once as 16-bit `input + offset` ("patch", zero
+//! for taps in the padding, which the reference skips: they add 0), padded
+//! with zeros to a multiple of 16; then per pair of output channels, the 4
+//! patches, 16 taps per `vpmaddwd` against the filter widened in a register.
+//! The filter's last `k % 16` taps of each channel are copied into a
+//! zero-padded register (the padded patch taps are 0), so no read leaves a
+//! channel's filter. Sums wrap in 32 bits as the reference's, and
 //! integer sums do not depend on their order: the outputs are the
 //! reference's bit for bit (`arch::tests`).
 
 use core::arch::x86_64::*;
 
-use super::requant::{fits, requantize_row};
+use super::requant::Requantizer;
 use crate::ops::conv_2d::{Conv2dParams, Window};
 use crate::ops::fully_connected::FullyConnectedParams;
 use crate::ops::per_channel::Requant;
 
-/// 16-bit patch values a tile holds (16 KiB of stack).
-const PATCH_BUDGET: usize = 8192;
-/// The most output pixels per tile.
-const MAX_TILE: usize = 32;
+/// The longest window (taps, rounded up to 16) the kernels take.
+const MAX_K: usize = 2048;
 /// Output channels accumulated before one requantization pass.
 const BLOCK: usize = 64;
 
@@ -35,7 +33,7 @@ fn padded(k: usize) -> usize {
 
 /// The int8 CONV_2D, bit-exact with `ops::conv_2d::conv_i8`; `false` (nothing
 /// promised about `output`) for grouped convolutions, windows over
-/// [`PATCH_BUDGET`] taps, offsets leaving 16 bits, short tensors.
+/// [`MAX_K`] taps, offsets leaving 16 bits, short tensors.
 #[target_feature(enable = "avx2")]
 pub fn conv_i8(
     params: &Conv2dParams,
@@ -48,45 +46,35 @@ pub fn conv_i8(
     let w = &params.window;
     let depth = w.in_depth;
     let k = w.filter_height * w.filter_width * depth;
-    let k16 = padded(k);
     let pixels = w.batches * w.out_height * w.out_width;
     let channels = w.out_depth;
     if params.filter_depth != depth
         || k == 0
-        || k16 > PATCH_BUDGET
+        || padded(k) > MAX_K
         || !offset_fits(quant.input_offset)
-        || !fits(quant, channels)
         || input.len() < w.batches * w.in_height * w.in_width * depth
         || filter.len() < channels * k
         || output.len() < pixels * channels
-        || !(bias.is_empty() || bias.len() >= channels)
     {
         return false;
     }
-    let tile = (PATCH_BUDGET / k16).clamp(1, MAX_TILE);
-    let mut patches = [0i16; PATCH_BUDGET];
+    let Some(requant) = Requantizer::new(quant, bias, channels) else {
+        return false;
+    };
     let product = Product {
         filter,
-        bias,
-        quant,
+        requant,
         k,
-        k16,
+        k16: padded(k),
         channels,
     };
-    let mut start = 0;
-    while start < pixels {
-        let count = tile.min(pixels - start);
-        for (t, patch) in patches.chunks_exact_mut(k16).take(count).enumerate() {
-            gather(w, quant.input_offset, input, start + t, patch);
-        }
-        let (Some(tile_patches), Some(out)) = (
-            patches.get(..count * k16),
-            output.get_mut(start * channels..(start + count) * channels),
-        ) else {
-            return true;
-        };
-        product.run(tile_patches, out);
-        start += count;
+    let gather =
+        |pixel: usize, patch: &mut [i16]| gather(w, quant.input_offset, input, pixel, patch);
+    // Small windows take a small buffer: zeroing it is part of every call.
+    if product.k16 <= 256 {
+        product.quads::<{ 4 * 256 }>(pixels, output, gather);
+    } else {
+        product.quads::<{ 4 * MAX_K }>(pixels, output, gather);
     }
     true
 }
@@ -103,44 +91,37 @@ pub fn fully_connected_i8(
     output: &mut [i8],
 ) -> bool {
     let (k, units) = (params.depth, params.units);
-    let k16 = padded(k);
     if k == 0
-        || k16 > PATCH_BUDGET
+        || padded(k) > MAX_K
         || !offset_fits(quant.input_offset)
-        || !fits(quant, units)
         || input.len() < params.batches * k
         || weights.len() < units * k
         || output.len() < params.batches * units
-        || !(bias.is_empty() || bias.len() >= units)
     {
         return false;
     }
-    let tile = (PATCH_BUDGET / k16).clamp(1, MAX_TILE);
-    let mut patches = [0i16; PATCH_BUDGET];
+    let Some(requant) = Requantizer::new(quant, bias, units) else {
+        return false;
+    };
     let product = Product {
         filter: weights,
-        bias,
-        quant,
+        requant,
         k,
-        k16,
+        k16: padded(k),
         channels: units,
     };
-    let rows = input.chunks_exact(k).take(params.batches);
-    let mut outs = output.chunks_mut(tile * units.max(1));
-    let mut pending = 0;
-    for (r, row) in rows.enumerate() {
-        if let Some(patch) = patches.get_mut((r % tile) * k16..(r % tile + 1) * k16) {
-            let (taps, rest) = patch.split_at_mut(k.min(patch.len()));
-            widen(row, quant.input_offset, taps);
-            rest.fill(0);
+    let offset = quant.input_offset;
+    let gather = |row: usize, patch: &mut [i16]| {
+        let (taps, rest) = patch.split_at_mut(k.min(patch.len()));
+        if let Some(x) = input.get(row * k..row * k + k) {
+            widen(x, offset, taps);
         }
-        pending += 1;
-        if pending == tile || r + 1 == params.batches {
-            if let (Some(p), Some(out)) = (patches.get(..pending * k16), outs.next()) {
-                product.run(p, out);
-            }
-            pending = 0;
-        }
+        rest.fill(0);
+    };
+    if product.k16 <= 256 {
+        product.quads::<{ 4 * 256 }>(params.batches, output, gather);
+    } else {
+        product.quads::<{ 4 * MAX_K }>(params.batches, output, gather);
     }
     true
 }
@@ -204,14 +185,12 @@ fn gather(w: &Window, offset: i32, input: &[i8], pixel: usize, patch: &mut [i16]
     }
 }
 
-/// The filters, bias and requantization of one product.
+/// The filters and requantization of one product.
 struct Product<'a> {
     /// `channels` filters of `k` taps.
     filter: &'a [i8],
-    /// Bias per channel, or empty.
-    bias: &'a [i32],
-    /// Offsets and per-channel scaling.
-    quant: &'a Requant<'a>,
+    /// Bias and scaling.
+    requant: Requantizer<'a>,
     /// Taps per filter.
     k: usize,
     /// Values per patch (`k` rounded up to 16).
@@ -221,15 +200,41 @@ struct Product<'a> {
 }
 
 impl Product<'_> {
-    /// Every channel of the patches of one tile (`k16` values each, at most
-    /// [`MAX_TILE`]) into consecutive `channels`-byte rows of `out`.
+    /// Every output pixel `0..pixels`, 4 at a time: `gather(pixel, patch)`
+    /// fills a pixel's patch (`k16` values) into a buffer of `N` values
+    /// (at least `4 * k16`), then [`Product::run`] writes its channels.
+    #[inline]
     #[target_feature(enable = "avx2")]
-    fn run(&self, patches: &[i16], out: &mut [i8]) {
+    fn quads<const N: usize>(
+        &self,
+        pixels: usize,
+        output: &mut [i8],
+        mut gather: impl FnMut(usize, &mut [i16]),
+    ) {
         let k16 = self.k16.max(16);
-        let count = (patches.len() / k16).min(MAX_TILE);
+        let mut patches = [0i16; N];
+        let mut acc = [[0i32; BLOCK]; 4];
+        let rows = output.chunks_mut(4 * self.channels.max(1));
+        for (quad, out) in rows.enumerate().take(pixels.div_ceil(4)) {
+            let first = quad * 4;
+            let count = (pixels - first).min(4);
+            for (t, patch) in patches.chunks_exact_mut(k16).take(count).enumerate() {
+                gather(first + t, patch);
+            }
+            if let Some(p) = patches.get(..count * k16) {
+                self.run(p, &mut acc, out);
+            }
+        }
+    }
+
+    /// Every channel of up to 4 patches (`k16` values each) into
+    /// consecutive `channels`-byte rows of `out`.
+    #[target_feature(enable = "avx2")]
+    fn run(&self, patches: &[i16], acc: &mut [[i32; BLOCK]; 4], out: &mut [i8]) {
+        let k16 = self.k16.max(16);
+        let count = (patches.len() / k16).min(4);
         let channels = self.channels;
         let full = self.k & !15;
-        let mut acc = [[0i32; BLOCK]; MAX_TILE];
         let patch = |t: usize| patches.as_ptr().wrapping_add(t * k16);
         for block in (0..channels).step_by(BLOCK) {
             let end = (block + BLOCK).min(channels);
@@ -237,30 +242,26 @@ impl Product<'_> {
             while c + 2 <= end {
                 let f = [self.weights(c), self.weights(c + 1)];
                 let tails = [self.tail(c), self.tail(c + 1)];
-                let mut t = 0;
-                while t + 4 <= count {
-                    let x = [patch(t), patch(t + 1), patch(t + 2), patch(t + 3)];
-                    // SAFETY: patches `t..t + 4` (< count) lie in `patches`
-                    // (`k16` values each); `full` <= `k` taps of channels
-                    // `c`, `c + 1` (< channels) lie in `filter`.
+                let j = c - block;
+                if count == 4 {
+                    let x = [patch(0), patch(1), patch(2), patch(3)];
+                    // SAFETY: the 4 patches lie in `patches` (`k16` values
+                    // each); `full` <= `k` taps of channels `c`, `c + 1`
+                    // (< channels) lie in `filter`.
                     let sums = unsafe { dot::<4, 2>(x, f, tails, full, k16) };
                     let [a, b, c2, d, e, g, h, i] = hsum8(sums);
-                    for (row, v) in acc
-                        .iter_mut()
-                        .skip(t)
-                        .zip([[a, b], [c2, d], [e, g], [h, i]])
-                    {
-                        if let Some(dst) = row.get_mut(c - block..c - block + 2) {
+                    for (row, v) in acc.iter_mut().zip([[a, b], [c2, d], [e, g], [h, i]]) {
+                        if let Some(dst) = row.get_mut(j..j + 2) {
                             dst.copy_from_slice(&v);
                         }
                     }
-                    t += 4;
-                }
-                for (t, row) in acc.iter_mut().enumerate().take(count).skip(t) {
-                    // SAFETY: as above, for patch `t` < count.
-                    let [[a, b]] = unsafe { dot::<1, 2>([patch(t)], f, tails, full, k16) };
-                    if let Some(dst) = row.get_mut(c - block..c - block + 2) {
-                        dst.copy_from_slice(&[hsum(a), hsum(b)]);
+                } else {
+                    for (t, row) in acc.iter_mut().enumerate().take(count) {
+                        // SAFETY: as above, for patch `t` < count.
+                        let [[a, b]] = unsafe { dot::<1, 2>([patch(t)], f, tails, full, k16) };
+                        if let Some(dst) = row.get_mut(j..j + 2) {
+                            dst.copy_from_slice(&[hsum(a), hsum(b)]);
+                        }
                     }
                 }
                 c += 2;
@@ -280,7 +281,7 @@ impl Product<'_> {
                 if let (Some(a), Some(o)) =
                     (row.get(..end - block), out.get_mut(at + block..at + end))
                 {
-                    requantize_row(self.quant, a, self.bias, block, o);
+                    self.requant.row(a, block, o);
                 }
             }
         }
@@ -292,8 +293,12 @@ impl Product<'_> {
     }
 
     /// Channel `c`'s last `k % 16` taps, widened, zero-padded to 16.
+    #[inline]
     #[target_feature(enable = "avx2")]
     fn tail(&self, c: usize) -> __m256i {
+        if self.k % 16 == 0 {
+            return _mm256_setzero_si256();
+        }
         let mut taps = [0i8; 16];
         let at = c * self.k;
         if let Some(src) = self.filter.get(at + (self.k & !15)..at + self.k) {

@@ -6,7 +6,7 @@
 
 use core::arch::x86_64::*;
 
-use super::requant::{fits, requantize_row};
+use super::requant::Requantizer;
 use crate::ops::depthwise_conv_2d::DepthwiseConv2dParams;
 use crate::ops::per_channel::Requant;
 
@@ -33,7 +33,6 @@ pub fn depthwise_conv_i8(
         || depth == 0
         || w.in_depth != depth
         || !(-32_640..=32_640).contains(&offset)
-        || !fits(quant, depth)
         || input.len() < w.batches * w.in_height * w.in_width * depth
         || filter.len() < w.filter_height * w.filter_width * depth
         || output.len() < w.batches * w.out_height * w.out_width * depth
@@ -41,8 +40,12 @@ pub fn depthwise_conv_i8(
     {
         return false;
     }
+    let Some(requant) = Requantizer::new(quant, bias, depth) else {
+        return false;
+    };
     let mut pixels = output.chunks_exact_mut(depth);
     let mut acc = [0i32; BLOCK];
+    let (x_ptr, f_ptr) = (input.as_ptr(), filter.as_ptr());
     for b in 0..w.batches {
         for oy in 0..w.out_height {
             let (y_first, y_end, y0) = w.rows(oy);
@@ -51,62 +54,66 @@ pub fn depthwise_conv_i8(
                     return true;
                 };
                 let (x_first, x_end, x0) = w.columns(ox);
-                // Every tap inside the image: (input offset, filter offset)
-                // of channel 0; `rows`/`columns` keep the coordinates >= 0.
-                let taps = (y_first..y_end).flat_map(|fy| {
+                // Tap (fy, fx) inside the image: its input and filter
+                // offsets of channel 0 (`rows`/`columns` keep the
+                // coordinates >= 0 and inside the image).
+                let tap = |fy: usize, fx: usize| {
                     let in_y = (y0 + (fy * w.dilation_height) as isize) as usize;
-                    let row = (b * w.in_height + in_y) * w.in_width;
-                    (x_first..x_end).map(move |fx| {
-                        let in_x = (x0 + (fx * w.dilation_width) as isize) as usize;
-                        ((row + in_x) * depth, (fy * w.filter_width + fx) * depth)
-                    })
-                });
+                    let in_x = (x0 + (fx * w.dilation_width) as isize) as usize;
+                    (
+                        ((b * w.in_height + in_y) * w.in_width + in_x) * depth,
+                        (fy * w.filter_width + fx) * depth,
+                    )
+                };
                 for block in (0..depth).step_by(BLOCK) {
                     let end = (block + BLOCK).min(depth);
                     let mut c = block;
                     while c + 16 <= end {
-                        let sums = taps.clone().fold(Sums16::new(), |s, (x, f)| {
-                            // SAFETY: `c + 16 <= depth`: 16 channels of one
-                            // pixel and of one tap, inside the tensors
-                            // (sizes checked above, taps inside the image).
-                            unsafe {
-                                s.add(
-                                    input.as_ptr().add(x + c),
-                                    filter.as_ptr().add(f + c),
-                                    offset,
-                                )
+                        let mut sums = Sums16::new();
+                        for fy in y_first..y_end {
+                            for fx in x_first..x_end {
+                                let (x, f) = tap(fy, fx);
+                                // SAFETY: `c + 16 <= depth`: 16 channels of
+                                // one pixel inside the image and of one tap,
+                                // inside the tensors (sizes checked above).
+                                sums =
+                                    unsafe { sums.add(x_ptr.add(x + c), f_ptr.add(f + c), offset) };
                             }
-                        });
+                        }
                         if let Some(dst) = acc.get_mut(c - block..c - block + 16) {
                             sums.store(dst);
                         }
                         c += 16;
                     }
                     if c + 8 <= end {
-                        let sums = taps.clone().fold(Sums8::new(), |s, (x, f)| {
-                            // SAFETY: as above, `c + 8 <= depth`.
-                            unsafe {
-                                s.add(
-                                    input.as_ptr().add(x + c),
-                                    filter.as_ptr().add(f + c),
-                                    offset,
-                                )
+                        let mut sums = Sums8::new();
+                        for fy in y_first..y_end {
+                            for fx in x_first..x_end {
+                                let (x, f) = tap(fy, fx);
+                                // SAFETY: as above, `c + 8 <= depth`.
+                                sums =
+                                    unsafe { sums.add(x_ptr.add(x + c), f_ptr.add(f + c), offset) };
                             }
-                        });
+                        }
                         if let Some(dst) = acc.get_mut(c - block..c - block + 8) {
                             sums.store(dst);
                         }
                         c += 8;
                     }
                     for (j, a) in acc.iter_mut().enumerate().take(end - block).skip(c - block) {
-                        *a = taps.clone().fold(0i32, |s, (x, f)| {
-                            let x = i32::from(input.get(x + block + j).copied().unwrap_or(0));
-                            let f = i32::from(filter.get(f + block + j).copied().unwrap_or(0));
-                            s.wrapping_add(f * x.wrapping_add(offset))
-                        });
+                        let mut sum = 0i32;
+                        for fy in y_first..y_end {
+                            for fx in x_first..x_end {
+                                let (x, f) = tap(fy, fx);
+                                let x = i32::from(input.get(x + block + j).copied().unwrap_or(0));
+                                let f = i32::from(filter.get(f + block + j).copied().unwrap_or(0));
+                                sum = sum.wrapping_add(f * x.wrapping_add(offset));
+                            }
+                        }
+                        *a = sum;
                     }
                     if let (Some(a), Some(o)) = (acc.get(..end - block), out.get_mut(block..end)) {
-                        requantize_row(quant, a, bias, block, o);
+                        requant.row(a, block, o);
                     }
                 }
             }

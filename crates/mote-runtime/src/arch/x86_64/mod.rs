@@ -22,4 +22,4 @@ mod requant;
 pub use conv::{conv_i8, fully_connected_i8};
 pub use depthwise::depthwise_conv_i8;
 #[cfg(test)]
-pub use requant::requantize_row;
+pub use requant::Requantizer;

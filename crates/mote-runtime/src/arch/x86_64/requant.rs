@@ -11,16 +11,7 @@
 
 use core::arch::x86_64::*;
 
-use crate::ops::per_channel::{requantize, Requant};
-
-/// Whether [`requantize_row`] takes `quant` for `channels` output channels:
-/// one multiplier and shift per channel (or one for all) and a clamp range
-/// inside int8, so that the saturating packs equal the reference's `as i8`.
-pub fn fits(quant: &Requant<'_>, channels: usize) -> bool {
-    let (m, s) = (quant.multipliers.len(), quant.shifts.len());
-    let o = &quant.output;
-    m == s && (m == 1 || m >= channels) && o.min >= -128 && o.max <= 127
-}
+use crate::ops::per_channel::{requantize, OutputQuant, Requant};
 
 /// `multiply_by_quantized_multiplier(acc, m, s)` per lane.
 #[inline]
@@ -62,79 +53,115 @@ fn pack(v: __m256i) -> __m128i {
     _mm_packs_epi16(_mm256_castsi256_si128(words), _mm_setzero_si128())
 }
 
-/// Requantizes `acc[j] + bias[first + j]` (no bias if `bias` is empty) of
-/// output channels `first..` into `out[j]`, as [`Requant::apply`] does; for
-/// params [`fits`] approved (others go lane by lane through the reference).
-#[target_feature(enable = "avx2")]
-pub fn requantize_row(
-    quant: &Requant<'_>,
-    acc: &[i32],
-    bias: &[i32],
-    first: usize,
-    out: &mut [i8],
-) {
-    let n = acc.len().min(out.len());
-    let end = first.saturating_add(n);
-    let o = &quant.output;
-    let per_tensor = quant.multipliers.len() == 1;
-    let channels = if per_tensor {
-        None
-    } else {
-        quant
-            .multipliers
-            .get(first..end)
-            .zip(quant.shifts.get(first..end))
-    };
-    let bias = bias.get(first..end);
-    if (!per_tensor && channels.is_none()) || o.min < -128 || o.max > 127 {
-        for (j, (out, &a)) in out.iter_mut().zip(acc).enumerate() {
-            let b = bias.and_then(|b| b.get(j)).copied().unwrap_or(0);
-            *out = quant.apply(a.wrapping_add(b), first + j);
+/// The bias and requantization of one op's output channels, with its
+/// constants in registers: built once per call of a kernel.
+pub struct Requantizer<'a> {
+    /// Multiplier and shift per channel (`None`: one for all, in `m0`, `s0`).
+    channels: Option<(&'a [i32], &'a [i32])>,
+    /// Bias per channel, if any.
+    bias: Option<&'a [i32]>,
+    /// Output offset and clamp (for the scalar tail).
+    output: OutputQuant,
+    /// The per-tensor multiplier and shift.
+    m0: i32,
+    s0: i32,
+    /// The output offset, clamp bounds, per-tensor multiplier and shift in
+    /// every lane.
+    lanes: [__m256i; 5],
+}
+
+impl<'a> Requantizer<'a> {
+    /// For `channels` output channels of `quant` with `bias` (empty: none);
+    /// `None` unless there is one multiplier and shift per channel (or one
+    /// for all), a bias per channel (or none) and a clamp range inside int8,
+    /// so that the saturating packs equal the reference's `as i8`.
+    #[target_feature(enable = "avx2")]
+    pub fn new(quant: &Requant<'a>, bias: &'a [i32], channels: usize) -> Option<Self> {
+        let o = quant.output;
+        if o.min < -128 || o.max > 127 {
+            return None;
         }
-        return;
+        let per_channel = if quant.multipliers.len() == 1 && quant.shifts.len() == 1 {
+            None
+        } else {
+            Some((
+                quant.multipliers.get(..channels)?,
+                quant.shifts.get(..channels)?,
+            ))
+        };
+        let bias = if bias.is_empty() {
+            None
+        } else {
+            Some(bias.get(..channels)?)
+        };
+        let m0 = quant.multipliers.first().copied().unwrap_or(0);
+        let s0 = quant.shifts.first().copied().unwrap_or(0);
+        Some(Requantizer {
+            channels: per_channel,
+            bias,
+            output: o,
+            m0,
+            s0,
+            lanes: [o.offset, o.min, o.max, m0, s0].map(|v| _mm256_set1_epi32(v)),
+        })
     }
-    let (m0, s0) = (
-        quant.multipliers.first().copied().unwrap_or(0),
-        quant.shifts.first().copied().unwrap_or(0),
-    );
-    let (offset, lo, hi) = (
-        _mm256_set1_epi32(o.offset),
-        _mm256_set1_epi32(o.min),
-        _mm256_set1_epi32(o.max),
-    );
-    let mut j = 0;
-    while j + 8 <= n {
-        // SAFETY: `j + 8 <= n`, and `acc`, `out`, `bias` and both channel
-        // slices hold at least `n` values (`get(first..end)` above).
-        unsafe {
-            let a = _mm256_loadu_si256(acc.as_ptr().add(j).cast());
-            let a = match bias {
-                Some(b) => _mm256_add_epi32(a, _mm256_loadu_si256(b.as_ptr().add(j).cast())),
-                None => a,
-            };
+
+    /// Requantizes `acc[j]` plus the bias of output channel `first + j` into
+    /// `out[j]`, as `Requant::apply` does.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub fn row(&self, acc: &[i32], first: usize, out: &mut [i8]) {
+        let n = acc.len().min(out.len());
+        let end = first.saturating_add(n);
+        let channels = match self.channels {
+            Some((m, s)) => match m.get(first..end).zip(s.get(first..end)) {
+                Some(ms) => Some(ms),
+                None => return,
+            },
+            None => None,
+        };
+        let bias = match self.bias {
+            Some(b) => match b.get(first..end) {
+                Some(b) => Some(b),
+                None => return,
+            },
+            None => None,
+        };
+        let [offset, lo, hi, m0, s0] = self.lanes;
+        let mut j = 0;
+        while j + 8 <= n {
+            // SAFETY: `j + 8 <= n`, and `acc`, `out`, `bias` and both channel
+            // slices hold at least `n` values (`get(first..end)` above).
+            unsafe {
+                let a = _mm256_loadu_si256(acc.as_ptr().add(j).cast());
+                let a = match bias {
+                    Some(b) => _mm256_add_epi32(a, _mm256_loadu_si256(b.as_ptr().add(j).cast())),
+                    None => a,
+                };
+                let (m, s) = match channels {
+                    Some((m, s)) => (
+                        _mm256_loadu_si256(m.as_ptr().add(j).cast()),
+                        _mm256_loadu_si256(s.as_ptr().add(j).cast()),
+                    ),
+                    None => (m0, s0),
+                };
+                let v = _mm256_add_epi32(scale(a, m, s), offset);
+                let v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
+                _mm_storel_epi64(out.as_mut_ptr().add(j).cast(), pack(v));
+            }
+            j += 8;
+        }
+        let rest = out.iter_mut().zip(acc).enumerate().take(n).skip(j);
+        for (i, (out, &a)) in rest {
+            let b = bias.and_then(|b| b.get(i)).copied().unwrap_or(0);
             let (m, s) = match channels {
                 Some((m, s)) => (
-                    _mm256_loadu_si256(m.as_ptr().add(j).cast()),
-                    _mm256_loadu_si256(s.as_ptr().add(j).cast()),
+                    m.get(i).copied().unwrap_or(0),
+                    s.get(i).copied().unwrap_or(0),
                 ),
-                None => (_mm256_set1_epi32(m0), _mm256_set1_epi32(s0)),
+                None => (self.m0, self.s0),
             };
-            let v = _mm256_add_epi32(scale(a, m, s), offset);
-            let v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
-            _mm_storel_epi64(out.as_mut_ptr().add(j).cast(), pack(v));
+            *out = requantize(a.wrapping_add(b), m, s, &self.output);
         }
-        j += 8;
-    }
-    let rest = out.iter_mut().zip(acc).enumerate().take(n).skip(j);
-    for (i, (out, &a)) in rest {
-        let b = bias.and_then(|b| b.get(i)).copied().unwrap_or(0);
-        let (m, s) = match channels {
-            Some((m, s)) => (
-                m.get(i).copied().unwrap_or(0),
-                s.get(i).copied().unwrap_or(0),
-            ),
-            None => (m0, s0),
-        };
-        *out = requantize(a.wrapping_add(b), m, s, o);
     }
 }
