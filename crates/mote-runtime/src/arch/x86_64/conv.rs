@@ -3,9 +3,9 @@
 //! for taps in the padding, which the reference skips: they add 0), padded
 //! with zeros to a multiple of 16; then per pair of output channels, the 4
 //! patches, 16 taps per `vpmaddwd` against the filter widened in a register.
-//! The filter's last `k % 16` taps of each channel are copied into a
-//! zero-padded register (the padded patch taps are 0), so no read leaves a
-//! channel's filter. Sums wrap in 32 bits as the reference's, and
+//! The filter's last `k % 16` taps of each channel are read with the next
+//! channel's first ones (times the patch's zero padding), and the last
+//! channel's copied into a zero-padded register, so no read leaves `filter`. Sums wrap in 32 bits as the reference's, and
 //! integer sums do not depend on their order: the outputs are the
 //! reference's bit for bit (`arch::tests`).
 
@@ -68,13 +68,37 @@ pub fn conv_i8(
         k16: padded(k),
         channels,
     };
-    let gather =
-        |pixel: usize, patch: &mut [i16]| gather(w, quant.input_offset, input, pixel, patch);
+    let offset = quant.input_offset;
+    let pointwise = w.filter_height == 1
+        && w.filter_width == 1
+        && w.stride_height == 1
+        && w.stride_width == 1
+        && w.pad_height == 0
+        && w.pad_width == 0
+        && (w.out_height, w.out_width) == (w.in_height, w.in_width);
     // Small windows take a small buffer: zeroing it is part of every call.
-    if product.k16 <= 256 {
-        product.quads::<{ 4 * 256 }>(pixels, output, gather);
+    if pointwise {
+        // 1x1, stride 1, no padding: output pixel p reads input pixel p.
+        let gather = |pixel: usize, patch: &mut [i16]| {
+            let (taps, rest) = patch.split_at_mut(k.min(patch.len()));
+            if let Some(x) = input.get(pixel * k..pixel * k + k) {
+                widen(x, offset, taps);
+            }
+            rest.fill(0);
+        };
+        if product.k16 <= 256 {
+            product.quads::<{ 4 * 256 }>(pixels, output, gather);
+        } else {
+            product.quads::<{ 4 * MAX_K }>(pixels, output, gather);
+        }
     } else {
-        product.quads::<{ 4 * MAX_K }>(pixels, output, gather);
+        let mut g = Gather::new(w, offset, input);
+        let gather = |pixel: usize, patch: &mut [i16]| g.patch(pixel, patch);
+        if product.k16 <= 256 {
+            product.quads::<{ 4 * 256 }>(pixels, output, gather);
+        } else {
+            product.quads::<{ 4 * MAX_K }>(pixels, output, gather);
+        }
     }
     true
 }
@@ -136,49 +160,151 @@ fn widen(src: &[i8], offset: i32, dst: &mut [i16]) {
     }
 }
 
-/// Fills `patch` (`k16` values) with output pixel `pixel`'s window:
-/// `input + offset` for taps inside the image, 0 for the padding and for
-/// the values past the window.
-#[target_feature(enable = "avx2")]
-fn gather(w: &Window, offset: i32, input: &[i8], pixel: usize, patch: &mut [i16]) {
-    let depth = w.in_depth;
-    let out_x = pixel % w.out_width.max(1);
-    let out_y = (pixel / w.out_width.max(1)) % w.out_height.max(1);
-    let b = pixel / (w.out_width * w.out_height).max(1);
-    let (y_first, y_end, y0) = w.rows(out_y);
-    let (x_first, x_end, x0) = w.columns(out_x);
-    let row_len = w.filter_width * depth;
-    let k = w.filter_height * row_len;
-    let inside =
-        y_first == 0 && y_end == w.filter_height && x_first == 0 && x_end == w.filter_width;
-    if inside {
-        if let Some(rest) = patch.get_mut(k..) {
-            rest.fill(0);
+/// The filter taps `first..end` of one axis inside the image for output
+/// position `out`, and the input position of tap 0: `Window::rows` and
+/// `Window::columns`, without their divisions when the dilation is 1.
+#[inline]
+fn span(
+    out: usize,
+    stride: usize,
+    pad: usize,
+    dilation: usize,
+    taps: usize,
+    size: usize,
+) -> (usize, usize, isize) {
+    let origin = (out * stride) as isize - pad as isize;
+    let size = size as isize;
+    if dilation > 1 {
+        let d = dilation as isize;
+        let first = if origin >= 0 {
+            0
+        } else {
+            ((d - 1 - origin) / d) as usize
         }
-    } else {
-        patch.fill(0);
+        .min(taps);
+        let end = if size <= origin {
+            0
+        } else {
+            ((size - origin + d - 1) / d) as usize
+        };
+        return (first, end.clamp(first, taps), origin);
     }
-    for fy in y_first..y_end {
-        // Taps in range: row y0 + fy * dilation and columns from x0 +
-        // x_first * dilation are inside the image (`rows`/`columns`).
-        let in_y = (y0 + (fy * w.dilation_height) as isize) as usize;
-        let row = (b * w.in_height + in_y) * w.in_width;
-        if w.dilation_width == 1 {
-            let in_x = (x0 + x_first as isize) as usize;
-            let at = (row + in_x) * depth;
-            let len = (x_end - x_first) * depth;
-            let to = fy * row_len + x_first * depth;
-            if let (Some(src), Some(dst)) = (input.get(at..at + len), patch.get_mut(to..to + len)) {
-                widen(src, offset, dst);
+    let first = if origin >= 0 {
+        0
+    } else {
+        origin.unsigned_abs()
+    }
+    .min(taps);
+    let end = if size <= origin {
+        0
+    } else {
+        (size - origin) as usize
+    };
+    (first, end.clamp(first, taps), origin)
+}
+
+/// Fills the patches of output pixels (`k16` values each): `input + offset`
+/// for taps inside the image, 0 for the padding and for the values past the
+/// window. Walks consecutive pixels without dividing.
+struct Gather<'a> {
+    w: &'a Window,
+    offset: i32,
+    input: &'a [i8],
+    /// The pixel whose position `at` is.
+    next: usize,
+    /// Batch, output row and column of `next`.
+    at: (usize, usize, usize),
+    /// The filter rows inside the image for output row `at.1`.
+    rows: (usize, usize, isize),
+}
+
+impl<'a> Gather<'a> {
+    fn new(w: &'a Window, offset: i32, input: &'a [i8]) -> Self {
+        Gather {
+            w,
+            offset,
+            input,
+            next: 0,
+            at: (0, 0, 0),
+            rows: Self::rows(w, 0),
+        }
+    }
+
+    fn rows(w: &Window, out_y: usize) -> (usize, usize, isize) {
+        span(
+            out_y,
+            w.stride_height,
+            w.pad_height,
+            w.dilation_height,
+            w.filter_height,
+            w.in_height,
+        )
+    }
+
+    /// Output pixel `pixel`'s patch into `patch`.
+    #[target_feature(enable = "avx2")]
+    fn patch(&mut self, pixel: usize, patch: &mut [i16]) {
+        let w = self.w;
+        let (ow, oh) = (w.out_width.max(1), w.out_height.max(1));
+        if pixel != self.next {
+            self.at = (pixel / (ow * oh), (pixel / ow) % oh, pixel % ow);
+            self.rows = Self::rows(w, self.at.1);
+        }
+        let (b, out_y, out_x) = self.at;
+        let (y_first, y_end, y0) = self.rows;
+        self.next = pixel + 1;
+        self.at = if out_x + 1 < ow {
+            (b, out_y, out_x + 1)
+        } else if out_y + 1 < oh {
+            self.rows = Self::rows(w, out_y + 1);
+            (b, out_y + 1, 0)
+        } else {
+            self.rows = Self::rows(w, 0);
+            (b + 1, 0, 0)
+        };
+        let (x_first, x_end, x0) = span(
+            out_x,
+            w.stride_width,
+            w.pad_width,
+            w.dilation_width,
+            w.filter_width,
+            w.in_width,
+        );
+        let depth = w.in_depth;
+        let row_len = w.filter_width * depth;
+        let k = w.filter_height * row_len;
+        let inside =
+            y_first == 0 && y_end == w.filter_height && x_first == 0 && x_end == w.filter_width;
+        if inside {
+            if let Some(rest) = patch.get_mut(k..) {
+                rest.fill(0);
             }
         } else {
-            for fx in x_first..x_end {
-                let in_x = (x0 + (fx * w.dilation_width) as isize) as usize;
+            patch.fill(0);
+        }
+        for fy in y_first..y_end {
+            // Taps in range: row y0 + fy * dilation and columns from x0 +
+            // x_first * dilation are inside the image (`span`).
+            let in_y = (y0 + (fy * w.dilation_height) as isize) as usize;
+            let row = (b * w.in_height + in_y) * w.in_width;
+            if w.dilation_width == 1 {
+                let in_x = (x0 + x_first as isize) as usize;
                 let at = (row + in_x) * depth;
-                let to = fy * row_len + fx * depth;
-                let src = input.get(at..at + depth);
-                if let (Some(src), Some(dst)) = (src, patch.get_mut(to..to + depth)) {
-                    widen(src, offset, dst);
+                let len = (x_end - x_first) * depth;
+                let to = fy * row_len + x_first * depth;
+                let src = self.input.get(at..at + len);
+                if let (Some(src), Some(dst)) = (src, patch.get_mut(to..to + len)) {
+                    widen(src, self.offset, dst);
+                }
+            } else {
+                for fx in x_first..x_end {
+                    let in_x = (x0 + (fx * w.dilation_width) as isize) as usize;
+                    let at = (row + in_x) * depth;
+                    let to = fy * row_len + fx * depth;
+                    let src = self.input.get(at..at + depth);
+                    if let (Some(src), Some(dst)) = (src, patch.get_mut(to..to + depth)) {
+                        widen(src, self.offset, dst);
+                    }
                 }
             }
         }
@@ -292,16 +418,24 @@ impl Product<'_> {
         self.filter.as_ptr().wrapping_add(c * self.k)
     }
 
-    /// Channel `c`'s last `k % 16` taps, widened, zero-padded to 16.
+    /// Channel `c`'s last `k % 16` taps, widened, padded to 16 with what
+    /// follows in `filter` (the patch values there are 0), or with zeros
+    /// at the end of `filter`.
     #[inline]
     #[target_feature(enable = "avx2")]
     fn tail(&self, c: usize) -> __m256i {
         if self.k % 16 == 0 {
             return _mm256_setzero_si256();
         }
+        let at = c * self.k + (self.k & !15);
+        if at + 16 <= self.filter.len() {
+            // SAFETY: 16 bytes from `at` lie in `filter` (checked).
+            return _mm256_cvtepi8_epi16(unsafe {
+                _mm_loadu_si128(self.filter.as_ptr().add(at).cast())
+            });
+        }
         let mut taps = [0i8; 16];
-        let at = c * self.k;
-        if let Some(src) = self.filter.get(at + (self.k & !15)..at + self.k) {
+        if let Some(src) = self.filter.get(at..c * self.k + self.k) {
             for (t, &s) in taps.iter_mut().zip(src) {
                 *t = s;
             }
