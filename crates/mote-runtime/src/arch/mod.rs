@@ -43,6 +43,7 @@ mod simd {
 }
 
 use crate::ops;
+use crate::ops::arithmetic::AddSubQuantized;
 use crate::ops::conv_2d::Conv2dParams;
 use crate::ops::depthwise_conv_2d::DepthwiseConv2dParams;
 use crate::ops::fully_connected::FullyConnectedParams;
@@ -117,4 +118,22 @@ pub fn fully_connected_i8(
         return;
     }
     ops::fully_connected::fully_connected_i8(p, q, x, w, b, out);
+}
+
+/// The int8 ADD of two inputs of the output's size (no broadcasting):
+/// `true` if an optimized kernel wrote `output`, else the caller runs the
+/// reference.
+#[inline]
+#[allow(unused_variables)]
+pub fn add_i8(q: &AddSubQuantized, a: &[u8], b: &[u8], output: &mut [u8]) -> bool {
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        not(feature = "reference-kernels")
+    ))]
+    // SAFETY: this build enables AVX2 (`cfg` above), which the kernel needs.
+    if unsafe { x86_64::add_i8(q, a, b, output) } {
+        return true;
+    }
+    false
 }

@@ -490,4 +490,49 @@ mod avx2 {
             }
         }
     }
+
+    #[test]
+    fn add_matches_reference() {
+        use crate::ops::arithmetic::AddSubQuantized;
+        if !avx2() {
+            return;
+        }
+        let mut rng = Rng(15);
+        for case in 0..2_000 {
+            let n = rng.usize(0, 70);
+            let multiplier = |rng: &mut Rng| match rng.next() % 6 {
+                0 => [i32::MIN, i32::MAX, 1 << 30, -(1 << 30), 0][rng.usize(0, 4)],
+                1 => rng.next() as i32,
+                _ => rng.range(1 << 30, i64::from(i32::MAX)) as i32,
+            };
+            let shift = |rng: &mut Rng| match rng.next() % 8 {
+                0 => [i32::MIN, i32::MAX, 0, 3, -31, -32][rng.usize(0, 5)],
+                _ => rng.range(-25, 0) as i32,
+            };
+            let min = rng.range(-128, 127) as i32;
+            let q = AddSubQuantized {
+                input1_offset: rng.range(-128, 127) as i32,
+                input2_offset: rng.range(-128, 127) as i32,
+                output_offset: rng.range(-128, 127) as i32,
+                left_shift: if rng.next() % 4 == 0 { 15 } else { 20 },
+                input1: (multiplier(&mut rng), shift(&mut rng)),
+                input2: (multiplier(&mut rng), shift(&mut rng)),
+                output: (multiplier(&mut rng), shift(&mut rng)),
+                range: (min, rng.range(i64::from(min) - 2, 127) as i32),
+            };
+            let a: Vec<u8> = rng.bytes(n).into_iter().map(|v| v as u8).collect();
+            let b: Vec<u8> = rng.bytes(n).into_iter().map(|v| v as u8).collect();
+            let want: Vec<u8> = a
+                .iter()
+                .zip(&b)
+                .map(|(&x, &y)| {
+                    q.apply(i32::from(x as i8), i32::from(y as i8), i32::wrapping_add) as i8 as u8
+                })
+                .collect();
+            let mut got = vec![0u8; n];
+            // SAFETY: the host has AVX2 (checked above).
+            assert!(unsafe { super::super::x86_64::add_i8(&q, &a, &b, &mut got) });
+            assert_eq!(got, want, "case {case}: {q:?}");
+        }
+    }
 }

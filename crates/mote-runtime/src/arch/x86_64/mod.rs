@@ -5,7 +5,8 @@
 //! saturation, every pair of products fits 32 bits), 4 pixels x 2 channels
 //! per pass; DEPTHWISE_CONV_2D 16 channels per pass with exact 16x16->32
 //! products; and the per-channel requantization 8 lanes at a time with
-//! TensorFlow Lite's double rounding reproduced exactly (64-bit products).
+//! TensorFlow Lite's double rounding reproduced exactly (64-bit products),
+//! which also makes the int8 ADD of equal shapes 8 elements at a time.
 //!
 //! Selected at compile time: the runtime is `no_std`, so the dispatch in
 //! `arch` uses `cfg(target_feature = "avx2")` (`-C target-cpu=x86-64-v3`,
@@ -15,10 +16,12 @@
 //! Like the Cortex-M4 kernels, each returns `false` for what it does not
 //! cover, and the caller runs the reference, which rewrites every output.
 
+mod add;
 mod conv;
 mod depthwise;
 mod requant;
 
+pub use add::add_i8;
 pub use conv::{conv_i8, fully_connected_i8};
 pub use depthwise::depthwise_conv_i8;
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::ops::per_channel::{requantize, OutputQuant, Requant};
 /// `multiply_by_quantized_multiplier(acc, m, s)` per lane.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn scale(acc: __m256i, m: __m256i, s: __m256i) -> __m256i {
+pub fn scale(acc: __m256i, m: __m256i, s: __m256i) -> __m256i {
     let zero = _mm256_setzero_si256();
     let most = _mm256_set1_epi32(31);
     let left = _mm256_min_epi32(_mm256_max_epi32(s, zero), most);
@@ -46,7 +46,7 @@ fn scale(acc: __m256i, m: __m256i, s: __m256i) -> __m256i {
 /// Eight requantized lanes as bytes, in order.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn pack(v: __m256i) -> __m128i {
+pub fn pack(v: __m256i) -> __m128i {
     // Lane 0: v0..v3 twice, lane 1: v4..v7 twice (i16); then v0..v7 low.
     let words = _mm256_packs_epi32(v, v);
     let words = _mm256_permute4x64_epi64(words, 0b1000);
