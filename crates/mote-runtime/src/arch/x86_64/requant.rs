@@ -22,19 +22,44 @@ pub fn scale(acc: __m256i, m: __m256i, s: __m256i) -> __m256i {
     let left = _mm256_min_epi32(_mm256_max_epi32(s, zero), most);
     let right = _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(zero, s), zero), most);
     let x = _mm256_sllv_epi32(acc, left);
-    // Signed 32x32->64 products of the even lanes, then of the odd ones.
+    let high = high_mul(x, m);
+    // i32::MIN * i32::MIN saturates to i32::MAX (the shift gave i32::MIN).
+    let min = _mm256_set1_epi32(i32::MIN);
+    let saturated = _mm256_and_si256(_mm256_cmpeq_epi32(x, min), _mm256_cmpeq_epi32(m, min));
+    divide(_mm256_xor_si256(high, saturated), right)
+}
+
+/// [`scale`] for shifts in `-31..=0` and multipliers other than
+/// `i32::MIN` (what `quantize_multiplier` gives a real multiplier below 1):
+/// no left shift, no saturation, the right shift is `-s`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn scale_plain(acc: __m256i, m: __m256i, s: __m256i) -> __m256i {
+    let right = _mm256_sub_epi32(_mm256_setzero_si256(), s);
+    divide(high_mul(acc, m), right)
+}
+
+/// `floor((x * m + 2^30) / 2^31)` per lane (the rounding doubling high
+/// multiply but for its saturation): the signed 64-bit products of the even
+/// lanes, then of the odd ones, bits 31..62 of each.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn high_mul(x: __m256i, m: __m256i) -> __m256i {
     let half = _mm256_set1_epi64x(1 << 30);
     let even = _mm256_add_epi64(_mm256_mul_epi32(x, m), half);
     let odd = _mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32));
     let odd = _mm256_add_epi64(odd, half);
+    // Even: bits 31..62 to the low half; odd: to the high half.
     let even = _mm256_srli_epi64(even, 31);
-    let odd = _mm256_slli_epi64(_mm256_srli_epi64(odd, 31), 32);
-    let high = _mm256_blend_epi32(even, odd, 0b1010_1010);
-    // i32::MIN * i32::MIN saturates to i32::MAX (the shift gave i32::MIN).
-    let min = _mm256_set1_epi32(i32::MIN);
-    let saturated = _mm256_and_si256(_mm256_cmpeq_epi32(x, min), _mm256_cmpeq_epi32(m, min));
-    let high = _mm256_xor_si256(high, saturated);
-    // RoundingDivideByPOT: (high >> right) + (remainder > threshold).
+    let odd = _mm256_slli_epi64(odd, 1);
+    _mm256_blend_epi32(even, odd, 0b1010_1010)
+}
+
+/// RoundingDivideByPOT per lane, `right` in `0..=31`:
+/// `(high >> right) + (remainder > threshold)`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn divide(high: __m256i, right: __m256i) -> __m256i {
     let one = _mm256_set1_epi32(1);
     let mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
     let remainder = _mm256_and_si256(high, mask);
@@ -68,6 +93,9 @@ pub struct Requantizer<'a> {
     /// The output offset, clamp bounds, per-tensor multiplier and shift in
     /// every lane.
     lanes: [__m256i; 5],
+    /// Whether every shift is in `-31..=0` and no multiplier `i32::MIN`
+    /// (then [`scale_plain`] is [`scale`]).
+    plain: bool,
 }
 
 impl<'a> Requantizer<'a> {
@@ -94,6 +122,16 @@ impl<'a> Requantizer<'a> {
         } else {
             Some(bias.get(..channels)?)
         };
+        let plain = match per_channel {
+            Some((m, s)) => {
+                m.iter().all(|&m| m != i32::MIN) && s.iter().all(|s| (-31..=0).contains(s))
+            }
+            None => quant
+                .multipliers
+                .first()
+                .zip(quant.shifts.first())
+                .is_some_and(|(&m, s)| m != i32::MIN && (-31..=0).contains(s)),
+        };
         let m0 = quant.multipliers.first().copied().unwrap_or(0);
         let s0 = quant.shifts.first().copied().unwrap_or(0);
         Some(Requantizer {
@@ -103,6 +141,7 @@ impl<'a> Requantizer<'a> {
             m0,
             s0,
             lanes: [o.offset, o.min, o.max, m0, s0].map(|v| _mm256_set1_epi32(v)),
+            plain,
         })
     }
 
@@ -145,7 +184,12 @@ impl<'a> Requantizer<'a> {
                     ),
                     None => (m0, s0),
                 };
-                let v = _mm256_add_epi32(scale(a, m, s), offset);
+                let scaled = if self.plain {
+                    scale_plain(a, m, s)
+                } else {
+                    scale(a, m, s)
+                };
+                let v = _mm256_add_epi32(scaled, offset);
                 let v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
                 _mm_storel_epi64(out.as_mut_ptr().add(j).cast(), pack(v));
             }
