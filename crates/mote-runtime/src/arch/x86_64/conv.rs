@@ -11,6 +11,7 @@
 
 use core::arch::x86_64::*;
 
+use super::packed;
 use super::requant::Requantizer;
 use crate::ops::conv_2d::{Conv2dParams, Window};
 use crate::ops::fully_connected::FullyConnectedParams;
@@ -76,7 +77,6 @@ pub fn conv_i8(
         && w.pad_height == 0
         && w.pad_width == 0
         && (w.out_height, w.out_width) == (w.in_height, w.in_width);
-    // Small windows take a small buffer: zeroing it is part of every call.
     if pointwise {
         // 1x1, stride 1, no padding: output pixel p reads input pixel p.
         let gather = |pixel: usize, patch: &mut [i16]| {
@@ -86,19 +86,11 @@ pub fn conv_i8(
             }
             rest.fill(0);
         };
-        if product.k16 <= 256 {
-            product.quads::<{ 4 * 256 }>(pixels, output, gather);
-        } else {
-            product.quads::<{ 4 * MAX_K }>(pixels, output, gather);
-        }
+        product.dispatch(pixels, output, gather);
     } else {
         let mut g = Gather::new(w, offset, input);
         let gather = |pixel: usize, patch: &mut [i16]| g.patch(pixel, patch);
-        if product.k16 <= 256 {
-            product.quads::<{ 4 * 256 }>(pixels, output, gather);
-        } else {
-            product.quads::<{ 4 * MAX_K }>(pixels, output, gather);
-        }
+        product.dispatch(pixels, output, gather);
     }
     true
 }
@@ -142,11 +134,7 @@ pub fn fully_connected_i8(
         }
         rest.fill(0);
     };
-    if product.k16 <= 256 {
-        product.quads::<{ 4 * 256 }>(params.batches, output, gather);
-    } else {
-        product.quads::<{ 4 * MAX_K }>(params.batches, output, gather);
-    }
+    product.dispatch(params.batches, output, gather);
     true
 }
 
@@ -326,6 +314,31 @@ struct Product<'a> {
 }
 
 impl Product<'_> {
+    /// Every output pixel `0..pixels` (see [`Product::quads`]): the packed
+    /// product where it fits, else 4 pixels x 2 channels at a time.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn dispatch(&self, pixels: usize, output: &mut [i8], gather: impl FnMut(usize, &mut [i16])) {
+        if packed::fits(self.k, self.channels, pixels) {
+            let (k, channels) = (self.k, self.channels);
+            packed::run(
+                self.filter,
+                &self.requant,
+                k,
+                channels,
+                pixels,
+                output,
+                gather,
+            );
+        } else if self.k16 <= 256 {
+            // Small windows take a small buffer: zeroing it is part of
+            // every call.
+            self.quads::<{ 4 * 256 }>(pixels, output, gather);
+        } else {
+            self.quads::<{ 4 * MAX_K }>(pixels, output, gather);
+        }
+    }
+
     /// Every output pixel `0..pixels`, 4 at a time: `gather(pixel, patch)`
     /// fills a pixel's patch (`k16` values) into a buffer of `N` values
     /// (at least `4 * k16`), then [`Product::run`] writes its channels.

@@ -19,6 +19,7 @@
 mod add;
 mod conv;
 mod depthwise;
+mod packed;
 mod requant;
 
 pub use add::add_i8;
