@@ -145,6 +145,9 @@ fn border(taps: &Taps<'_>, input: &[i8], filter: &[i8], offset: i32, acc: &mut [
         }
         c += 8;
     }
+    if c == depth {
+        return;
+    }
     for (j, a) in acc.iter_mut().enumerate().take(depth).skip(c) {
         let mut sum = 0i32;
         taps.each(|x, f| {
@@ -273,6 +276,9 @@ impl Interior {
             // SAFETY: `acc` holds `c + 8` values.
             unsafe { _mm256_storeu_si256(acc.as_mut_ptr().add(c).cast(), lo) };
             c += 8;
+        }
+        if c == depth {
+            return;
         }
         for (ch, a) in acc.iter_mut().enumerate().take(depth).skip(c) {
             let mut sum = 0i32;

@@ -138,13 +138,27 @@ pub fn run(
             let acc = unsafe { dot(x, packed.add(b * pairs * NB * 2), pairs) };
             let (c0, c1) = (b * NB, ((b + 1) * NB).min(channels));
             for (t, [lo, hi]) in acc.into_iter().enumerate().take(count) {
+                let at = t * channels + c0;
+                if c1 - c0 == NB {
+                    if let (Some(a), Some(b), Some(o)) = (
+                        requant.lanes8(lo, c0),
+                        requant.lanes8(hi, c0 + 8),
+                        out.get_mut(at..at + NB),
+                    ) {
+                        // SAFETY: `o` holds 16 bytes.
+                        unsafe {
+                            _mm_storel_epi64(o.as_mut_ptr().cast(), a);
+                            _mm_storel_epi64(o.as_mut_ptr().add(8).cast(), b);
+                        }
+                        continue;
+                    }
+                }
                 // SAFETY: `sums` holds 16 i32.
                 unsafe {
                     _mm256_storeu_si256(sums.as_mut_ptr().cast(), lo);
                     _mm256_storeu_si256(sums.as_mut_ptr().add(8).cast(), hi);
                 }
-                let at = t * channels;
-                if let (Some(s), Some(o)) = (sums.get(..c1 - c0), out.get_mut(at + c0..at + c1)) {
+                if let (Some(s), Some(o)) = (sums.get(..c1 - c0), out.get_mut(at..at + c1 - c0)) {
                     requant.row(s, c0, o);
                 }
             }

@@ -145,6 +145,42 @@ impl<'a> Requantizer<'a> {
         })
     }
 
+    /// Output channels `first..first + 8`: `acc` plus their bias,
+    /// requantized, as 8 bytes in the low half; `None` past the channels.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub fn lanes8(&self, acc: __m256i, first: usize) -> Option<__m128i> {
+        let [offset, lo, hi, m0, s0] = self.lanes;
+        let a = match self.bias {
+            Some(b) => {
+                let b = b.get(first..first + 8)?;
+                // SAFETY: `b` holds 8 values.
+                _mm256_add_epi32(acc, unsafe { _mm256_loadu_si256(b.as_ptr().cast()) })
+            }
+            None => acc,
+        };
+        let (m, s) = match self.channels {
+            Some((m, s)) => {
+                let (m, s) = (m.get(first..first + 8)?, s.get(first..first + 8)?);
+                // SAFETY: `m` and `s` hold 8 values each.
+                unsafe {
+                    (
+                        _mm256_loadu_si256(m.as_ptr().cast()),
+                        _mm256_loadu_si256(s.as_ptr().cast()),
+                    )
+                }
+            }
+            None => (m0, s0),
+        };
+        let scaled = if self.plain {
+            scale_plain(a, m, s)
+        } else {
+            scale(a, m, s)
+        };
+        let v = _mm256_add_epi32(scaled, offset);
+        Some(pack(_mm256_min_epi32(_mm256_max_epi32(v, lo), hi)))
+    }
+
     /// Requantizes `acc[j]` plus the bias of output channel `first + j` into
     /// `out[j]`, as `Requant::apply` does.
     #[inline]
@@ -194,6 +230,9 @@ impl<'a> Requantizer<'a> {
                 _mm_storel_epi64(out.as_mut_ptr().add(j).cast(), pack(v));
             }
             j += 8;
+        }
+        if j == n {
+            return;
         }
         let rest = out.iter_mut().zip(acc).enumerate().take(n).skip(j);
         for (i, (out, &a)) in rest {
