@@ -6,7 +6,7 @@
 
 use core::arch::x86_64::*;
 
-use super::requant::{pack, scale};
+use super::requant::{pack, scale, scale_plain};
 use crate::ops::arithmetic::AddSubQuantized;
 
 /// `output[i] = a[i] + b[i]` (int8 bytes) requantized as `q` says; `false`
@@ -27,7 +27,11 @@ pub fn add_i8(q: &AddSubQuantized, a: &[u8], b: &[u8], output: &mut [u8]) -> boo
         _mm256_set1_epi32(q.input1_offset),
         _mm256_set1_epi32(q.input2_offset),
     );
-    let shift = _mm256_set1_epi32(1 << q.left_shift);
+    let shift = _mm_cvtsi32_si128(q.left_shift);
+    // Real multipliers below 1 (what `prepare` makes): the shorter scaling.
+    let plain = [q.input1, q.input2, q.output]
+        .iter()
+        .all(|&(m, s)| m != i32::MIN && (-31..=0).contains(&s.min(0)));
     let out_offset = _mm256_set1_epi32(q.output_offset);
     let (lo, hi) = (_mm256_set1_epi32(min), _mm256_set1_epi32(max));
     let mut i = 0;
@@ -36,10 +40,17 @@ pub fn add_i8(q: &AddSubQuantized, a: &[u8], b: &[u8], output: &mut [u8]) -> boo
         unsafe {
             let x = _mm256_cvtepi8_epi32(_mm_loadl_epi64(a.as_ptr().add(i).cast()));
             let y = _mm256_cvtepi8_epi32(_mm_loadl_epi64(b.as_ptr().add(i).cast()));
-            let x = _mm256_mullo_epi32(_mm256_add_epi32(x, off1), shift);
-            let y = _mm256_mullo_epi32(_mm256_add_epi32(y, off2), shift);
-            let raw = _mm256_add_epi32(scale(x, m1, s1), scale(y, m2, s2));
-            let v = _mm256_add_epi32(scale(raw, mo, so), out_offset);
+            // (x + offset) * 2^left_shift, wrapping.
+            let x = _mm256_sll_epi32(_mm256_add_epi32(x, off1), shift);
+            let y = _mm256_sll_epi32(_mm256_add_epi32(y, off2), shift);
+            let v = if plain {
+                let raw = _mm256_add_epi32(scale_plain(x, m1, s1), scale_plain(y, m2, s2));
+                scale_plain(raw, mo, so)
+            } else {
+                let raw = _mm256_add_epi32(scale(x, m1, s1), scale(y, m2, s2));
+                scale(raw, mo, so)
+            };
+            let v = _mm256_add_epi32(v, out_offset);
             let v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
             _mm_storel_epi64(output.as_mut_ptr().add(i).cast(), pack(v));
         }

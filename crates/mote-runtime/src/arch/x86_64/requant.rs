@@ -34,7 +34,7 @@ pub fn scale(acc: __m256i, m: __m256i, s: __m256i) -> __m256i {
 /// no left shift, no saturation, the right shift is `-s`.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn scale_plain(acc: __m256i, m: __m256i, s: __m256i) -> __m256i {
+pub fn scale_plain(acc: __m256i, m: __m256i, s: __m256i) -> __m256i {
     let right = _mm256_sub_epi32(_mm256_setzero_si256(), s);
     divide(high_mul(acc, m), right)
 }
