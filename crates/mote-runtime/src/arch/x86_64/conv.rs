@@ -88,6 +88,9 @@ pub fn conv_i8(
         };
         product.dispatch(pixels, output, gather);
     } else {
+        if packed::direct(w, filter, &product.requant, offset, input, output) {
+            return true;
+        }
         let mut g = Gather::new(w, offset, input);
         let gather = |pixel: usize, patch: &mut [i16]| g.patch(pixel, patch);
         product.dispatch(pixels, output, gather);

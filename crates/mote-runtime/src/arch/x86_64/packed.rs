@@ -12,6 +12,7 @@ use core::arch::x86_64::*;
 use core::mem::MaybeUninit;
 
 use super::requant::Requantizer;
+use crate::ops::conv_2d::Window;
 
 /// Channels per packed block.
 const NB: usize = 16;
@@ -186,6 +187,204 @@ unsafe fn dot(x: [*const i16; 4], w: *const i16, pairs: usize) -> [[__m256i; 2];
                 let v = _mm256_set1_epi32(x.add(2 * p).cast::<i32>().read_unaligned());
                 a[0] = _mm256_add_epi32(a[0], _mm256_madd_epi16(v, w0));
                 a[1] = _mm256_add_epi32(a[1], _mm256_madd_epi16(v, w1));
+            }
+        }
+    }
+    acc
+}
+
+/// The most 16-bit values of the widened, zero-padded input [`direct`]
+/// holds (64 KiB of stack).
+const IMAGE: usize = 32_768;
+
+/// A CONV_2D straight from the input widened once (`input + offset`, 16
+/// bits) into a zero-padded image, so every tap of every output pixel lies
+/// inside it (a tap in the padding meets a 0, as the reference skips it):
+/// no patches; each filter row is one run of `filter_width * depth` values.
+/// The filters are packed row by row, each row padded to an even length
+/// with a zero filter value. `false` (nothing written) where it does not
+/// apply: horizontal dilation, fewer than 8 output pixels, an image or
+/// packed filters too large; the caller checked the tensor sizes.
+#[target_feature(enable = "avx2")]
+pub fn direct(
+    w: &Window,
+    filter: &[i8],
+    requant: &Requantizer<'_>,
+    offset: i32,
+    input: &[i8],
+    output: &mut [i8],
+) -> bool {
+    let depth = w.in_depth;
+    let channels = w.out_depth;
+    let run = w.filter_width * depth;
+    let per_row = even(run) / 2;
+    let pairs = w.filter_height * per_row;
+    let k = w.filter_height * run;
+    let blocks = channels.div_ceil(NB);
+    // The padded image: rows and columns from -pad to the last tap read.
+    let last = |out: usize, stride: usize, taps: usize, dilation: usize| {
+        out.saturating_sub(1) * stride + taps.saturating_sub(1) * dilation + 1
+    };
+    let rows = last(
+        w.out_height,
+        w.stride_height,
+        w.filter_height,
+        w.dilation_height,
+    )
+    .max(w.pad_height + w.in_height);
+    let cols = last(w.out_width, w.stride_width, w.filter_width, 1).max(w.pad_width + w.in_width);
+    let row_len = cols * depth;
+    let size = rows * row_len;
+    if w.dilation_width != 1
+        || depth == 0
+        || run == 0
+        || w.out_height * w.out_width < 8
+        || size + 2 > IMAGE
+        || blocks * pairs * NB * 2 > PACKED
+    {
+        return false;
+    }
+    let mut buffer = MaybeUninit::<[i16; PACKED]>::uninit();
+    let packed = buffer.as_mut_ptr().cast::<i16>();
+    for b in 0..blocks {
+        for r in 0..w.filter_height {
+            for from in (0..2 * per_row).step_by(16) {
+                // Lanes at or past the run's end get a zero filter value.
+                let keep = _mm256_cmpgt_epi16(
+                    _mm256_set1_epi16(run.saturating_sub(from).min(16) as i16),
+                    _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                );
+                for half in 0..2 {
+                    let c0 = b * NB + half * 8;
+                    let rows = [0, 1, 2, 3, 4, 5, 6, 7].map(|j| {
+                        let v = row(filter, k, channels, c0 + j, r * run + from);
+                        _mm256_and_si256(v, keep)
+                    });
+                    for (j, column) in transpose(rows).into_iter().enumerate() {
+                        let q = from / 2 + j;
+                        if q < per_row {
+                            let p = r * per_row + q;
+                            // SAFETY: `(b * pairs + p) * NB * 2 + half * 16 +
+                            // 16 <= blocks * pairs * NB * 2 <= PACKED` (checked).
+                            unsafe {
+                                let at = ((b * pairs + p) * NB + half * 8) * 2;
+                                _mm256_storeu_si256(packed.add(at).cast(), column);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut storage = MaybeUninit::<[i16; IMAGE]>::uninit();
+    // SAFETY: `size + 2 <= IMAGE` (checked); the first `size + 2` values are
+    // zeroed before the slice over them is made.
+    let image = unsafe {
+        let p = storage.as_mut_ptr().cast::<i16>();
+        p.write_bytes(0, size + 2);
+        core::slice::from_raw_parts_mut(p, size + 2)
+    };
+    let mut sums = [0i32; NB];
+    let pixels = w.out_height * w.out_width;
+    let mut outs = output.chunks_exact_mut(channels.max(1));
+    for batch in 0..w.batches {
+        let plane = w.in_height * w.in_width * depth;
+        let Some(x) = input.get(batch * plane..(batch + 1) * plane) else {
+            return true;
+        };
+        for (y, src) in x.chunks_exact(w.in_width * depth).enumerate() {
+            let at = (w.pad_height + y) * row_len + w.pad_width * depth;
+            if let Some(dst) = image.get_mut(at..at + src.len()) {
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d = i16::from(s).wrapping_add(offset as i16);
+                }
+            }
+        }
+        let base = |pixel: usize| {
+            let (oy, ox) = (pixel / w.out_width, pixel % w.out_width);
+            (oy * w.stride_height * cols + ox * w.stride_width) * depth
+        };
+        let row_step = w.dilation_height * row_len;
+        for first in (0..pixels).step_by(4) {
+            let count = (pixels - first).min(4);
+            let x =
+                [0, 1, 2, 3].map(|t| image.as_ptr().wrapping_add(base(first + t.min(count - 1))));
+            let mut outs: [Option<&mut [i8]>; 4] =
+                [0, 1, 2, 3].map(|t| if t < count { outs.next() } else { None });
+            for b in 0..blocks {
+                let (c0, c1) = (b * NB, ((b + 1) * NB).min(channels));
+                // SAFETY: block `b`'s `pairs * NB * 2` values were written
+                // above; every pixel's rows `base + r * row_step + 0..2 *
+                // per_row` lie in the image's `size + 2` values (its taps
+                // lie in the padded image; an odd run reads one value on).
+                let acc = unsafe {
+                    dot_rows(
+                        x,
+                        packed.add(b * pairs * NB * 2),
+                        w.filter_height,
+                        per_row,
+                        row_step,
+                    )
+                };
+                for ([lo, hi], out) in acc.into_iter().zip(outs.iter_mut()) {
+                    let Some(out) = out.as_deref_mut() else {
+                        continue;
+                    };
+                    if let (Some(a), Some(b), Some(o)) = (
+                        requant.lanes8(lo, c0),
+                        requant.lanes8(hi, c0 + 8),
+                        out.get_mut(c0..c0 + NB).filter(|_| c1 - c0 == NB),
+                    ) {
+                        // SAFETY: `o` holds 16 bytes.
+                        unsafe {
+                            _mm_storel_epi64(o.as_mut_ptr().cast(), a);
+                            _mm_storel_epi64(o.as_mut_ptr().add(8).cast(), b);
+                        }
+                        continue;
+                    }
+                    // SAFETY: `sums` holds 16 i32.
+                    unsafe {
+                        _mm256_storeu_si256(sums.as_mut_ptr().cast(), lo);
+                        _mm256_storeu_si256(sums.as_mut_ptr().add(8).cast(), hi);
+                    }
+                    if let (Some(s), Some(o)) = (sums.get(..c1 - c0), out.get_mut(c0..c1)) {
+                        requant.row(s, c0, o);
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+/// [`dot`] over `rows` runs of `per_row` pairs, `row_step` values apart.
+///
+/// # Safety
+/// Each pixel's runs must be readable, `w` for `rows * per_row * 32`
+/// (initialized) values.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_rows(
+    x: [*const i16; 4],
+    w: *const i16,
+    rows: usize,
+    per_row: usize,
+    row_step: usize,
+) -> [[__m256i; 2]; 4] {
+    let mut acc = [[_mm256_setzero_si256(); 2]; 4];
+    for r in 0..rows {
+        for q in 0..per_row {
+            let p = r * per_row + q;
+            let at = r * row_step + 2 * q;
+            // SAFETY: the caller's contract.
+            unsafe {
+                let w0 = _mm256_loadu_si256(w.add(p * 32).cast());
+                let w1 = _mm256_loadu_si256(w.add(p * 32 + 16).cast());
+                for (a, x) in acc.iter_mut().zip(x) {
+                    let v = _mm256_set1_epi32(x.add(at).cast::<i32>().read_unaligned());
+                    a[0] = _mm256_add_epi32(a[0], _mm256_madd_epi16(v, w0));
+                    a[1] = _mm256_add_epi32(a[1], _mm256_madd_epi16(v, w1));
+                }
             }
         }
     }
