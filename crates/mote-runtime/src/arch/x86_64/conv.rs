@@ -77,6 +77,9 @@ pub fn conv_i8(
         && w.pad_height == 0
         && w.pad_width == 0
         && (w.out_height, w.out_width) == (w.in_height, w.in_width);
+    if packed::direct(w, filter, &product.requant, offset, input, output) {
+        return true;
+    }
     if pointwise {
         // 1x1, stride 1, no padding: output pixel p reads input pixel p.
         let gather = |pixel: usize, patch: &mut [i16]| {
@@ -88,9 +91,6 @@ pub fn conv_i8(
         };
         product.dispatch(pixels, output, gather);
     } else {
-        if packed::direct(w, filter, &product.requant, offset, input, output) {
-            return true;
-        }
         let mut g = Gather::new(w, offset, input);
         let gather = |pixel: usize, patch: &mut [i16]| g.patch(pixel, patch);
         product.dispatch(pixels, output, gather);
