@@ -155,7 +155,7 @@ fn widen(src: &[i8], offset: i32, dst: &mut [i16]) {
 /// position `out`, and the input position of tap 0: `Window::rows` and
 /// `Window::columns`, without their divisions when the dilation is 1.
 #[inline]
-fn span(
+pub fn span(
     out: usize,
     stride: usize,
     pad: usize,

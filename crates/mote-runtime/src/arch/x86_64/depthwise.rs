@@ -6,6 +6,7 @@
 
 use core::arch::x86_64::*;
 
+use super::conv::span;
 use super::requant::Requantizer;
 use crate::ops::conv_2d::Window;
 use crate::ops::depthwise_conv_2d::DepthwiseConv2dParams;
@@ -50,12 +51,26 @@ pub fn depthwise_conv_i8(
     let mut pixels = output.chunks_exact_mut(depth);
     for b in 0..w.batches {
         for oy in 0..w.out_height {
-            let (y_first, y_end, y0) = w.rows(oy);
+            let (y_first, y_end, y0) = span(
+                oy,
+                w.stride_height,
+                w.pad_height,
+                w.dilation_height,
+                w.filter_height,
+                w.in_height,
+            );
             for ox in 0..w.out_width {
                 let Some(out) = pixels.next() else {
                     return true;
                 };
-                let (x_first, x_end, x0) = w.columns(ox);
+                let (x_first, x_end, x0) = span(
+                    ox,
+                    w.stride_width,
+                    w.pad_width,
+                    w.dilation_width,
+                    w.filter_width,
+                    w.in_width,
+                );
                 let inside = y_first == 0
                     && y_end == w.filter_height
                     && x_first == 0
