@@ -123,8 +123,10 @@ impl<'a> Requantizer<'a> {
             Some(bias.get(..channels)?)
         };
         let plain = match per_channel {
+            // Branch-free folds (they vectorize; `all` calls a closure per value).
             Some((m, s)) => {
-                m.iter().all(|&m| m != i32::MIN) && s.iter().all(|s| (-31..=0).contains(s))
+                m.iter().fold(true, |ok, &m| ok & (m != i32::MIN))
+                    & s.iter().fold(true, |ok, &s| ok & (-31..=0).contains(&s))
             }
             None => quant
                 .multipliers
