@@ -5,6 +5,7 @@
 //! over the taps inside the image, then requantized per block of channels.
 
 use core::arch::x86_64::*;
+use core::mem::MaybeUninit;
 
 use super::conv::span;
 use super::requant::Requantizer;
@@ -43,7 +44,8 @@ pub fn depthwise_conv_i8(
     let Some(requant) = Requantizer::new(quant, bias, depth) else {
         return false;
     };
-    let interior = Interior::new(&w, filter, offset);
+    let mut storage = MaybeUninit::<[i16; PACKED]>::uninit();
+    let interior = Interior::new(&w, filter, offset, &mut storage);
     let mut wide = [0i32; MAX_DEPTH];
     let Some(acc) = wide.get_mut(..depth) else {
         return false;
@@ -186,7 +188,7 @@ const PACKED: usize = 8192;
 /// (`vpunpck{l,h}bw`), widened, offset, times the filter values of both
 /// taps, interleaved the same way once per call (an odd last tap pairs
 /// with itself and a zero filter).
-struct Interior {
+struct Interior<'a> {
     /// Channels.
     depth: usize,
     /// Tap pairs.
@@ -194,16 +196,21 @@ struct Interior {
     /// Input offset of each tap from tap 0's, in bytes (pairs x 2).
     deltas: [usize; MAX_TAPS],
     /// The filter as `[pair][channel][2]` 16-bit values.
-    packed: [i16; PACKED],
+    packed: &'a [i16],
     /// The input offset.
     offset: i32,
 }
 
-impl Interior {
+impl<'a> Interior<'a> {
     /// `None` if the filter has more than [`MAX_TAPS`] taps, fewer than 8
-    /// channels or does not fit [`PACKED`].
+    /// channels or does not fit [`PACKED`] values (of `storage`).
     #[target_feature(enable = "avx2")]
-    fn new(w: &Window, filter: &[i8], offset: i32) -> Option<Self> {
+    fn new(
+        w: &Window,
+        filter: &[i8],
+        offset: i32,
+        storage: &'a mut MaybeUninit<[i16; PACKED]>,
+    ) -> Option<Self> {
         let depth = w.out_depth;
         let taps = w.filter_height * w.filter_width;
         let pairs = taps.div_ceil(2);
@@ -216,7 +223,14 @@ impl Interior {
             let (fy, fx) = (t / w.filter_width, t % w.filter_width);
             *d = (fy * w.dilation_height * w.in_width + fx * w.dilation_width) * depth;
         }
-        let mut packed = [0i16; PACKED];
+        let used = pairs * 2 * depth;
+        // SAFETY: `used <= PACKED` (checked); the first `used` values are
+        // zeroed before the slice over them is made.
+        let packed = unsafe {
+            let p = storage.as_mut_ptr().cast::<i16>();
+            p.write_bytes(0, used);
+            core::slice::from_raw_parts_mut(p, used)
+        };
         for (t, taps_filter) in filter.chunks_exact(depth).take(taps).enumerate() {
             let (pair, member) = (t / 2, t % 2);
             let row = packed.iter_mut().skip(pair * 2 * depth + member).step_by(2);
@@ -228,7 +242,7 @@ impl Interior {
             depth,
             pairs,
             deltas,
-            packed,
+            packed: &*packed,
             offset,
         })
     }
