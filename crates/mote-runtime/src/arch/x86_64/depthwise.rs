@@ -1,8 +1,11 @@
-//! DEPTHWISE_CONV_2D (int8, depth multiplier 1): per output pixel, 16
-//! channels per pass (then 8, then one at a time), each tap's inputs and
-//! filter values widened to 16 bits, `input + offset` multiplied exactly
-//! into 32 bits (`vpmullw` low and `vpmulhw` high halves, interleaved), summed
-//! over the taps inside the image, then requantized per block of channels.
+//! DEPTHWISE_CONV_2D (int8, depth multiplier 1), per output pixel. Pixels
+//! whose taps all lie inside the image ([`Interior`]): two taps per
+//! `vpmaddwd`, the two taps' inputs interleaved byte by byte, widened and
+//! offset, against the filter interleaved the same way once per call.
+//! Pixels at the border: tap by tap, `input + offset` times the filter
+//! exactly into 32 bits (`vpmullw` low and `vpmulhw` high halves,
+//! interleaved). 16 channels per pass, then 8, then one at a time; then one
+//! requantization pass over the pixel's channels.
 
 use core::arch::x86_64::*;
 use core::mem::MaybeUninit;

@@ -1,12 +1,14 @@
-//! x86-64 int8 kernels in AVX2 (`core::arch::x86_64`): CONV_2D and
-//! FULLY_CONNECTED as a matrix product of 16-bit patches (`input + offset`,
-//! gathered once per tile of output pixels) with the int8 filters widened
-//! in registers (`vpmovsxbw`), multiplied by `vpmaddwd` (exact: no
-//! saturation, every pair of products fits 32 bits), 4 pixels x 2 channels
-//! per pass; DEPTHWISE_CONV_2D 16 channels per pass with exact 16x16->32
-//! products; and the per-channel requantization 8 lanes at a time with
-//! TensorFlow Lite's double rounding reproduced exactly (64-bit products),
-//! which also makes the int8 ADD of equal shapes 8 elements at a time.
+//! x86-64 int8 kernels in AVX2 (`core::arch::x86_64`). CONV_2D: the input
+//! widened once (`input + offset`, 16 bits) into a zero-padded image, the
+//! filters packed once per call on the stack as `[tap pair][channel][2]`,
+//! then per 4 output pixels and 16 channels a `vpbroadcastd` of each
+//! pixel's tap pair times 8 channels' filter pairs (`vpmaddwd`: exact, no
+//! saturation), the sums already in channel order (`packed`); small
+//! products and FULLY_CONNECTED take 16-bit patches against the filter
+//! widened in registers, 4 pixels x 2 channels per pass (`conv`).
+//! DEPTHWISE_CONV_2D two taps per `vpmaddwd` (`depthwise`). The int8 ADD of
+//! equal shapes (`add`). TensorFlow Lite's per-channel requantization with
+//! its double rounding reproduced exactly, 8 lanes at a time (`requant`).
 //!
 //! Selected at compile time: the runtime is `no_std`, so the dispatch in
 //! `arch` uses `cfg(target_feature = "avx2")` (`-C target-cpu=x86-64-v3`,
@@ -15,6 +17,8 @@
 //! (after `is_x86_feature_detected!`) against the reference in any build.
 //! Like the Cortex-M4 kernels, each returns `false` for what it does not
 //! cover, and the caller runs the reference, which rewrites every output.
+//! Nothing here uses the arena: the packed filters and the widened image
+//! live on the stack (up to about 170 KiB in one call).
 
 mod add;
 mod conv;
