@@ -11,6 +11,8 @@
 
 use core::arch::x86_64::*;
 
+use super::mac;
+
 use super::packed;
 use super::requant::Requantizer;
 use crate::ops::conv_2d::{Conv2dParams, Window};
@@ -486,7 +488,7 @@ unsafe fn dot<const P: usize, const C: usize>(
             // SAFETY: as above.
             let v = unsafe { _mm256_loadu_si256(p.add(k).cast()) };
             for (a, w) in row.iter_mut().zip(w) {
-                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(v, w));
+                *a = mac(*a, v, w);
             }
         }
         k += 16;
@@ -496,7 +498,7 @@ unsafe fn dot<const P: usize, const C: usize>(
             // SAFETY: `full + 16 <= k16`: inside every patch.
             let v = unsafe { _mm256_loadu_si256(p.add(full).cast()) };
             for (a, w) in row.iter_mut().zip(tails) {
-                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(v, w));
+                *a = mac(*a, v, w);
             }
         }
     }

@@ -8,6 +8,8 @@
 //! requantization pass over the pixel's channels.
 
 use core::arch::x86_64::*;
+
+use super::mac;
 use core::mem::MaybeUninit;
 
 use super::conv::span;
@@ -280,8 +282,8 @@ impl<'a> Interior<'a> {
                     let fh = _mm256_loadu_si256(fp.add(16).cast());
                     let l = _mm256_add_epi16(l, offset);
                     let h = _mm256_add_epi16(h, offset);
-                    lo = _mm256_add_epi32(lo, _mm256_madd_epi16(l, fl));
-                    hi = _mm256_add_epi32(hi, _mm256_madd_epi16(h, fh));
+                    lo = mac(lo, l, fl);
+                    hi = mac(hi, h, fh);
                 }
             }
             // SAFETY: `acc` holds `c + 16` values (loop condition).
@@ -302,7 +304,7 @@ impl<'a> Interior<'a> {
                     let l = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(xa, xb));
                     let fl = _mm256_loadu_si256(f.add((p * depth + c) * 2).cast());
                     let l = _mm256_add_epi16(l, offset);
-                    lo = _mm256_add_epi32(lo, _mm256_madd_epi16(l, fl));
+                    lo = mac(lo, l, fl);
                 }
             }
             // SAFETY: `acc` holds `c + 8` values.

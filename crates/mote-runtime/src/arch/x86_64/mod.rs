@@ -20,6 +20,10 @@
 //! Nothing here uses the arena: the packed filters and the widened image
 //! live on the stack (up to about 170 KiB in one call).
 
+#[cfg(target_feature = "avxvnni")]
+use core::arch::x86_64::_mm256_dpwssd_avx_epi32;
+use core::arch::x86_64::{__m256i, _mm256_add_epi32, _mm256_madd_epi16};
+
 mod add;
 mod conv;
 mod depthwise;
@@ -31,3 +35,17 @@ pub use conv::{conv_i8, fully_connected_i8};
 pub use depthwise::depthwise_conv_i8;
 #[cfg(test)]
 pub use requant::Requantizer;
+
+/// `acc + a0 * b0 + a1 * b1` per 32-bit lane of 16-bit pairs, wrapping:
+/// `vpmaddwd` then `vpaddd`, or one `vpdpwssd` where the build enables
+/// AVX-VNNI (`-C target-cpu=native` on a CPU that has it; the same sums,
+/// its accumulation wraps as `vpaddd` does).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn mac(acc: __m256i, a: __m256i, b: __m256i) -> __m256i {
+    #[cfg(target_feature = "avxvnni")]
+    // SAFETY: this build enables AVX-VNNI (`cfg` above).
+    return unsafe { _mm256_dpwssd_avx_epi32(acc, a, b) };
+    #[cfg(not(target_feature = "avxvnni"))]
+    _mm256_add_epi32(acc, _mm256_madd_epi16(a, b))
+}

@@ -9,6 +9,8 @@
 //! stride (the odd window's last pair meets a patch zero).
 
 use core::arch::x86_64::*;
+
+use super::mac;
 use core::mem::MaybeUninit;
 
 use super::requant::Requantizer;
@@ -185,8 +187,8 @@ unsafe fn dot(x: [*const i16; 4], w: *const i16, pairs: usize) -> [[__m256i; 2];
             let w1 = _mm256_loadu_si256(w.add(p * 32 + 16).cast());
             for (a, x) in acc.iter_mut().zip(x) {
                 let v = _mm256_set1_epi32(x.add(2 * p).cast::<i32>().read_unaligned());
-                a[0] = _mm256_add_epi32(a[0], _mm256_madd_epi16(v, w0));
-                a[1] = _mm256_add_epi32(a[1], _mm256_madd_epi16(v, w1));
+                a[0] = mac(a[0], v, w0);
+                a[1] = mac(a[1], v, w1);
             }
         }
     }
@@ -382,8 +384,8 @@ unsafe fn dot_rows(
                 let w1 = _mm256_loadu_si256(w.add(p * 32 + 16).cast());
                 for (a, x) in acc.iter_mut().zip(x) {
                     let v = _mm256_set1_epi32(x.add(at).cast::<i32>().read_unaligned());
-                    a[0] = _mm256_add_epi32(a[0], _mm256_madd_epi16(v, w0));
-                    a[1] = _mm256_add_epi32(a[1], _mm256_madd_epi16(v, w1));
+                    a[0] = mac(a[0], v, w0);
+                    a[1] = mac(a[1], v, w1);
                 }
             }
         }
