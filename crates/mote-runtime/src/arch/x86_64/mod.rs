@@ -20,9 +20,11 @@
 //! Nothing here uses the arena: the packed filters and the widened image
 //! live on the stack (up to about 170 KiB in one call).
 
+use core::arch::x86_64::__m256i;
 #[cfg(target_feature = "avxvnni")]
 use core::arch::x86_64::_mm256_dpwssd_avx_epi32;
-use core::arch::x86_64::{__m256i, _mm256_add_epi32, _mm256_madd_epi16};
+#[cfg(not(target_feature = "avxvnni"))]
+use core::arch::x86_64::{_mm256_add_epi32, _mm256_madd_epi16};
 
 mod add;
 mod conv;
@@ -43,7 +45,9 @@ pub use requant::Requantizer;
 #[inline]
 #[target_feature(enable = "avx2")]
 fn mac(acc: __m256i, a: __m256i, b: __m256i) -> __m256i {
+    // The AVX-VNNI intrinsics need Rust 1.89; only such builds compile this.
     #[cfg(target_feature = "avxvnni")]
+    #[allow(clippy::incompatible_msrv)]
     // SAFETY: this build enables AVX-VNNI (`cfg` above).
     return unsafe { _mm256_dpwssd_avx_epi32(acc, a, b) };
     #[cfg(not(target_feature = "avxvnni"))]
