@@ -2,11 +2,19 @@
 """mote's interpreter against TensorFlow Lite Micro and TensorFlow Lite on the
 host, one thread, in the same run: median and minimum microseconds per invoke.
 
-usage: bench/runtime/compare.py [--invokes N] [--mote PATH]   (from the repo root)
+usage: bench/runtime/compare.py [--invokes N] [--mote PATH] [--tract PATH]   (from the repo root)
 
-Needs the oracle venv (./scripts/test makes .venv) and a release `mote`
-(cargo build --release -p mote-cli). Not part of CI: timings depend on the
-machine and its load; read the ratios, not the absolute numbers.
+Needs the oracle venv (./scripts/test makes .venv) and a release `mote`. The
+runtime picks its x86-64 kernels at compile time, so say which build you time:
+  cargo build --release -p mote-cli                      (default x86-64: SSE2)
+  RUSTFLAGS="-C target-cpu=x86-64-v3" cargo build --release -p mote-cli \
+      --target-dir target/x86-64-v3                      (AVX2 kernels)
+  bench/runtime/compare.py --mote target/x86-64-v3/release/mote
+tract-tflite is timed if its bench binary is built (its own workspace):
+  cargo build --release --manifest-path bench/runtime/tract/Cargo.toml
+Not part of CI: timings depend on the machine and its load; read the ratios
+(all engines run interleaved, model by model, in one run), not the absolute
+numbers.
 """
 import argparse
 import json
@@ -80,15 +88,31 @@ def mote(binary, path, n):
     return result["median_us"], result["min_us"]
 
 
+def tract(binary, path, n):
+    """(median, min), or the reason tract-tflite cannot run the model."""
+    out = subprocess.run([binary, "--invokes", str(n), path], check=True, capture_output=True, text=True)
+    result = json.loads(out.stdout)
+    if "error" in result:
+        return result["error"]
+    return result["median_us"], result["min_us"]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--invokes", type=int, default=200)
     parser.add_argument("--mote", default="target/release/mote")
+    parser.add_argument("--tract", default=os.path.join(os.path.dirname(__file__), "tract/target/release/mote-bench-tract"))
     args = parser.parse_args()
     rng = np.random.default_rng(7)
+    has_tract = os.path.exists(args.tract)
+    print(f"mote: {args.mote}; tract: {args.tract if has_tract else 'not built'}")
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
-    print("| model | mote | tflite-micro | LiteRT reference | LiteRT built-in | LiteRT + XNNPACK | mote vs tflite-micro | mote vs LiteRT built-in |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| model | mote | tflite-micro | LiteRT reference | LiteRT built-in | LiteRT + XNNPACK | tract "
+        "| mote vs tflite-micro | vs LiteRT built-in | vs XNNPACK | vs tract |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    problems = []
     for rel in MODELS:
         path = os.path.join(ASSETS, rel)
         ours = mote(args.mote, path, args.invokes)
@@ -96,12 +120,23 @@ def main():
         ref = litert(path, args.invokes, rng, "reference")
         builtin = litert(path, args.invokes, rng, "builtin")
         xnn = litert(path, args.invokes, rng, "xnnpack")
+        theirs = tract(args.tract, path, args.invokes) if has_tract else None
+        name = os.path.basename(rel)
         cell = lambda m: f"{m[0]:.1f} ({m[1]:.1f})"
+        if isinstance(theirs, str):
+            problems.append(f"tract cannot run {name}: {theirs}")
+            tract_cell, tract_ratio = "fails", "-"
+        elif theirs is None:
+            tract_cell, tract_ratio = "-", "-"
+        else:
+            tract_cell, tract_ratio = cell(theirs), f"{theirs[0] / ours[0]:.2f}x"
         print(
-            f"| {os.path.basename(rel)} | {cell(ours)} | {cell(micro)} | {cell(ref)} | {cell(builtin)} | {cell(xnn)} "
-            f"| {micro[0] / ours[0]:.1f}x | {builtin[0] / ours[0]:.2f}x |"
+            f"| {name} | {cell(ours)} | {cell(micro)} | {cell(ref)} | {cell(builtin)} | {cell(xnn)} | {tract_cell} "
+            f"| {micro[0] / ours[0]:.1f}x | {builtin[0] / ours[0]:.2f}x | {xnn[0] / ours[0]:.2f}x | {tract_ratio} |"
         )
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    for p in problems:
+        print(p)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,11 @@
 //! Rust twin in `portable`, which the host tests compare with the reference
 //! kernels. Both give the reference's results bit for bit: the sums are the
 //! same numbers in wrapping 32-bit arithmetic, requantized by the same code.
+//!
+//! On x86-64 built with AVX2 (`-C target-cpu=x86-64-v3` or `native`), the
+//! three ops run the kernels of `x86_64` (explicit AVX2, bit-exact with the
+//! reference, tested against it on any x86-64 host with AVX2); the default
+//! x86-64 build (SSE2) keeps the portable kernels of `ops`.
 
 #[cfg(any(test, mote_dsp))]
 mod conv_2d;
@@ -22,6 +27,11 @@ mod gemm;
 mod portable;
 #[cfg(test)]
 mod tests;
+#[cfg(all(
+    target_arch = "x86_64",
+    any(test, all(target_feature = "avx2", not(feature = "reference-kernels")))
+))]
+mod x86_64;
 
 /// The 2-MAC primitives the blocked kernels use.
 #[cfg(any(test, mote_dsp))]
@@ -33,6 +43,7 @@ mod simd {
 }
 
 use crate::ops;
+use crate::ops::arithmetic::AddSubQuantized;
 use crate::ops::conv_2d::Conv2dParams;
 use crate::ops::depthwise_conv_2d::DepthwiseConv2dParams;
 use crate::ops::fully_connected::FullyConnectedParams;
@@ -43,6 +54,15 @@ use crate::ops::per_channel::Requant;
 pub fn conv_i8(p: &Conv2dParams, q: &Requant<'_>, x: &[i8], w: &[i8], b: &[i32], out: &mut [i8]) {
     #[cfg(mote_dsp)]
     if conv_2d::conv_i8(p, q, x, w, b, out) {
+        return;
+    }
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        not(feature = "reference-kernels")
+    ))]
+    // SAFETY: this build enables AVX2 (`cfg` above), which the kernel needs.
+    if unsafe { x86_64::conv_i8(p, q, x, w, b, out) } {
         return;
     }
     ops::conv_2d::conv_i8(p, q, x, w, b, out);
@@ -62,6 +82,15 @@ pub fn depthwise_conv_i8(
     if depthwise_conv_2d::depthwise_conv_i8(p, q, x, w, b, out) {
         return;
     }
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        not(feature = "reference-kernels")
+    ))]
+    // SAFETY: this build enables AVX2 (`cfg` above), which the kernel needs.
+    if unsafe { x86_64::depthwise_conv_i8(p, q, x, w, b, out) } {
+        return;
+    }
     ops::depthwise_conv_2d::depthwise_conv_i8(p, q, x, w, b, out);
 }
 
@@ -79,5 +108,32 @@ pub fn fully_connected_i8(
     if conv_2d::fully_connected_i8(p, q, x, w, b, out) {
         return;
     }
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        not(feature = "reference-kernels")
+    ))]
+    // SAFETY: this build enables AVX2 (`cfg` above), which the kernel needs.
+    if unsafe { x86_64::fully_connected_i8(p, q, x, w, b, out) } {
+        return;
+    }
     ops::fully_connected::fully_connected_i8(p, q, x, w, b, out);
+}
+
+/// The int8 ADD of two inputs of the output's size (no broadcasting):
+/// `true` if an optimized kernel wrote `output`, else the caller runs the
+/// reference.
+#[inline]
+#[allow(unused_variables)]
+pub fn add_i8(q: &AddSubQuantized, a: &[u8], b: &[u8], output: &mut [u8]) -> bool {
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        not(feature = "reference-kernels")
+    ))]
+    // SAFETY: this build enables AVX2 (`cfg` above), which the kernel needs.
+    if unsafe { x86_64::add_i8(q, a, b, output) } {
+        return true;
+    }
+    false
 }

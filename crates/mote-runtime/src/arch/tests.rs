@@ -239,3 +239,308 @@ fn primitives_do_what_the_instructions_do() {
     // Wrapping: i32::MAX + 1 * 1 + 0 wraps to i32::MIN, as the instruction.
     assert_eq!(smlad(1, 1, i32::MAX), i32::MIN);
 }
+
+/// The AVX2 kernels of `x86_64` against the reference kernels (skipped on
+/// a host without AVX2).
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::*;
+    use crate::ops::per_channel::requantize;
+
+    fn avx2() -> bool {
+        std::is_x86_feature_detected!("avx2")
+    }
+
+    /// Channel counts that cross the 8/16-lane and 64-channel block edges.
+    fn wide(rng: &mut Rng, small: usize) -> usize {
+        match rng.next() % 4 {
+            0 => rng.usize(1, 150),
+            1 => rng.usize(14, 40),
+            _ => rng.usize(1, small),
+        }
+    }
+
+    #[test]
+    fn requantization_matches_reference() {
+        if !avx2() {
+            return;
+        }
+        let mut rng = Rng(11);
+        let specials = [0, 1, -1, i32::MAX, i32::MIN, 1 << 30, -(1 << 30), 12_345];
+        for case in 0..2_000 {
+            let n = rng.usize(1, 40);
+            let first = rng.usize(0, 5);
+            let per_tensor = rng.next() % 4 == 0;
+            let channels = if per_tensor { 1 } else { first + n };
+            let multipliers: Vec<i32> = (0..channels)
+                .map(|_| match rng.next() % 6 {
+                    0 => i32::MIN,
+                    1 => -(rng.next() as i32 & 0x7fff_ffff),
+                    2 => rng.next() as i32,
+                    // Products at the rounding ties: 2^30 * odd acc.
+                    3 => [1 << 30, -(1 << 30), i32::MAX, 1, -1][rng.usize(0, 4)],
+                    _ => rng.range(1 << 30, i64::from(i32::MAX)) as i32,
+                })
+                .collect();
+            let shifts: Vec<i32> = (0..channels)
+                .map(|_| match rng.next() % 8 {
+                    0 => rng.range(-40, 40) as i32,
+                    1 => [i32::MIN, i32::MAX, -31, 31, 0][rng.usize(0, 4)],
+                    _ => rng.range(-12, 3) as i32,
+                })
+                .collect();
+            let (mut multipliers, mut shifts) = (multipliers, shifts);
+            if case % 3 == 0 {
+                // What real scales below 1 give (the kernels' fast path).
+                multipliers
+                    .iter_mut()
+                    .for_each(|m| *m = (*m).max(i32::MIN + 1));
+                shifts.iter_mut().for_each(|s| *s = -s.rem_euclid(32));
+            }
+            let acc: Vec<i32> = (0..n)
+                .map(|i| {
+                    if i % 7 == 0 {
+                        specials[rng.usize(0, specials.len() - 1)]
+                    } else {
+                        (rng.next() as i32) >> rng.usize(0, 24)
+                    }
+                })
+                .collect();
+            let b = if rng.next() % 3 == 0 {
+                Vec::new()
+            } else {
+                (0..first + n)
+                    .map(|_| rng.next() as i32 >> rng.usize(0, 20))
+                    .collect()
+            };
+            let min = rng.range(-128, 0) as i32;
+            let output = OutputQuant {
+                offset: rng.range(-128, 127) as i32,
+                min,
+                max: rng.range(i64::from(min) - 3, 127) as i32,
+            };
+            let quant = Requant {
+                input_offset: 0,
+                output,
+                multipliers: &multipliers,
+                shifts: &shifts,
+            };
+            let want: Vec<i8> = (0..n)
+                .map(|j| {
+                    let bias = b.get(first + j).copied().unwrap_or(0);
+                    let c = if per_tensor { 0 } else { first + j };
+                    requantize(
+                        acc[j].wrapping_add(bias),
+                        multipliers[c],
+                        shifts[c],
+                        &output,
+                    )
+                })
+                .collect();
+            let mut got = vec![0i8; n];
+            // SAFETY: the host has AVX2 (checked above).
+            unsafe {
+                let r = super::super::x86_64::Requantizer::new(&quant, &b, first + n).unwrap();
+                r.row(&acc, first, &mut got);
+            }
+            assert_eq!(
+                got, want,
+                "case {case}: {acc:?} {multipliers:?} {shifts:?} {output:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn conv_matches_reference() {
+        if !avx2() {
+            return;
+        }
+        let mut rng = Rng(12);
+        let mut covered = 0;
+        for case in 0..600 {
+            let in_depth = wide(&mut rng, 19);
+            let out_depth = wide(&mut rng, 11);
+            let mut w = window(&mut rng, in_depth, out_depth);
+            if case % 3 == 0 {
+                (w.filter_height, w.filter_width, w.pad_height, w.pad_width) = (1, 1, 0, 0);
+                (w.dilation_height, w.dilation_width) = (1, 1);
+                w.out_height = (w.in_height - 1) / w.stride_height + 1;
+                w.out_width = (w.in_width - 1) / w.stride_width + 1;
+            }
+            let params = Conv2dParams {
+                window: w,
+                filter_depth: in_depth,
+                has_bias: true,
+                kind: ConvKind::Float32 { range: (0.0, 0.0) },
+            };
+            let q = Quant::random(&mut rng, out_depth);
+            let input = rng.bytes(w.batches * w.in_height * w.in_width * in_depth);
+            let filter = rng.bytes(out_depth * w.filter_height * w.filter_width * in_depth);
+            let b = bias(&mut rng, out_depth);
+            let n = w.batches * w.out_height * w.out_width * out_depth;
+            let (mut want, mut got) = (vec![0i8; n], vec![0i8; n]);
+            conv_2d::conv_i8_reference(&params, &q.requant(), &input, &filter, &b, &mut want);
+            // SAFETY: the host has AVX2 (checked above).
+            let ran = unsafe {
+                super::super::x86_64::conv_i8(&params, &q.requant(), &input, &filter, &b, &mut got)
+            };
+            if ran {
+                covered += 1;
+                assert_eq!(got, want, "case {case}: {w:?}");
+            } else {
+                let k = w.filter_height * w.filter_width * in_depth;
+                assert!(
+                    k > 2048 || !(-32_640..=32_640).contains(&q.input_offset),
+                    "case {case}"
+                );
+            }
+        }
+        assert!(covered > 550, "only {covered} cases ran the AVX2 kernel");
+    }
+
+    #[test]
+    fn depthwise_matches_reference() {
+        if !avx2() {
+            return;
+        }
+        let mut rng = Rng(13);
+        for case in 0..600 {
+            let depth = wide(&mut rng, 21);
+            let w = window(&mut rng, depth, depth);
+            let params = DepthwiseConv2dParams {
+                window: w,
+                depth_multiplier: 1,
+                has_bias: true,
+                kind: ConvKind::Float32 { range: (0.0, 0.0) },
+            };
+            let q = Quant::random(&mut rng, depth);
+            let input = rng.bytes(w.batches * w.in_height * w.in_width * depth);
+            let filter = rng.bytes(w.filter_height * w.filter_width * depth);
+            let b = bias(&mut rng, depth);
+            let n = w.batches * w.out_height * w.out_width * depth;
+            let (mut want, mut got) = (vec![0i8; n], vec![0i8; n]);
+            depthwise_conv_2d::depthwise_conv_i8(
+                &params,
+                &q.requant(),
+                &input,
+                &filter,
+                &b,
+                &mut want,
+            );
+            // SAFETY: the host has AVX2 (checked above).
+            let ran = unsafe {
+                super::super::x86_64::depthwise_conv_i8(
+                    &params,
+                    &q.requant(),
+                    &input,
+                    &filter,
+                    &b,
+                    &mut got,
+                )
+            };
+            assert!(ran, "case {case}");
+            assert_eq!(got, want, "case {case}: {w:?}");
+        }
+    }
+
+    #[test]
+    fn fully_connected_matches_reference() {
+        if !avx2() {
+            return;
+        }
+        let mut rng = Rng(14);
+        for case in 0..600 {
+            let batches = if rng.next() % 5 == 0 {
+                rng.usize(1, 70)
+            } else {
+                rng.usize(1, 4)
+            };
+            let depth = match rng.next() % 4 {
+                0 => rng.usize(1, 700),
+                _ => rng.usize(1, 70),
+            };
+            let units = wide(&mut rng, 13);
+            let params = FullyConnectedParams {
+                batches,
+                depth,
+                units,
+                has_bias: true,
+                kind: FullyConnectedKind::Float32 { range: (0.0, 0.0) },
+            };
+            let q = Quant::random(&mut rng, units);
+            let input = rng.bytes(batches * depth);
+            let weights = rng.bytes(units * depth);
+            let b = bias(&mut rng, units);
+            let (mut want, mut got) = (vec![0i8; batches * units], vec![0i8; batches * units]);
+            fully_connected::fully_connected_i8(
+                &params,
+                &q.requant(),
+                &input,
+                &weights,
+                &b,
+                &mut want,
+            );
+            // SAFETY: the host has AVX2 (checked above).
+            let ran = unsafe {
+                super::super::x86_64::fully_connected_i8(
+                    &params,
+                    &q.requant(),
+                    &input,
+                    &weights,
+                    &b,
+                    &mut got,
+                )
+            };
+            if ran {
+                assert_eq!(got, want, "case {case}");
+            } else {
+                assert!(!(-32_640..=32_640).contains(&q.input_offset), "case {case}");
+            }
+        }
+    }
+
+    #[test]
+    fn add_matches_reference() {
+        use crate::ops::arithmetic::AddSubQuantized;
+        if !avx2() {
+            return;
+        }
+        let mut rng = Rng(15);
+        for case in 0..2_000 {
+            let n = rng.usize(0, 70);
+            let multiplier = |rng: &mut Rng| match rng.next() % 6 {
+                0 => [i32::MIN, i32::MAX, 1 << 30, -(1 << 30), 0][rng.usize(0, 4)],
+                1 => rng.next() as i32,
+                _ => rng.range(1 << 30, i64::from(i32::MAX)) as i32,
+            };
+            let shift = |rng: &mut Rng| match rng.next() % 8 {
+                0 => [i32::MIN, i32::MAX, 0, 3, -31, -32][rng.usize(0, 5)],
+                _ => rng.range(-25, 0) as i32,
+            };
+            let min = rng.range(-128, 127) as i32;
+            let q = AddSubQuantized {
+                input1_offset: rng.range(-128, 127) as i32,
+                input2_offset: rng.range(-128, 127) as i32,
+                output_offset: rng.range(-128, 127) as i32,
+                left_shift: if rng.next() % 4 == 0 { 15 } else { 20 },
+                input1: (multiplier(&mut rng), shift(&mut rng)),
+                input2: (multiplier(&mut rng), shift(&mut rng)),
+                output: (multiplier(&mut rng), shift(&mut rng)),
+                range: (min, rng.range(i64::from(min) - 2, 127) as i32),
+            };
+            let a: Vec<u8> = rng.bytes(n).into_iter().map(|v| v as u8).collect();
+            let b: Vec<u8> = rng.bytes(n).into_iter().map(|v| v as u8).collect();
+            let want: Vec<u8> = a
+                .iter()
+                .zip(&b)
+                .map(|(&x, &y)| {
+                    q.apply(i32::from(x as i8), i32::from(y as i8), i32::wrapping_add) as i8 as u8
+                })
+                .collect();
+            let mut got = vec![0u8; n];
+            // SAFETY: the host has AVX2 (checked above).
+            assert!(unsafe { super::super::x86_64::add_i8(&q, &a, &b, &mut got) });
+            assert_eq!(got, want, "case {case}: {q:?}");
+        }
+    }
+}

@@ -73,9 +73,14 @@ pub fn add(params: &AddParams, input1: &[u8], input2: &[u8], output: &mut [u8]) 
             // TensorFlow Lite's `Add<int32_t>` overflows in C++; mote wraps.
             x.wrapping_add(y).max(*lo).min(*hi)
         }),
-        AddKernel::Int8(q) => bc.map(input1, input2, output, |x: i8, y: i8| {
-            q.apply(x.into(), y.into(), i32::wrapping_add) as i8
-        }),
+        AddKernel::Int8(q) => {
+            if bc.same() && crate::arch::add_i8(q, input1, input2, output) {
+                return;
+            }
+            bc.map(input1, input2, output, |x: i8, y: i8| {
+                q.apply(x.into(), y.into(), i32::wrapping_add) as i8
+            })
+        }
         AddKernel::Int16(q) => bc.map(input1, input2, output, |x: i16, y: i16| {
             q.apply(x.into(), y.into(), i32::wrapping_add) as i16
         }),

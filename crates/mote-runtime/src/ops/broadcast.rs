@@ -94,6 +94,12 @@ impl Broadcast {
         self.elements
     }
 
+    /// Whether both inputs have the output's element count (no
+    /// broadcasting: element `i` of each input makes output `i`).
+    pub fn same(&self) -> bool {
+        self.same
+    }
+
     /// Calls `f(output_index, input1_index, input2_index)` for every output
     /// element, in order.
     #[inline]
