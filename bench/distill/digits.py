@@ -19,7 +19,8 @@ X, Y are the training rows of `mote data digits`, evaluated on its 360 test
 rows; with --validation the teacher and both students train on the first 80 %
 of the training rows and are scored on the last 20 % (287 rows), so that
 settings can be chosen without the test rows. Every (alpha, T) pair is run.
-Prints accuracy per seed and the mean (and its standard error) per model.
+Prints accuracy per seed and the mean (and its standard error) per model;
+"distilled - alone" is against the student alone at the spec's learning rate.
 Needs numpy (e.g. the oracle's .venv/bin/python).
 """
 
@@ -46,11 +47,16 @@ def run(mote, *args):
     return out.stdout
 
 
-def seeded(spec: Path, seed: int, folder: Path) -> Path:
+def seeded(spec: Path, seed: int, folder: Path, learning_rate=None) -> Path:
     text = spec.read_text()
-    assert "\nseed = 0\n" in text, spec
-    path = folder / f"{spec.stem}_{seed}.toml"
-    path.write_text(text.replace("\nseed = 0\n", f"\nseed = {seed}\n"))
+    assert "\nseed = 0\n" in text and "\nlearning_rate = 0.001\n" in text, spec
+    text = text.replace("\nseed = 0\n", f"\nseed = {seed}\n")
+    name = f"{spec.stem}_{seed}"
+    if learning_rate is not None:
+        text = text.replace("\nlearning_rate = 0.001\n", f"\nlearning_rate = {learning_rate!r}\n")
+        name += f"_lr{learning_rate:g}"
+    path = folder / f"{name}.toml"
+    path.write_text(text)
     return path
 
 
@@ -64,6 +70,9 @@ def main():
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--alpha", type=float, nargs="+", default=[0.1])
     p.add_argument("--temperature", type=float, nargs="+", default=[4.0])
+    p.add_argument("--learning-rate", type=float, nargs="+", default=[],
+                   help="also each of these student learning rates (the spec's is 0.001): "
+                   "every (alpha, T) pair distilled with it, and the student alone with it as a control")
     p.add_argument("--validation", action="store_true")
     p.add_argument("--mote", default=str(ROOT / "target" / "release" / "mote"))
     args = p.parse_args()
@@ -81,23 +90,27 @@ def main():
                 np.save(data / f"{name}.npy", a)
             x, y = data / "x_fit.npy", data / "y_fit.npy"
             xe, ye = data / "x_val.npy", data / "y_val.npy"
+        rates = [None] + args.learning_rate
         pairs = [(a, t) for a in args.alpha for t in args.temperature]
-        names = ["teacher", "alone"] + [f"alpha {a:g} T {t:g}" for a, t in pairs]
+        lr_name = lambda lr: "" if lr is None else f", lr {lr:g}"
+        names = ["teacher"] + [f"alone{lr_name(lr)}" for lr in rates]
+        names += [f"alpha {a:g} T {t:g}{lr_name(lr)}" for lr in rates for a, t in pairs]
         table = {n: [] for n in names}
         seeds = range(args.first_seed, args.first_seed + args.seeds)
         for s in seeds:
             teacher_spec = seeded(SPECS / "digits_teacher.toml", s, tmp)
-            student_spec = seeded(SPECS / "digits_student.toml", s, tmp)
             teacher, alone = tmp / "teacher.tflite", tmp / "alone.tflite"
             run(args.mote, "train", teacher_spec, "--x", x, "--y", y, "-o", teacher, "--verbose", "0")
-            run(args.mote, "train", student_spec, "--x", x, "--y", y, "-o", alone, "--verbose", "0")
             table["teacher"].append(accuracy(args.mote, teacher, xe, ye))
-            table["alone"].append(accuracy(args.mote, alone, xe, ye))
-            for (a, t), name in zip(pairs, names[2:]):
-                out = tmp / "distilled.tflite"
-                run(args.mote, "distill", "--teacher", teacher, "--student", student_spec, "--x", x, "--y", y,
-                    "--alpha", a, "--temperature", t, "-o", out)
-                table[name].append(accuracy(args.mote, out, xe, ye))
+            for lr in rates:
+                student_spec = seeded(SPECS / "digits_student.toml", s, tmp, lr)
+                run(args.mote, "train", student_spec, "--x", x, "--y", y, "-o", alone, "--verbose", "0")
+                table[f"alone{lr_name(lr)}"].append(accuracy(args.mote, alone, xe, ye))
+                for a, t in pairs:
+                    out = tmp / "distilled.tflite"
+                    run(args.mote, "distill", "--teacher", teacher, "--student", student_spec, "--x", x, "--y", y,
+                        "--alpha", a, "--temperature", t, "-o", out)
+                    table[f"alpha {a:g} T {t:g}{lr_name(lr)}"].append(accuracy(args.mote, out, xe, ye))
             print(f"seed {s}: " + ", ".join(f"{n} {v[-1]:.2f}" for n, v in table.items()), file=sys.stderr)
 
     where = "validation (last 20 % of the training rows)" if args.validation else "test (360 rows)"
@@ -107,7 +120,7 @@ def main():
     print("|---|" + "---:|" * (len(shown) + 3))
     for n, v in table.items():
         se = statistics.stdev(v) / math.sqrt(len(v)) if len(v) > 1 else float("nan")
-        if n in ("teacher", "alone"):
+        if not n.startswith("alpha"):
             diff = ""
         else:
             d = [a - b for a, b in zip(v, table["alone"])]
