@@ -451,24 +451,35 @@ fn prune_zeroes_the_target_fraction_of_each_kernel() {
 fn distill_trains_a_student_from_a_teacher_file() {
     let dir = scratch("distill");
     let [teacher, x, y, x_test, y_test] = digits_mlp(&dir);
+    let spec = format!(
+        "{}/../../examples/specs/digits_student.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let student = dir.join("student.tflite");
-    let out = mote(&[
-        "distill",
-        s(&teacher),
-        "--data",
-        s(&x),
-        "--labels",
-        s(&y),
-        "--hidden",
-        "8",
-        "--epochs",
-        "30",
-        "-o",
-        s(&student),
-    ]);
+    let distill = |alpha: &str, temperature: &str, teacher: &str, out: &Path| {
+        mote(&[
+            "distill",
+            "--teacher",
+            teacher,
+            "--student",
+            &spec,
+            "--x",
+            s(&x),
+            "--y",
+            s(&y),
+            "--alpha",
+            alpha,
+            "--temperature",
+            temperature,
+            "-o",
+            s(out),
+        ])
+    };
+    let out = distill("0.1", "4", s(&teacher), &student);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("student 64 -> [8] -> 10"),
+        text(&out.stdout)
+            .contains("distilled 50 epochs (alpha 0.1, T 4, teacher's logits before its softmax)"),
         "{}",
         text(&out.stdout)
     );
@@ -483,53 +494,79 @@ fn distill_trains_a_student_from_a_teacher_file() {
         "--json",
     ]);
     let json: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
-    // 64 x 8 + 8 x 10 = 592 student weights against the teacher's 2368.
-    assert_eq!(json["models"][1]["weights"], 592);
+    // 64 x 16 + 16 x 10 = 1184 student weights against the teacher's 2368.
+    assert_eq!(json["models"][1]["weights"], 1184);
     assert!(
-        json["models"][1]["accuracy"].as_f64().unwrap() > 0.85,
+        json["models"][1]["accuracy"].as_f64().unwrap() > 0.9,
         "{json}"
     );
 
-    // A teacher whose outputs are not probabilities, and bad settings: one line, no file.
+    // Bad settings, a teacher whose outputs do not fit the student: one line, no file.
     let bad_out = dir.join("bad.tflite");
+    for (alpha, temperature, what) in [
+        ("2", "4", "alpha 2 is not in [0, 1]"),
+        ("-0.5", "4", "alpha -0.5 is not in [0, 1]"),
+        ("0.1", "0", "temperature 0 must be a positive number"),
+        ("0.1", "-2", "temperature -2 must be a positive number"),
+    ] {
+        let out = distill(alpha, temperature, s(&teacher), &bad_out);
+        assert_one_error(&out, &bad_out, what);
+    }
+    // The sine model takes 1 value per example, the student 64.
     let sine = asset("tflm/hello_world/hello_world_float.tflite");
-    let ones = dir.join("ones.npy");
-    npy_f32(&ones, &[3, 1], &[0.5, 1.0, 1.5]);
-    let labels = dir.join("labels.npy");
-    npy_f32(&labels, &[3], &[0.0, 0.0, 0.0]);
-    assert_refused(
-        &[
-            "distill",
-            &sine,
-            "--data",
-            s(&ones),
-            "--labels",
-            s(&labels),
-            "--hidden",
-            "4",
-            "-o",
-            s(&bad_out),
-        ],
+    let out = distill("0.1", "4", &sine, &bad_out);
+    assert_one_error(&out, &bad_out, "teacher");
+    // A 3-class teacher for the 10-class student.
+    let three = dir.join("three.toml");
+    std::fs::write(
+        &three,
+        std::fs::read_to_string(&spec)
+            .unwrap()
+            .replace("units = 10", "units = 3")
+            .replace("epochs = 50", "epochs = 1"),
+    )
+    .unwrap();
+    let labels3 = dir.join("y3.npy");
+    let y3: Vec<f32> = (0..1437).map(|i| (i % 3) as f32).collect();
+    npy_f32(&labels3, &[1437], &y3);
+    let teacher3 = dir.join("teacher3.tflite");
+    let out = mote(&[
+        "train",
+        three.to_str().unwrap(),
+        "--x",
+        s(&x),
+        "--y",
+        s(&labels3),
+        "-o",
+        s(&teacher3),
+        "--verbose",
+        "0",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = distill("0.1", "4", s(&teacher3), &bad_out);
+    assert_one_error(
+        &out,
         &bad_out,
-        "its outputs are not probabilities",
+        "the teacher gives 3 values per example, the student 10 classes",
     );
-    assert_refused(
-        &[
-            "distill",
-            s(&teacher),
-            "--data",
-            s(&x),
-            "--labels",
-            s(&y),
-            "--hidden",
-            "4",
-            "--alpha",
-            "2",
-            "-o",
-            s(&bad_out),
-        ],
-        &bad_out,
-        "--alpha 2 is not in [0, 1]",
+}
+
+fn assert_one_error(out: &std::process::Output, out_path: &Path, what: &str) {
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "expected failure: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    assert!(
+        err.starts_with("error: ") && err.contains(what),
+        "'{what}' expected in: {err}"
+    );
+    assert!(
+        !out_path.exists(),
+        "a failed command left {}",
+        out_path.display()
     );
 }
 

@@ -45,8 +45,8 @@ pub use history::{History, Logs};
 pub use layers::{
     ActivationLayer, Add, AveragePooling1D, AveragePooling2D, BatchNormalization, Concatenate,
     Conv1D, Conv2D, Dense, DepthwiseConv2D, Dropout, Flatten, GlobalAveragePooling1D,
-    GlobalAveragePooling2D, Input, Layer, MaxPooling1D, MaxPooling2D, Padding, Param, Reshape,
-    SeparableConv2D, Window,
+    GlobalAveragePooling2D, Input, Layer, MaxPooling1D, MaxPooling2D, Padding, Param, Rescaling,
+    Reshape, SeparableConv2D, Window,
 };
 pub use loss::Loss;
 pub use metric::Metric;

@@ -1,112 +1,82 @@
-//! `mote distill`: train a small MLP student from a teacher `.tflite` and labels.
+//! `mote distill`: train a student spec from a teacher `.tflite` and labels.
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
-use mote_compress::distill::{distill, DistillConfig};
-use mote_compress::report::run_float;
-use mote_train::data::read_npy;
+use mote_compress::distill::{distill, teacher_logits, DistillConfig, LogitSource};
+use mote_train::spec::Spec;
+
+use super::train::{read_inputs, read_targets};
 
 /// Arguments of `mote distill`.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  mote distill teacher.tflite --data x.npy --labels y.npy --hidden 8 -o student.tflite\n  \
-mote distill teacher.tflite --data x.npy --labels y.npy --hidden 32 --hidden 16 --alpha 0.3 --temperature 2 -o s.tflite\n\n\
-loss = alpha * CE(labels, student) + (1 - alpha) * T^2 * KL(softmax(teacher/T) || softmax(student/T)).\n\
-The teacher is any one-input .tflite classifier whose output is probabilities (softmax; int8\n\
-edges are dequantized); the student is a float MLP of ReLU layers and a softmax output."
+    after_help = "Examples:\n  mote train examples/specs/digits_teacher.toml --x d/x_train.npy --y d/y_train.npy -o teacher.tflite\n  \
+mote distill --teacher teacher.tflite --student examples/specs/digits_student.toml --x d/x_train.npy --y d/y_train.npy -o student.tflite\n\n\
+loss = alpha * CE(labels, student) + (1 - alpha) * T^2 * KL(softmax(teacher/T) || softmax(student/T)),\n\
+both averaged over the batch. The student is a training spec (as for `mote train`: layers, optimizer,\n\
+epochs, batch size, seed), ending in softmax or in logits; `mote train` of the same spec is the same\n\
+student trained on labels alone (same initial weights and batches). The teacher is any one-input\n\
+.tflite classifier: a final SOFTMAX is cut off to read its logits; outputs that are probabilities\n\
+give log-probabilities (the logits up to a constant); other outputs are taken as logits."
 )]
 pub struct DistillArgs {
-    /// The teacher model.
+    /// The teacher model (.tflite).
+    #[arg(long, value_name = "TEACHER.tflite")]
     pub teacher: PathBuf,
-    /// Training inputs (.npy, [N, features]).
-    #[arg(long, visible_alias = "x", value_name = "X.npy")]
-    pub data: PathBuf,
+    /// The student's training spec (.toml).
+    #[arg(long, value_name = "SPEC.toml")]
+    pub student: PathBuf,
+    /// Training inputs (.npy, [N, ...]).
+    #[arg(long, visible_alias = "data", value_name = "X.npy")]
+    pub x: PathBuf,
     /// Class labels (.npy, [N]).
-    #[arg(long, visible_alias = "y", value_name = "Y.npy")]
-    pub labels: PathBuf,
-    /// Units of each hidden layer of the student, in order (repeatable).
-    #[arg(long, required = true)]
-    pub hidden: Vec<usize>,
+    #[arg(long, visible_alias = "labels", value_name = "Y.npy")]
+    pub y: PathBuf,
     /// Where to write the student (float .tflite).
     #[arg(short, long, value_name = "OUT.tflite")]
     pub output: PathBuf,
     /// Weight of the labels' cross-entropy, in [0, 1].
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, allow_hyphen_values = true)]
     pub alpha: f32,
-    /// Softmax temperature (a positive integer).
-    #[arg(long, default_value_t = 4)]
-    pub temperature: u32,
-    /// Training epochs.
-    #[arg(long, default_value_t = 50)]
-    pub epochs: usize,
-    /// Rows per step.
-    #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
-    /// Adam's learning rate.
-    #[arg(long, default_value_t = 1e-3)]
-    pub learning_rate: f32,
-    /// Seed of the weights and batch order.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Softmax temperature T > 0.
+    #[arg(long, default_value_t = 4.0, allow_hyphen_values = true)]
+    pub temperature: f32,
 }
 
 /// Runs `mote distill`.
 pub fn run(args: &DistillArgs) -> Result<()> {
-    if !(0.0..=1.0).contains(&args.alpha) {
-        bail!("--alpha {} is not in [0, 1]", args.alpha);
-    }
-    if args.temperature == 0 || args.epochs == 0 || args.batch_size == 0 {
-        bail!("--temperature, --epochs and --batch-size must be at least 1");
-    }
-    if args.hidden.contains(&0) {
-        bail!("--hidden layers need at least one unit");
-    }
-    let teacher = crate::read_model(&args.teacher)?;
-    let x = read_npy(&args.data)?;
-    let y = read_npy(&args.labels)?;
-    if x.rows() == 0 || x.rows() != y.len() {
-        bail!(
-            "{} rows of data and {} labels: they must match and not be empty",
-            x.rows(),
-            y.len()
-        );
-    }
-    let probabilities = run_float(&teacher, x.data(), x.row_len())
-        .with_context(|| format!("{}: running the teacher", args.teacher.display()))?;
-    let classes = probabilities.len() / x.rows();
-    let rows_sum_to_one = probabilities
-        .chunks(classes.max(1))
-        .all(|r| r.iter().all(|&p| p >= 0.0) && (r.iter().sum::<f32>() - 1.0).abs() < 0.05);
-    if !rows_sum_to_one {
-        bail!(
-            "{}: its outputs are not probabilities (end the teacher with a softmax)",
-            args.teacher.display()
-        );
-    }
-    if let Some(&bad) = y.data().iter().find(|&&l| l < 0.0 || l as usize >= classes) {
-        bail!("label {bad} is not a class of the teacher's {classes}");
-    }
     let config = DistillConfig {
         alpha: args.alpha,
         temperature: args.temperature,
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        learning_rate: args.learning_rate,
-        seed: args.seed,
     };
-    let student = distill(&x, &y, &probabilities, &args.hidden, &config).context("training")?;
+    config.check()?;
+    let text = std::fs::read_to_string(&args.student)
+        .with_context(|| format!("{}: cannot read", args.student.display()))?;
+    let spec = Spec::parse(&text).with_context(|| format!("{}", args.student.display()))?;
+    let teacher = crate::read_model(&args.teacher)?;
+    let x = read_inputs(&args.x, &spec.input_shape)?;
+    let y = read_targets(&args.y, x.rows())?;
+    let (logits, source) = teacher_logits(&teacher, x.data(), x.data().len() / x.rows().max(1))
+        .with_context(|| format!("{}", args.teacher.display()))?;
+    let student = distill(&spec, &x, &y, &logits, &config)
+        .with_context(|| format!("{} from {}", args.student.display(), args.teacher.display()))?;
     let out = mote_train::tflite::export(&student)?.to_bytes()?;
     mote_train::files::write_atomic(&args.output, &out)
         .with_context(|| format!("{}: cannot write", args.output.display()))?;
+    let source = match source {
+        LogitSource::BeforeSoftmax => "logits before its softmax",
+        LogitSource::LogProbabilities => "log-probabilities",
+        LogitSource::Outputs => "outputs as logits",
+    };
     println!(
-        "{} -> {}: student {} -> {:?} -> {classes}, {} -> {} bytes",
-        args.teacher.display(),
+        "distilled {} epochs (alpha {}, T {}, teacher's {source}): wrote {} ({} parameters, {} bytes)",
+        spec.epochs,
+        config.alpha,
+        config.temperature,
         args.output.display(),
-        x.row_len(),
-        args.hidden,
-        teacher.len(),
+        student.param_count(),
         out.len()
     );
     Ok(())

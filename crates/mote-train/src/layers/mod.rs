@@ -15,6 +15,7 @@ mod global_average_pooling;
 mod input;
 mod param;
 mod pooling;
+mod rescaling;
 mod reshape;
 mod separable_conv2d;
 
@@ -32,6 +33,7 @@ pub use global_average_pooling::{GlobalAveragePooling1D, GlobalAveragePooling2D}
 pub use input::Input;
 pub use param::Param;
 pub use pooling::{AveragePooling1D, AveragePooling2D, MaxPooling1D, MaxPooling2D};
+pub use rescaling::Rescaling;
 pub use reshape::{Flatten, Reshape};
 pub use separable_conv2d::SeparableConv2D;
 
@@ -165,6 +167,8 @@ layer_table! {
     Reshape(Reshape),
     /// An activation as a layer.
     Activation(ActivationLayer),
+    /// `x * scale + offset`.
+    Rescaling(Rescaling),
 }
 
 impl Layer {
