@@ -29,8 +29,9 @@ use mote_train::Rng;
 
 use crate::quantize::calibrate::{calibrate, Observed};
 use crate::quantize::range::{ActivationQuant, Histogram};
+use crate::quantize::rewrite::weights_per_channel;
 use crate::quantize::rewrite::{check_weights, rewrite, PROBABILITY, TANH};
-use crate::quantize::weights::{quantize_bias, quantize_weights};
+use crate::quantize::weights::{quantize_bias, quantize_weights_as, WeightType};
 use crate::quantize::{import, Calibration, Io, QuantizeConfig, QuantizeError, RangeMethod};
 
 /// How to fine-tune.
@@ -50,6 +51,9 @@ pub struct QatConfig {
     pub freeze_after: Option<usize>,
     /// The exported model's input and output type.
     pub io: Io,
+    /// How weights are stored (and fake-quantized): int4 FULLY_CONNECTED
+    /// weights take one scale per tensor, as the rewrite writes them.
+    pub weights: WeightType,
 }
 
 impl Default for QatConfig {
@@ -62,6 +66,7 @@ impl Default for QatConfig {
             ema_decay: 0.99,
             freeze_after: None,
             io: Io::Int8,
+            weights: WeightType::Int8,
         }
     }
 }
@@ -192,6 +197,8 @@ struct Network {
     input_range: Range,
     width: usize,
     nodes: Vec<Node>,
+    /// How the weights are fake-quantized.
+    weights: WeightType,
 }
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {
@@ -342,6 +349,7 @@ impl Network {
             input_range: range_of(input)?,
             width,
             nodes,
+            weights: WeightType::Int8,
         })
     }
 
@@ -364,6 +372,7 @@ impl Network {
     /// With `track`, every tracked range first moves toward the batch's min/max.
     fn step(&mut self, x: &[f32], y: &[usize], track: Option<f32>) -> (f32, Vec<Vec<f32>>) {
         let rows = y.len();
+        let to = self.weights;
         let update = |range: &mut Range, values: &[f32]| {
             if let (Some(decay), None) = (track, range.fixed) {
                 let lo = values.iter().copied().fold(f32::INFINITY, f32::min);
@@ -397,17 +406,22 @@ impl Network {
                     ..
                 } => {
                     let (units, fan_in) = (*units, *fan_in);
-                    let w = quantize_weights(weights, &[units, fan_in], 0, true);
+                    let per_channel = weights_per_channel(BuiltinOperator::FULLY_CONNECTED, to);
+                    let w = quantize_weights_as(weights, &[units, fan_in], 0, per_channel, to);
+                    let scale = |c: usize| w.scales[c.min(w.scales.len() - 1)];
                     let wq: Vec<f32> = w
                         .values
                         .iter()
                         .enumerate()
-                        .map(|(i, &q)| f32::from(q) * w.scales[i / fan_in])
+                        .map(|(i, &q)| f32::from(q) * scale(i / fan_in))
                         .collect();
                     let bq: Vec<f32> = match bias {
                         Some(b) => {
                             let (q, s) = quantize_bias(b, input_quant.scale, &w.scales);
-                            q.iter().zip(&s).map(|(&q, &s)| q as f32 * s).collect()
+                            q.iter()
+                                .enumerate()
+                                .map(|(c, &q)| q as f32 * s[c.min(s.len() - 1)])
+                                .collect()
                         }
                         None => vec![0.0; units],
                     };
@@ -641,6 +655,7 @@ pub fn qat(
     }
     let observed = calibrate(&float, calibration.unwrap_or(x), 1)?;
     let mut net = Network::new(&float, &model, &observed)?;
+    net.weights = config.weights;
     let features = x.sample(0).len();
     if features != net.width {
         return Err(QatError::Data(format!(
@@ -704,10 +719,15 @@ pub fn qat(
         method: RangeMethod::MinMax,
         overrides: Vec::new(),
         per_channel: true,
+        weights: config.weights,
         io: config.io,
     };
     let mut int8 = rewrite(&float, &observed, &quantize)?;
-    int8.description = "mote int8 (quantization-aware training)".into();
+    int8.description = match config.weights {
+        WeightType::Int8 => "mote int8 (quantization-aware training)",
+        WeightType::Int4 => "mote int8, int4 weights (quantization-aware training)",
+    }
+    .into();
     Ok((
         int8,
         QatReport {

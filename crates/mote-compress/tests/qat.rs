@@ -10,7 +10,7 @@
 mod common;
 
 use mote_compress::qat::{qat, QatConfig, QatError};
-use mote_compress::quantize::{quantize, Calibration, Io, QuantizeConfig};
+use mote_compress::quantize::{quantize, Calibration, Io, QuantizeConfig, WeightType};
 use mote_compress::report::{accuracy, run_float};
 use mote_conformance::{run, Case, Engine, TempDir};
 use mote_runtime::{BuiltinOperator, Interpreter, Model, OpResolver, TensorType};
@@ -166,6 +166,90 @@ fn qat_models_beat_ptq_and_run_identically_in_tflite_micro() {
             "QAT {io:?} edges: {} test rows identical to TFLM",
             steps.len()
         );
+    }
+}
+
+#[test]
+fn int4_weight_models_are_smaller_and_run_identically_in_tflite_micro() {
+    let (float, (train_x, train_y), (test_x, test_y)) = digits();
+    let train = Calibration::new(vec![train_x.rows(), 64], train_x.data().to_vec()).unwrap();
+    let test_accuracy = |bytes: &[u8]| {
+        let outputs = run_float(bytes, test_x.data(), 64).unwrap();
+        accuracy(&outputs, 10, test_y.data())
+    };
+    let int4 = QuantizeConfig {
+        weights: WeightType::Int4,
+        ..QuantizeConfig::default()
+    };
+    let int8 = quantize(&float, &train, &QuantizeConfig::default())
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    let ptq = quantize(&float, &train, &int4).unwrap().to_bytes().unwrap();
+    let config = QatConfig {
+        weights: WeightType::Int4,
+        ..QatConfig::default()
+    };
+    let qat4 = qat(&float, &train, train_y.data(), None, &config)
+        .unwrap()
+        .0
+        .to_bytes()
+        .unwrap();
+    let (f, p, q) = (
+        test_accuracy(&float),
+        test_accuracy(&ptq),
+        test_accuracy(&qat4),
+    );
+    println!(
+        "float {:.2} %, PTQ int4 {:.2} % ({} B), QAT int4 {:.2} % ({} B), int8 {} B",
+        100.0 * f,
+        100.0 * p,
+        ptq.len(),
+        100.0 * q,
+        qat4.len(),
+        int8.len()
+    );
+    // Weights: 2 368 int8 bytes -> 1 184; one scale per FULLY_CONNECTED.
+    assert!(
+        ptq.len() < int8.len() * 2 / 3,
+        "{} vs {}",
+        ptq.len(),
+        int8.len()
+    );
+    assert_eq!(qat4.len(), ptq.len());
+    assert!(p > f - 0.02 && q > f - 0.02, "float {f}, PTQ {p}, QAT {q}");
+    // Both models' weights really are int4.
+    for bytes in [&ptq, &qat4] {
+        let model = Model::parse(bytes).unwrap();
+        let g = model.subgraph(0).unwrap();
+        let int4 = (0..g.tensor_count())
+            .filter(|&t| g.tensor(t).unwrap().dtype() == TensorType::Int4)
+            .count();
+        assert_eq!(int4, 2);
+    }
+    let dir = TempDir::new("int4");
+    let steps = steps(&ptq, &test_x);
+    let cases: Vec<Case> = [("ptq", &ptq), ("qat", &qat4)]
+        .iter()
+        .map(|(name, bytes)| {
+            let path = dir.path().join(format!("{name}_int4.tflite"));
+            std::fs::write(&path, bytes).unwrap();
+            Case {
+                model: path,
+                steps: steps.clone(),
+            }
+        })
+        .collect();
+    for ((name, bytes), outcome) in [("ptq", &ptq), ("qat", &qat4)]
+        .iter()
+        .zip(run(Engine::Tflm, &cases))
+    {
+        let theirs = outcome.unwrap_or_else(|e| panic!("{name}: TFLM failed: {e}"));
+        let ours = mote_outputs(bytes, &steps);
+        for (s, (a, b)) in ours.iter().zip(&theirs.steps).enumerate() {
+            assert_eq!(a, &b[0].data, "{name}: test row {s} differs from TFLM");
+        }
+        println!("{name} int4: {} test rows identical to TFLM", steps.len());
     }
 }
 

@@ -10,7 +10,7 @@ use mote_compress::report::{accuracy, run_float};
 use mote_train::data::read_npy;
 use mote_train::Tensor;
 
-use super::quantize::IoType;
+use super::quantize::{IoType, Weights};
 
 /// Arguments of `mote qat`.
 #[derive(Args, Debug)]
@@ -59,6 +59,9 @@ pub struct QatArgs {
     /// Input and output type of the int8 model.
     #[arg(long, value_enum, default_value = "int8")]
     pub io: IoType,
+    /// How weights are stored and fake-quantized: int8, or int4 (one scale per FULLY_CONNECTED).
+    #[arg(long, value_enum, default_value = "int8")]
+    pub weights: Weights,
 }
 
 fn samples(tensor: &Tensor, path: &std::path::Path) -> Result<Calibration> {
@@ -104,6 +107,7 @@ pub fn run(args: &QatArgs) -> Result<()> {
             IoType::Int8 => Io::Int8,
             IoType::Float => Io::Float,
         },
+        weights: args.weights.into(),
         ..QatConfig::default()
     };
     let (int8, report) = qat(&bytes, &train, y.data(), calibration.as_ref(), &config)

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use mote_compress::quantize::{quantize, Calibration, Io, QuantizeConfig, RangeMethod};
+use mote_compress::quantize::{quantize, Calibration, Io, QuantizeConfig, RangeMethod, WeightType};
 use mote_runtime::TensorType;
 use mote_train::npy;
 
@@ -38,12 +38,31 @@ pub enum IoType {
     Float,
 }
 
+/// How weights are stored, as the command line names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Weights {
+    /// int8, symmetric in [-127, 127].
+    Int8,
+    /// int4 (TFLite INT4, two a byte), symmetric in [-7, 7]; FULLY_CONNECTED takes one scale.
+    Int4,
+}
+
+impl From<Weights> for WeightType {
+    fn from(w: Weights) -> Self {
+        match w {
+            Weights::Int8 => WeightType::Int8,
+            Weights::Int4 => WeightType::Int4,
+        }
+    }
+}
+
 /// Arguments of `mote quantize`.
 #[derive(Args, Debug)]
 #[command(
     after_help = "Examples:\n  mote quantize model.tflite --calibration x_train.npy -o model_int8.tflite\n  \
 mote quantize model.tflite --calibration x.npy -o out.tflite --io float --method percentile\n  \
-mote quantize model.tflite --calibration x.npy -o out.tflite --method-for dense/linear=mse\n\n\
+mote quantize model.tflite --calibration x.npy -o out.tflite --method-for dense/linear=mse\n  \
+mote quantize model.tflite --calibration x.npy -o model_int4.tflite --weights int4\n\n\
 The calibration array stacks representative inputs along its first axis: [N, ...] where ... is\n\
 the model input's shape without its batch dimension (float32 or float64)."
 )]
@@ -65,6 +84,9 @@ pub struct QuantizeArgs {
     /// How activation ranges are chosen.
     #[arg(long, value_enum, default_value = "minmax")]
     pub method: Method,
+    /// How weights are stored: int8, or int4 packed two a byte (half the weight bytes).
+    #[arg(long, value_enum, default_value = "int8")]
+    pub weights: Weights,
     /// A range method for one tensor, by name: NAME=minmax|percentile|mse (repeatable).
     #[arg(long, value_name = "NAME=METHOD")]
     pub method_for: Vec<String>,
@@ -99,6 +121,7 @@ pub fn run(args: &QuantizeArgs) -> Result<()> {
         method: args.method.into(),
         overrides,
         per_channel: !args.per_tensor,
+        weights: args.weights.into(),
         io: match args.io {
             IoType::Int8 => Io::Int8,
             IoType::Float => Io::Float,

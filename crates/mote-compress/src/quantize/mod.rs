@@ -21,6 +21,7 @@ pub mod weights;
 pub use calibrate::Calibration;
 pub use error::QuantizeError;
 pub use range::RangeMethod;
+pub use weights::WeightType;
 
 use mote_train::tflite::ModelDef;
 
@@ -41,8 +42,12 @@ pub struct QuantizeConfig {
     pub method: RangeMethod,
     /// Per-tensor range methods, by tensor name.
     pub overrides: Vec<(String, RangeMethod)>,
-    /// One weight scale per output channel (else one per tensor).
+    /// One weight scale per output channel (else one per tensor). int4
+    /// FULLY_CONNECTED weights always take one (TensorFlow Lite Micro runs no
+    /// other).
     pub per_channel: bool,
+    /// How weights are stored.
+    pub weights: WeightType,
     /// The input and output element type.
     pub io: Io,
 }
@@ -53,6 +58,7 @@ impl Default for QuantizeConfig {
             method: RangeMethod::MinMax,
             overrides: Vec::new(),
             per_channel: true,
+            weights: WeightType::Int8,
             io: Io::Int8,
         }
     }

@@ -8,7 +8,7 @@ use mote_train::tflite::{ModelDef, OperatorDef, OptionsDef, QuantizationDef, Ten
 
 use super::calibrate::Observed;
 use super::range::{choose, ActivationQuant};
-use super::weights::{quantize_bias, quantize_weights};
+use super::weights::{quantize_bias, quantize_weights_as, WeightType};
 use super::{Io, QuantizeConfig, QuantizeError};
 
 /// The fixed output quantization of SOFTMAX and LOGISTIC: `[0, 1)` in 1/256 steps.
@@ -30,6 +30,13 @@ fn weight_axis(op: BuiltinOperator) -> Option<usize> {
         BuiltinOperator::DEPTHWISE_CONV_2D => Some(3),
         _ => None,
     }
+}
+
+/// Whether `op`'s weights of type `weights` may take one scale per channel:
+/// not int4 FULLY_CONNECTED, which TensorFlow Lite Micro refuses
+/// (`fully_connected_common.cc`).
+pub fn weights_per_channel(op: BuiltinOperator, weights: WeightType) -> bool {
+    !(weights == WeightType::Int4 && op == BuiltinOperator::FULLY_CONNECTED)
 }
 
 /// The lowest op version that has int8 kernels (TensorFlow Lite's registrations).
@@ -145,7 +152,11 @@ pub fn rewrite(
         float,
         quants: &quants,
         out: ModelDef {
-            description: "mote int8 (post-training quantization)".into(),
+            description: match config.weights {
+                WeightType::Int8 => "mote int8 (post-training quantization)",
+                WeightType::Int4 => "mote int8, int4 weights (post-training quantization)",
+            }
+            .into(),
             name: float.name.clone(),
             ..ModelDef::default()
         },
@@ -170,7 +181,7 @@ pub fn rewrite(
         builder.activation(output as usize, edge_suffix);
     }
     for (index, op) in float.operators.iter().enumerate() {
-        builder.operator(index, op, config.per_channel)?;
+        builder.operator(index, op, config.per_channel, config.weights)?;
     }
     for &output in &float.outputs {
         let q = builder.activation(output as usize, edge_suffix);
@@ -247,6 +258,7 @@ impl Builder<'_> {
         index: usize,
         op: &OperatorDef,
         per_channel: bool,
+        weights: WeightType,
     ) -> Result<(), QuantizeError> {
         let unsupported = || QuantizeError::UnsupportedOp { index, op: op.op };
         let mut inputs = Vec::with_capacity(op.inputs.len());
@@ -267,13 +279,19 @@ impl Builder<'_> {
             let new_index = match (weight_axis(op.op), slot, constant) {
                 (Some(_), 1 | 2, false) => return Err(QuantizeError::VariableWeights { index }),
                 (Some(axis), 1, true) => {
-                    let w =
-                        quantize_weights(&float_values(tensor), &dims(tensor), axis, per_channel);
+                    let per_channel = per_channel && weights_per_channel(op.op, weights);
+                    let w = quantize_weights_as(
+                        &float_values(tensor),
+                        &dims(tensor),
+                        axis,
+                        per_channel,
+                        weights,
+                    );
                     let scales = w.scales.clone();
                     weight_scales.clone_from(&scales);
                     let mut def =
-                        TensorDef::new(tensor.name.clone(), &tensor.shape, TensorType::Int8);
-                    def.data = Some(w.values.iter().map(|&v| v as u8).collect());
+                        TensorDef::new(tensor.name.clone(), &tensor.shape, weights.tensor_type());
+                    def.data = Some(weights.bytes(&w.values));
                     def.quantization = Some(QuantizationDef {
                         zero_point: vec![0; scales.len()],
                         scale: scales,

@@ -1,5 +1,58 @@
-//! Constant tensors: symmetric int8 weights (per channel or per tensor) and
-//! int32 biases at `input_scale * weight_scale`.
+//! Constant tensors: symmetric int8 or int4 weights (per channel or per
+//! tensor) and int32 biases at `input_scale * weight_scale`.
+
+use mote_runtime::TensorType;
+
+/// How weights are stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WeightType {
+    /// int8, symmetric in `[-127, 127]` (TensorFlow Lite's int8 scheme).
+    #[default]
+    Int8,
+    /// int4 (TensorFlow Lite's `INT4`), symmetric in `[-7, 7]`, packed two a
+    /// byte low nibble first ([`pack_int4`]).
+    Int4,
+}
+
+impl WeightType {
+    /// The largest magnitude a weight is quantized to.
+    pub fn max(self) -> f32 {
+        match self {
+            WeightType::Int8 => 127.0,
+            WeightType::Int4 => 7.0,
+        }
+    }
+
+    /// The tensor type the weights are written as.
+    pub fn tensor_type(self) -> TensorType {
+        match self {
+            WeightType::Int8 => TensorType::Int8,
+            WeightType::Int4 => TensorType::Int4,
+        }
+    }
+
+    /// The bytes of quantized `values` as this type stores them.
+    pub fn bytes(self, values: &[i8]) -> Vec<u8> {
+        match self {
+            WeightType::Int8 => values.iter().map(|&v| v as u8).collect(),
+            WeightType::Int4 => pack_int4(values),
+        }
+    }
+}
+
+/// int4 values (each in `[-8, 7]`) packed two a byte as TensorFlow Lite
+/// stores `INT4`: element `2k` in the low nibble of byte `k`, `2k + 1` in the
+/// high nibble; an odd count leaves the last high nibble zero.
+pub fn pack_int4(values: &[i8]) -> Vec<u8> {
+    values
+        .chunks(2)
+        .map(|p| {
+            let low = p[0] as u8 & 0x0f;
+            let high = p.get(1).map_or(0, |&h| h as u8 & 0x0f);
+            low | high << 4
+        })
+        .collect()
+}
 
 /// Symmetric int8 weights: `real = scales[c] * q` for channel `c`.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,6 +72,18 @@ pub fn quantize_weights(
     axis: usize,
     per_channel: bool,
 ) -> Weights {
+    quantize_weights_as(values, shape, axis, per_channel, WeightType::Int8)
+}
+
+/// [`quantize_weights`] to `[-m, m]` with `m` = [`WeightType::max`] of `to`.
+pub fn quantize_weights_as(
+    values: &[f32],
+    shape: &[usize],
+    axis: usize,
+    per_channel: bool,
+    to: WeightType,
+) -> Weights {
+    let top = to.max();
     let channels = if per_channel { shape[axis] } else { 1 };
     let inner: usize = shape[axis + 1..].iter().product();
     let channel_of = |i: usize| {
@@ -35,12 +100,12 @@ pub fn quantize_weights(
     }
     let scales: Vec<f32> = max_abs
         .iter()
-        .map(|&m| if m > 0.0 { m / 127.0 } else { 1.0 })
+        .map(|&m| if m > 0.0 { m / top } else { 1.0 })
         .collect();
     let values = values
         .iter()
         .enumerate()
-        .map(|(i, v)| (v / scales[channel_of(i)]).round().clamp(-127.0, 127.0) as i8)
+        .map(|(i, v)| (v / scales[channel_of(i)]).round().clamp(-top, top) as i8)
         .collect();
     Weights { values, scales }
 }
@@ -95,6 +160,23 @@ mod tests {
         let w = quantize_weights(&[2.0, 0.0, -0.5, 0.0], &[1, 1, 2, 2], 3, true);
         assert_eq!(w.scales, vec![2.0 / 127.0, 1.0]);
         assert_eq!(w.values, vec![127, 0, -32, 0]);
+    }
+
+    #[test]
+    fn int4_weights_take_seven_steps_each_way_and_pack_low_nibble_first() {
+        // max |w| = 0.7 -> scale 0.1: [0.7, -0.25, 0.04, -0.7] -> [7, -2.5 -> -3, 0, -7].
+        let w = quantize_weights_as(
+            &[0.7, -0.25, 0.04, -0.7],
+            &[1, 4],
+            0,
+            true,
+            WeightType::Int4,
+        );
+        assert_eq!(w.scales, vec![0.7 / 7.0]);
+        assert_eq!(w.values, vec![7, -3, 0, -7]);
+        // 7 | -3 << 4 = 0xd7; 0 | -7 << 4 = 0x90; an odd count leaves 0 above -8.
+        assert_eq!(WeightType::Int4.bytes(&w.values), vec![0xd7, 0x90]);
+        assert_eq!(pack_int4(&[-8, 7, -8]), vec![0x78, 0x08]);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::padding::{axis, Padding};
 use super::per_channel::{ChannelParams, OutputQuant, Requant};
 use super::{EvalContext, PrepareContext};
 use crate::error::Error;
-use crate::model::TensorType;
+use crate::model::{Tensor, TensorType};
 
 /// Field ids of `Conv2DOptions`.
 mod field {
@@ -202,6 +202,41 @@ pub enum ConvKind {
         /// Per output channel multiplier and shift.
         channels: ChannelParams,
     },
+    /// int8 activations, int4 filter packed two a byte ([`super::int4`]),
+    /// per-channel requantization: the arithmetic of [`ConvKind::Int8`].
+    Int4Filter {
+        /// Minus the input zero point.
+        input_offset: i32,
+        /// Output zero point and clamp range.
+        output: OutputQuant,
+        /// Per output channel multiplier and shift.
+        channels: ChannelParams,
+    },
+}
+
+/// The params of an int8 convolution-like op whose filter is int4: checks
+/// the packed filter and the int32 bias, then computes the requantization of
+/// `channels` output channels (filter axis `dimension`).
+pub(crate) fn prepare_int4_filter(
+    ctx: &mut PrepareContext<'_, '_>,
+    (input, filter, bias, output): (&Tensor<'_>, &Tensor<'_>, Option<&Tensor<'_>>, &Tensor<'_>),
+    activation: u8,
+    channels: usize,
+    dimension: usize,
+) -> Result<ConvKind, Error> {
+    super::int4::expect_filter(ctx, filter)?;
+    if let Some(bias) = bias {
+        ctx.expect_type(bias, TensorType::Int32)?;
+        ctx.expect_readable::<i32>(bias)?;
+    }
+    let (_, input_zero_point) = ctx.quantization(input)?;
+    let output_quant = OutputQuant::prepare(ctx, output, activation, -128, 127)?;
+    let channels = ChannelParams::prepare(ctx, input, filter, output, channels, dimension)?;
+    Ok(ConvKind::Int4Filter {
+        input_offset: input_zero_point.wrapping_neg(),
+        output: output_quant,
+        channels,
+    })
 }
 
 /// Reads the padding, strides and dilation of a convolution-like op and
@@ -317,6 +352,13 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<Conv2dParams, Error> 
             let range = ctx.float_activation(activation)?;
             ConvKind::Float32 { range }
         }
+        TensorType::Int8 if filter.dtype() == TensorType::Int4 => prepare_int4_filter(
+            ctx,
+            (&input, &filter, bias.as_ref(), &output),
+            activation,
+            window.out_depth,
+            0,
+        )?,
         TensorType::Int8 => {
             ctx.expect_weights::<i8, i32>(&filter, bias.as_ref())?;
             let (_, input_zero_point) = ctx.quantization(&input)?;
@@ -401,6 +443,14 @@ pub fn eval(params: &Conv2dParams, ctx: &mut EvalContext<'_>) -> Result<(), Erro
             let o = channels.int8_operands(ctx, params.has_bias, input_offset, output);
             crate::arch::conv_i8(params, &o.quant, o.input, o.weights, o.bias, o.out);
         }
+        ConvKind::Int4Filter {
+            input_offset,
+            output,
+            channels,
+        } => {
+            let o = channels.int8_operands(ctx, params.has_bias, input_offset, output);
+            conv_i8_int4(params, &o.quant, o.input, o.weights, o.bias, o.out);
+        }
     }
     Ok(())
 }
@@ -474,6 +524,58 @@ pub fn conv_i8_reference(
                         continue;
                     };
                     let (dot, sum) = dot_i8(k, x);
+                    acc = acc
+                        .wrapping_add(dot)
+                        .wrapping_add(sum.wrapping_mul(quant.input_offset));
+                }
+            }
+            if let Some(bias) = bias.get(oc) {
+                acc = acc.wrapping_add(*bias);
+            }
+            if let Some(out) = output.get_mut(out_index) {
+                *out = quant.apply(acc, oc);
+            }
+            out_index += 1;
+        }
+    });
+}
+
+/// The int4-filter kernel: [`conv_i8_reference`]'s sums with each tap's
+/// `filter_depth` weights unpacked [`super::int4::BLOCK`] at a time from
+/// `packed` (the filter `[out, height, width, depth]` as TensorFlow Lite
+/// stores int4, so a tap may start mid-byte).
+pub fn conv_i8_int4(
+    params: &Conv2dParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    packed: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+) {
+    let w = &params.window;
+    let fd = params.filter_depth;
+    let groups = (w.in_depth / fd.max(1)).max(1);
+    let per_group = (w.out_depth / groups).max(1);
+    let filter_size = w.filter_height * w.filter_width * fd;
+    let mut out_index = 0usize;
+    for_each_output(w, |b, out_y, out_x, y_first, y_end, x_first, x_end| {
+        let in_y0 = (out_y * w.stride_height) as isize - w.pad_height as isize;
+        let in_x0 = (out_x * w.stride_width) as isize - w.pad_width as isize;
+        for oc in 0..w.out_depth {
+            let group = oc / per_group;
+            let filter_base = oc * filter_size;
+            let mut acc = 0i32;
+            for fy in y_first..y_end {
+                let in_y = (in_y0 + (fy * w.dilation_height) as isize) as usize;
+                let row_base = (b * w.in_height + in_y) * w.in_width;
+                for fx in x_first..x_end {
+                    let in_x = (in_x0 + (fx * w.dilation_width) as isize) as usize;
+                    let at = (row_base + in_x) * w.in_depth + group * fd;
+                    let f_at = filter_base + (fy * w.filter_width + fx) * fd;
+                    let Some(x) = input.get(at..at + fd) else {
+                        continue;
+                    };
+                    let (dot, sum) = super::int4::dot(packed, f_at, x);
                     acc = acc
                         .wrapping_add(dot)
                         .wrapping_add(sum.wrapping_mul(quant.input_offset));

@@ -8,7 +8,8 @@
 //! Micro's reference `DepthwiseConvPerChannel` and float `DepthwiseConv`.
 
 use super::activation::clamp;
-use super::conv_2d::{dims4, window, ConvKind, Window};
+use super::conv_2d::{dims4, prepare_int4_filter, window, ConvKind, Window};
+use super::int4;
 use super::per_channel::{ChannelParams, OutputQuant, Requant};
 use super::{EvalContext, PrepareContext};
 use crate::error::Error;
@@ -79,6 +80,13 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<DepthwiseConv2dParams
             let range = ctx.float_activation(activation)?;
             ConvKind::Float32 { range }
         }
+        TensorType::Int8 if filter.dtype() == TensorType::Int4 => prepare_int4_filter(
+            ctx,
+            (&input, &filter, bias.as_ref(), &output),
+            activation,
+            window.out_depth,
+            3,
+        )?,
         TensorType::Int8 => {
             ctx.expect_weights::<i8, i32>(&filter, bias.as_ref())?;
             let (_, input_zero_point) = ctx.quantization(&input)?;
@@ -123,6 +131,14 @@ pub fn eval(params: &DepthwiseConv2dParams, ctx: &mut EvalContext<'_>) -> Result
         } => {
             let o = channels.int8_operands(ctx, params.has_bias, input_offset, output);
             crate::arch::depthwise_conv_i8(params, &o.quant, o.input, o.weights, o.bias, o.out);
+        }
+        ConvKind::Int4Filter {
+            input_offset,
+            output,
+            channels,
+        } => {
+            let o = channels.int8_operands(ctx, params.has_bias, input_offset, output);
+            depthwise_conv_i8_int4(params, &o.quant, o.input, o.weights, o.bias, o.out);
         }
     }
     Ok(())
@@ -232,6 +248,50 @@ pub fn depthwise_conv_i8(
                                     i32::from(f) * x.wrapping_add(quant.input_offset),
                                 );
                             }
+                        }
+                    });
+                    let outs = out_pixel.get_mut(start..end).unwrap_or(&mut []);
+                    quant.apply_slice(accs, bias, start, outs);
+                }
+            }
+        }
+    }
+}
+
+/// The int4-filter kernel: per output pixel and block of
+/// [`int4::BLOCK`] channels, each tap's weights unpacked from `packed` (the
+/// filter `[1, height, width, channels]` as TensorFlow Lite stores int4), then
+/// `sum(f * (x + input_offset))` plus the bias, requantized per channel, as
+/// [`depthwise_conv_i8`].
+pub fn depthwise_conv_i8_int4(
+    params: &DepthwiseConv2dParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    packed: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+) {
+    let w = &params.window;
+    let multiplier = params.depth_multiplier.max(1);
+    let mut out_pixels = output.chunks_exact_mut(w.out_depth.max(1));
+    let mut weights = [0i8; int4::BLOCK];
+    for b in 0..w.batches {
+        for out_y in 0..w.out_height {
+            for out_x in 0..w.out_width {
+                let Some(out_pixel) = out_pixels.next() else {
+                    return;
+                };
+                for start in (0..w.out_depth).step_by(int4::BLOCK) {
+                    let end = (start + int4::BLOCK).min(w.out_depth);
+                    let mut acc = [0i32; int4::BLOCK];
+                    let accs = acc.get_mut(..end - start).unwrap_or(&mut []);
+                    let k = weights.get_mut(..end - start).unwrap_or(&mut []);
+                    taps(w, b, out_y, out_x, |in_at, f_at| {
+                        int4::unpack(packed, f_at + start, k);
+                        for (j, (a, &f)) in accs.iter_mut().zip(k.iter()).enumerate() {
+                            let x = input.get(in_at + (start + j) / multiplier).copied();
+                            let x = i32::from(x.unwrap_or(0));
+                            *a = a.wrapping_add(i32::from(f) * x.wrapping_add(quant.input_offset));
                         }
                     });
                     let outs = out_pixel.get_mut(start..end).unwrap_or(&mut []);

@@ -5,6 +5,7 @@
 //! (or the input's leading dimensions with `keep_num_dims`).
 
 use super::activation::clamp;
+use super::int4;
 use super::per_channel::{ChannelParams, OutputQuant, Requant};
 use super::{EvalContext, PrepareContext};
 use crate::error::Error;
@@ -51,6 +52,17 @@ pub enum FullyConnectedKind {
         /// The multiplier and shift of each unit (all equal when per-tensor).
         channels: ChannelParams,
     },
+    /// int8 activations, int4 weights packed two a byte ([`super::int4`]),
+    /// int32 bias, one weight scale (TensorFlow Lite Micro refuses per-channel
+    /// int4 here); the arithmetic of [`FullyConnectedKind::Int8`].
+    Int4Filter {
+        /// Minus the input zero point.
+        input_offset: i32,
+        /// Output zero point and clamp range.
+        output: OutputQuant,
+        /// The one multiplier and shift.
+        channels: ChannelParams,
+    },
 }
 
 /// Checks the operator and computes its params.
@@ -88,6 +100,24 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<FullyConnectedParams,
             ctx.expect_weights::<f32, f32>(&weights, bias.as_ref())?;
             let range = ctx.float_activation(activation)?;
             FullyConnectedKind::Float32 { range }
+        }
+        TensorType::Int8 if weights.dtype() == TensorType::Int4 => {
+            int4::expect_filter(ctx, &weights)?;
+            if let Some(bias) = &bias {
+                ctx.expect_type(bias, TensorType::Int32)?;
+                ctx.expect_readable::<i32>(bias)?;
+            }
+            if weights.quantization().map(|q| q.scale_count()) != Some(1) {
+                return Err(ctx.invalid("an int4 filter takes one scale (as in TFLite Micro)"));
+            }
+            let (_, input_zero_point) = ctx.quantization(&input)?;
+            let output_quant = OutputQuant::prepare(ctx, &output, activation, -128, 127)?;
+            let channels = ChannelParams::prepare(ctx, &input, &weights, &output, units, 0)?;
+            FullyConnectedKind::Int4Filter {
+                input_offset: input_zero_point.wrapping_neg(),
+                output: output_quant,
+                channels,
+            }
         }
         TensorType::Int8 => {
             ctx.expect_weights::<i8, i32>(&weights, bias.as_ref())?;
@@ -127,6 +157,14 @@ pub fn eval(params: &FullyConnectedParams, ctx: &mut EvalContext<'_>) -> Result<
         } => {
             let o = channels.int8_operands(ctx, params.has_bias, input_offset, output);
             crate::arch::fully_connected_i8(params, &o.quant, o.input, o.weights, o.bias, o.out);
+        }
+        FullyConnectedKind::Int4Filter {
+            input_offset,
+            output,
+            channels,
+        } => {
+            let o = channels.int8_operands(ctx, params.has_bias, input_offset, output);
+            fully_connected_i8_int4(params, &o.quant, o.input, o.weights, o.bias, o.out);
         }
     }
     Ok(())
@@ -188,6 +226,34 @@ fn fully_connected_i8_rows<const N: usize>(
         let units = weights.chunks_exact(depth).zip(out_row.iter_mut());
         for (unit, (filter, out)) in units.enumerate() {
             let (dot, filter_sum) = dot_i8(filter, row);
+            let mut acc = dot.wrapping_add(filter_sum.wrapping_mul(quant.input_offset));
+            if let Some(b) = bias.get(unit) {
+                acc = acc.wrapping_add(*b);
+            }
+            *out = quant.apply(acc, unit);
+        }
+    }
+}
+
+/// The int4-filter kernel: [`fully_connected_i8`]'s sums with the weights of
+/// each unit unpacked [`int4::BLOCK`] at a time from `packed` (the filter as
+/// TensorFlow Lite stores int4: unit `u`'s weights are elements
+/// `u * depth..(u + 1) * depth`, which start mid-byte when `depth` is odd).
+pub fn fully_connected_i8_int4(
+    params: &FullyConnectedParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    packed: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+) {
+    let depth = params.depth;
+    for (row, out_row) in input
+        .chunks_exact(depth)
+        .zip(output.chunks_exact_mut(params.units))
+    {
+        for (unit, out) in out_row.iter_mut().enumerate() {
+            let (dot, filter_sum) = int4::dot(packed, unit * depth, row);
             let mut acc = dot.wrapping_add(filter_sum.wrapping_mul(quant.input_offset));
             if let Some(b) = bias.get(unit) {
                 acc = acc.wrapping_add(*b);
@@ -382,6 +448,41 @@ mod tests {
                 assert_eq!(o, quant.apply(acc, unit), "depth {depth} unit {unit}");
             }
         }
+    }
+
+    #[test]
+    fn int4_filter_equals_the_int8_kernel_on_its_values() {
+        // Depth 5 (odd: unit 1 starts in a high nibble), 3 units, 2 rows;
+        // weights -8..7 packed low nibble first.
+        let weights: Vec<i8> = (0..15).map(|i| (i * 5 % 16) as i8 - 8).collect();
+        let packed: Vec<i8> = weights
+            .chunks(2)
+            .map(|p| ((p[0] as u8 & 0x0f) | (p.get(1).map_or(0, |&h| h as u8) << 4)) as i8)
+            .collect();
+        let input: Vec<i8> = (0..10).map(|i| (i * 29 % 256) as u8 as i8).collect();
+        let params = FullyConnectedParams {
+            batches: 2,
+            depth: 5,
+            units: 3,
+            has_bias: true,
+            kind: FullyConnectedKind::Float32 { range: (0.0, 0.0) },
+        };
+        let quant = Requant {
+            input_offset: 9,
+            output: OutputQuant {
+                offset: 2,
+                min: -128,
+                max: 127,
+            },
+            multipliers: &[1 << 30],
+            shifts: &[-3],
+        };
+        let bias = [100, -50, 7];
+        let (mut want, mut got) = ([0i8; 6], [0i8; 6]);
+        fully_connected_i8(&params, &quant, &input, &weights, &bias, &mut want);
+        fully_connected_i8_int4(&params, &quant, &input, &packed, &bias, &mut got);
+        assert_eq!(got, want);
+        assert!(want.iter().any(|&v| v != want[0]), "{want:?}");
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod expand_dims;
 pub mod float_math;
 pub mod fully_connected;
 pub mod hard_swish;
+pub mod int4;
 pub mod leaky_relu;
 pub mod logistic;
 pub mod lstm_integer;
