@@ -160,6 +160,17 @@ impl Build<'_> {
     }
 }
 
+/// Whether the model has int4 tensors (the firmware then needs the runtime's
+/// `int4` feature, which int8 models leave out to save flash).
+fn has_int4(model_path: &Path) -> Result<bool> {
+    let bytes = std::fs::read(model_path).with_context(|| format!("{}", model_path.display()))?;
+    let model = Model::parse(&bytes).with_context(|| format!("{}", model_path.display()))?;
+    let graph = model.main();
+    Ok((0..graph.tensor_count())
+        .filter_map(|t| graph.tensor(t))
+        .any(|t| t.dtype() == mote_runtime::TensorType::Int4))
+}
+
 /// Builds and runs the firmware for `model_path` with `input`.
 fn run_firmware(model_path: &Path, input: &Path, build: &Build<'_>) -> Result<Run> {
     let dir = root().join("firmware");
@@ -180,8 +191,15 @@ fn run_firmware(model_path: &Path, input: &Path, build: &Build<'_>) -> Result<Ru
             "CARGO_TARGET_THUMBV7EM_NONE_EABIHF_RUSTFLAGS",
             format!("--remap-path-prefix={}/=", checkout.display()),
         );
+    let mut features = Vec::new();
     if build.reference {
-        cargo.args(["--features", "reference-kernels"]);
+        features.push("reference-kernels");
+    }
+    if has_int4(model_path)? {
+        features.push("int4");
+    }
+    if !features.is_empty() {
+        cargo.args(["--features", &features.join(",")]);
     }
     if let Some(memory) = build.memory {
         cargo.env("MOTE_MEMORY", memory);

@@ -352,13 +352,17 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<Conv2dParams, Error> 
             let range = ctx.float_activation(activation)?;
             ConvKind::Float32 { range }
         }
-        TensorType::Int8 if filter.dtype() == TensorType::Int4 => prepare_int4_filter(
-            ctx,
-            (&input, &filter, bias.as_ref(), &output),
-            activation,
-            window.out_depth,
-            0,
-        )?,
+        // Without the `int4` feature an int4 filter falls to the int8 arm,
+        // which refuses its type.
+        TensorType::Int8 if super::int4::INT4 && filter.dtype() == TensorType::Int4 => {
+            prepare_int4_filter(
+                ctx,
+                (&input, &filter, bias.as_ref(), &output),
+                activation,
+                window.out_depth,
+                0,
+            )?
+        }
         TensorType::Int8 => {
             ctx.expect_weights::<i8, i32>(&filter, bias.as_ref())?;
             let (_, input_zero_point) = ctx.quantization(&input)?;
@@ -448,6 +452,9 @@ pub fn eval(params: &Conv2dParams, ctx: &mut EvalContext<'_>) -> Result<(), Erro
             output,
             channels,
         } => {
+            if !super::int4::INT4 {
+                return Err(ctx.invalid_data("an int4 filter needs mote-runtime's `int4` feature"));
+            }
             let o = channels.int8_operands(ctx, params.has_bias, input_offset, output);
             conv_i8_int4(params, &o.quant, o.input, o.weights, o.bias, o.out);
         }

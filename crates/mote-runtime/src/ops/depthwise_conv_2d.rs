@@ -9,7 +9,7 @@
 
 use super::activation::clamp;
 use super::conv_2d::{dims4, prepare_int4_filter, window, ConvKind, Window};
-use super::int4;
+use super::int4::{self, INT4};
 use super::per_channel::{ChannelParams, OutputQuant, Requant};
 use super::{EvalContext, PrepareContext};
 use crate::error::Error;
@@ -80,7 +80,9 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<DepthwiseConv2dParams
             let range = ctx.float_activation(activation)?;
             ConvKind::Float32 { range }
         }
-        TensorType::Int8 if filter.dtype() == TensorType::Int4 => prepare_int4_filter(
+        // Without the `int4` feature an int4 filter falls to the int8 arm,
+        // which refuses its type.
+        TensorType::Int8 if INT4 && filter.dtype() == TensorType::Int4 => prepare_int4_filter(
             ctx,
             (&input, &filter, bias.as_ref(), &output),
             activation,
@@ -137,6 +139,9 @@ pub fn eval(params: &DepthwiseConv2dParams, ctx: &mut EvalContext<'_>) -> Result
             output,
             channels,
         } => {
+            if !INT4 {
+                return Err(ctx.invalid_data("an int4 filter needs mote-runtime's `int4` feature"));
+            }
             let o = channels.int8_operands(ctx, params.has_bias, input_offset, output);
             depthwise_conv_i8_int4(params, &o.quant, o.input, o.weights, o.bias, o.out);
         }

@@ -5,7 +5,7 @@
 //! (or the input's leading dimensions with `keep_num_dims`).
 
 use super::activation::clamp;
-use super::int4;
+use super::int4::{self, INT4};
 use super::per_channel::{ChannelParams, OutputQuant, Requant};
 use super::{EvalContext, PrepareContext};
 use crate::error::Error;
@@ -101,33 +101,39 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<FullyConnectedParams,
             let range = ctx.float_activation(activation)?;
             FullyConnectedKind::Float32 { range }
         }
-        TensorType::Int8 if weights.dtype() == TensorType::Int4 => {
-            int4::expect_filter(ctx, &weights)?;
-            if let Some(bias) = &bias {
-                ctx.expect_type(bias, TensorType::Int32)?;
-                ctx.expect_readable::<i32>(bias)?;
-            }
-            if weights.quantization().map(|q| q.scale_count()) != Some(1) {
-                return Err(ctx.invalid("an int4 filter takes one scale (as in TFLite Micro)"));
-            }
-            let (_, input_zero_point) = ctx.quantization(&input)?;
-            let output_quant = OutputQuant::prepare(ctx, &output, activation, -128, 127)?;
-            let channels = ChannelParams::prepare(ctx, &input, &weights, &output, units, 0)?;
-            FullyConnectedKind::Int4Filter {
-                input_offset: input_zero_point.wrapping_neg(),
-                output: output_quant,
-                channels,
-            }
-        }
         TensorType::Int8 => {
-            ctx.expect_weights::<i8, i32>(&weights, bias.as_ref())?;
+            // int4 weights: the int8 arithmetic on unpacked values (one
+            // preparation for both, so the firmware links it once).
+            // (Without the `int4` feature the int8 check refuses an int4 filter.)
+            let int4 = INT4 && weights.dtype() == TensorType::Int4;
+            if int4 {
+                int4::expect_filter(ctx, &weights)?;
+                if let Some(bias) = &bias {
+                    ctx.expect_type(bias, TensorType::Int32)?;
+                    ctx.expect_readable::<i32>(bias)?;
+                }
+                if weights.quantization().map(|q| q.scale_count()) != Some(1) {
+                    return Err(ctx.invalid("an int4 filter takes one scale (as in TFLite Micro)"));
+                }
+            } else {
+                ctx.expect_weights::<i8, i32>(&weights, bias.as_ref())?;
+            }
             let (_, input_zero_point) = ctx.quantization(&input)?;
             let output_quant = OutputQuant::prepare(ctx, &output, activation, -128, 127)?;
             let channels = ChannelParams::prepare(ctx, &input, &weights, &output, units, 0)?;
-            FullyConnectedKind::Int8 {
-                input_offset: input_zero_point.wrapping_neg(),
-                output: output_quant,
-                channels,
+            let input_offset = input_zero_point.wrapping_neg();
+            if int4 {
+                FullyConnectedKind::Int4Filter {
+                    input_offset,
+                    output: output_quant,
+                    channels,
+                }
+            } else {
+                FullyConnectedKind::Int8 {
+                    input_offset,
+                    output: output_quant,
+                    channels,
+                }
             }
         }
         other => return Err(ctx.unsupported_type(other)),
@@ -154,17 +160,24 @@ pub fn eval(params: &FullyConnectedParams, ctx: &mut EvalContext<'_>) -> Result<
             input_offset,
             output,
             channels,
-        } => {
-            let o = channels.int8_operands(ctx, params.has_bias, input_offset, output);
-            crate::arch::fully_connected_i8(params, &o.quant, o.input, o.weights, o.bias, o.out);
         }
-        FullyConnectedKind::Int4Filter {
+        | FullyConnectedKind::Int4Filter {
             input_offset,
             output,
             channels,
         } => {
+            let int4 = matches!(params.kind, FullyConnectedKind::Int4Filter { .. });
+            if int4 && !INT4 {
+                return Err(ctx.invalid_data("an int4 filter needs mote-runtime's `int4` feature"));
+            }
             let o = channels.int8_operands(ctx, params.has_bias, input_offset, output);
-            fully_connected_i8_int4(params, &o.quant, o.input, o.weights, o.bias, o.out);
+            if int4 {
+                fully_connected_i8_int4(params, &o.quant, o.input, o.weights, o.bias, o.out);
+            } else {
+                crate::arch::fully_connected_i8(
+                    params, &o.quant, o.input, o.weights, o.bias, o.out,
+                );
+            }
         }
     }
     Ok(())

@@ -7,6 +7,10 @@
 //! before each run; here the kernels unpack [`BLOCK`] values at a time into a
 //! stack buffer, so the RAM cost does not grow with the filter.
 
+/// Whether this build runs int4 filters (feature `int4`, on by default; a
+/// firmware for int8 models leaves it out and links none of its code).
+pub const INT4: bool = cfg!(feature = "int4");
+
 use super::PrepareContext;
 use crate::error::Error;
 use crate::model::{Tensor, TensorType};
