@@ -12,10 +12,8 @@ mod common;
 use mote_compress::qat::{qat, QatConfig, QatError};
 use mote_compress::quantize::{quantize, Calibration, Io, QuantizeConfig, WeightType};
 use mote_compress::report::{accuracy, run_float};
-use mote_conformance::{run, Case, Engine, TempDir};
-use mote_runtime::{BuiltinOperator, Interpreter, Model, OpResolver, TensorType};
+use mote_runtime::{BuiltinOperator, Model, TensorType};
 use mote_train::data::{read_csv, LabelColumn};
-use mote_train::npy::Array;
 use mote_train::{Activation, Adam, Dense, Fit, Loss, Sequential, Tensor};
 
 /// The digits MLP (64 -> 32 relu -> 10 softmax, Adam 1e-3, batch 32, 50
@@ -61,51 +59,6 @@ fn digits() -> (Vec<u8>, (Tensor, Tensor), (Tensor, Tensor)) {
     )
 }
 
-/// Each test row as one invocation's input, in the model's input type.
-fn steps(bytes: &[u8], x: &Tensor) -> Vec<Vec<Array>> {
-    let model = Model::parse(bytes).unwrap();
-    let graph = model.main();
-    let input = graph.tensor(graph.inputs().get(0).unwrap()).unwrap();
-    let shape = input.shape().dims().to_vec();
-    (0..x.rows())
-        .map(|r| {
-            let row = &x.data()[r * 64..(r + 1) * 64];
-            vec![match input.dtype() {
-                TensorType::Int8 => {
-                    let q = input.quantization().unwrap();
-                    let (scale, zero) = (q.scale(0), q.zero_point(0) as f32);
-                    Array {
-                        shape: shape.clone(),
-                        dtype: TensorType::Int8,
-                        data: row
-                            .iter()
-                            .map(|v| ((v / scale).round() + zero).clamp(-128.0, 127.0) as i8 as u8)
-                            .collect(),
-                    }
-                }
-                _ => Array::from_f32(shape.clone(), row),
-            }]
-        })
-        .collect()
-}
-
-fn mote_outputs(bytes: &[u8], steps: &[Vec<Array>]) -> Vec<Vec<u8>> {
-    let model = Model::parse(bytes).unwrap();
-    let mut arena = vec![0u8; 1 << 20];
-    let mut interpreter = Interpreter::new(&model, &mut arena, &OpResolver::all()).unwrap();
-    steps
-        .iter()
-        .map(|inputs| {
-            interpreter
-                .input_bytes_mut(0)
-                .unwrap()
-                .copy_from_slice(&inputs[0].data);
-            interpreter.invoke().unwrap();
-            interpreter.output_bytes(0).unwrap().to_vec()
-        })
-        .collect()
-}
-
 #[test]
 fn qat_models_beat_ptq_and_run_identically_in_tflite_micro() {
     let (float, (train_x, train_y), (test_x, test_y)) = digits();
@@ -118,8 +71,6 @@ fn qat_models_beat_ptq_and_run_identically_in_tflite_micro() {
         .unwrap()
         .to_bytes()
         .unwrap();
-    let dir = TempDir::new("qat");
-    let mut cases = Vec::new();
     let mut models = Vec::new();
     for io in [Io::Int8, Io::Float] {
         let config = QatConfig {
@@ -145,28 +96,10 @@ fn qat_models_beat_ptq_and_run_identically_in_tflite_micro() {
             100.0 * q
         );
         assert!(q >= p, "QAT {q} below PTQ {p}");
-        let path = dir.path().join(format!("qat_{io:?}.tflite"));
-        std::fs::write(&path, &bytes).unwrap();
-        let steps = steps(&bytes, &test_x);
-        cases.push(Case {
-            model: path,
-            steps: steps.clone(),
-        });
-        models.push((io, bytes, steps));
+        models.push((format!("qat_{io:?}"), bytes));
     }
-    let outcomes = run(Engine::Tflm, &cases);
-    for ((io, bytes, steps), outcome) in models.iter().zip(outcomes) {
-        let theirs = outcome.unwrap_or_else(|e| panic!("{io:?}: TFLM failed: {e}"));
-        let ours = mote_outputs(bytes, steps);
-        assert_eq!(ours.len(), theirs.steps.len());
-        for (s, (a, b)) in ours.iter().zip(&theirs.steps).enumerate() {
-            assert_eq!(a, &b[0].data, "{io:?}: test row {s} differs from TFLM");
-        }
-        println!(
-            "QAT {io:?} edges: {} test rows identical to TFLM",
-            steps.len()
-        );
-    }
+    let rows = common::oracle::assert_identical_to_tflm(&models, test_x.data(), 64);
+    println!("QAT Int8 and Float edges: {rows} test rows identical to TFLM");
 }
 
 #[test]
@@ -227,30 +160,12 @@ fn int4_weight_models_are_smaller_and_run_identically_in_tflite_micro() {
             .count();
         assert_eq!(int4, 2);
     }
-    let dir = TempDir::new("int4");
-    let steps = steps(&ptq, &test_x);
-    let cases: Vec<Case> = [("ptq", &ptq), ("qat", &qat4)]
-        .iter()
-        .map(|(name, bytes)| {
-            let path = dir.path().join(format!("{name}_int4.tflite"));
-            std::fs::write(&path, bytes).unwrap();
-            Case {
-                model: path,
-                steps: steps.clone(),
-            }
-        })
-        .collect();
-    for ((name, bytes), outcome) in [("ptq", &ptq), ("qat", &qat4)]
-        .iter()
-        .zip(run(Engine::Tflm, &cases))
-    {
-        let theirs = outcome.unwrap_or_else(|e| panic!("{name}: TFLM failed: {e}"));
-        let ours = mote_outputs(bytes, &steps);
-        for (s, (a, b)) in ours.iter().zip(&theirs.steps).enumerate() {
-            assert_eq!(a, &b[0].data, "{name}: test row {s} differs from TFLM");
-        }
-        println!("{name} int4: {} test rows identical to TFLM", steps.len());
-    }
+    let models = [
+        ("ptq_int4".to_string(), ptq),
+        ("qat_int4".to_string(), qat4),
+    ];
+    let rows = common::oracle::assert_identical_to_tflm(&models, test_x.data(), 64);
+    println!("PTQ and QAT int4: {rows} test rows identical to TFLM");
 }
 
 #[test]

@@ -58,9 +58,19 @@ fn f32s(bytes: &[u8]) -> Vec<f32> {
 }
 
 /// Checks every `(name, model bytes)` against TFLM on the rows of `x`, in one
-/// Python process; returns how many rows each was checked on.
+/// Python process: int8 outputs identical, float outputs within 1e-5 of the
+/// largest; returns how many rows each was checked on.
 pub fn assert_same_as_tflm(models: &[(String, Vec<u8>)], x: &[f32], row_len: usize) -> usize {
-    let dir = TempDir::new("prune");
+    check(models, x, row_len, false)
+}
+
+/// As [`assert_same_as_tflm`], but float outputs must be identical bytes too.
+pub fn assert_identical_to_tflm(models: &[(String, Vec<u8>)], x: &[f32], row_len: usize) -> usize {
+    check(models, x, row_len, true)
+}
+
+fn check(models: &[(String, Vec<u8>)], x: &[f32], row_len: usize, exact: bool) -> usize {
+    let dir = TempDir::new("oracle");
     let mut cases = Vec::new();
     let mut all_steps = Vec::new();
     for (name, bytes) in models {
@@ -82,7 +92,7 @@ pub fn assert_same_as_tflm(models: &[(String, Vec<u8>)], x: &[f32], row_len: usi
         let graph = model.main();
         let out = graph.tensor(graph.outputs().get(0).unwrap()).unwrap();
         for (s, (a, b)) in ours.iter().zip(&theirs.steps).enumerate() {
-            if out.dtype() == TensorType::Float32 {
+            if out.dtype() == TensorType::Float32 && !exact {
                 let (a, b) = (f32s(a), f32s(&b[0].data));
                 let largest = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-30);
                 for (x, y) in a.iter().zip(&b) {
