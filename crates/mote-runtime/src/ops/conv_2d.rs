@@ -506,44 +506,9 @@ pub fn conv_i8_reference(
     bias: &[i32],
     output: &mut [i8],
 ) {
-    let w = &params.window;
     let fd = params.filter_depth;
-    let groups = (w.in_depth / fd.max(1)).max(1);
-    let per_group = (w.out_depth / groups).max(1);
-    let filter_size = w.filter_height * w.filter_width * fd;
-    let mut out_index = 0usize;
-    for_each_output(w, |b, out_y, out_x, y_first, y_end, x_first, x_end| {
-        let in_y0 = (out_y * w.stride_height) as isize - w.pad_height as isize;
-        let in_x0 = (out_x * w.stride_width) as isize - w.pad_width as isize;
-        for oc in 0..w.out_depth {
-            let group = oc / per_group;
-            let filter_base = oc * filter_size;
-            let mut acc = 0i32;
-            for fy in y_first..y_end {
-                let in_y = (in_y0 + (fy * w.dilation_height) as isize) as usize;
-                let row_base = (b * w.in_height + in_y) * w.in_width;
-                for fx in x_first..x_end {
-                    let in_x = (in_x0 + (fx * w.dilation_width) as isize) as usize;
-                    let at = (row_base + in_x) * w.in_depth + group * fd;
-                    let f_at = filter_base + (fy * w.filter_width + fx) * fd;
-                    let (Some(x), Some(k)) = (input.get(at..at + fd), filter.get(f_at..f_at + fd))
-                    else {
-                        continue;
-                    };
-                    let (dot, sum) = dot_i8(k, x);
-                    acc = acc
-                        .wrapping_add(dot)
-                        .wrapping_add(sum.wrapping_mul(quant.input_offset));
-                }
-            }
-            if let Some(bias) = bias.get(oc) {
-                acc = acc.wrapping_add(*bias);
-            }
-            if let Some(out) = output.get_mut(out_index) {
-                *out = quant.apply(acc, oc);
-            }
-            out_index += 1;
-        }
+    conv_i8_taps(params, quant, input, bias, output, |f_at, x| {
+        filter.get(f_at..f_at + fd).map(|k| dot_i8(k, x))
     });
 }
 
@@ -558,6 +523,23 @@ pub fn conv_i8_int4(
     packed: &[i8],
     bias: &[i32],
     output: &mut [i8],
+) {
+    conv_i8_taps(params, quant, input, bias, output, |f_at, x| {
+        Some(super::int4::dot(packed, f_at, x))
+    });
+}
+
+/// The int8 convolution both filter encodings share: the walk over outputs
+/// and taps, the bias and the requantization. `tap(f_at, x)` is
+/// `(sum(f * x), sum(f))` of the filter's `filter_depth` weights from element
+/// `f_at` with the input `x` (`None` skips the tap, as out-of-range data).
+fn conv_i8_taps(
+    params: &Conv2dParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+    tap: impl Fn(usize, &[i8]) -> Option<(i32, i32)>,
 ) {
     let w = &params.window;
     let fd = params.filter_depth;
@@ -579,10 +561,9 @@ pub fn conv_i8_int4(
                     let in_x = (in_x0 + (fx * w.dilation_width) as isize) as usize;
                     let at = (row_base + in_x) * w.in_depth + group * fd;
                     let f_at = filter_base + (fy * w.filter_width + fx) * fd;
-                    let Some(x) = input.get(at..at + fd) else {
+                    let Some((dot, sum)) = input.get(at..at + fd).and_then(|x| tap(f_at, x)) else {
                         continue;
                     };
-                    let (dot, sum) = super::int4::dot(packed, f_at, x);
                     acc = acc
                         .wrapping_add(dot)
                         .wrapping_add(sum.wrapping_mul(quant.input_offset));
