@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use mote_runtime::TensorType;
 
-use crate::plan::{Place, Plan, TensorPlan};
+use crate::plan::{PersistentAt, Place, Plan, TensorPlan};
 
 /// Bytes per line of a byte-string literal.
 const BYTES_PER_LINE: usize = 40;
@@ -33,7 +33,7 @@ pub(crate) fn source(plan: &Plan, name: &str) -> String {
 /// The persistent bytes every `prepare` left: an image copied into the
 /// arena's tail (a model with state), or data read in place from flash.
 fn persistent_static(s: &mut String, plan: &Plan) {
-    if plan.stateful {
+    if plan.stateful() {
         let _ = writeln!(
             s,
             "\n/// The persistent bytes every operator's `prepare` left: the arena's tail at start."
@@ -42,7 +42,11 @@ fn persistent_static(s: &mut String, plan: &Plan) {
         byte_string(s, &plan.persistent);
         s.push_str(";\n");
     } else {
-        let mut padded = vec![0u8; plan.persistent_start];
+        let pad = match plan.persistent_at {
+            PersistentAt::Flash { pad } => pad,
+            PersistentAt::Arena { .. } => 0,
+        };
+        let mut padded = vec![0u8; pad];
         padded.extend_from_slice(&plan.persistent);
         let _ = writeln!(
             s,
@@ -79,7 +83,7 @@ fn header(s: &mut String, plan: &Plan, name: &str) {
         ops.join(", "),
         plan.arena_bytes,
         plan.activations,
-        if plan.stateful {
+        if plan.stateful() {
             format!(", {} persistent", plan.persistent.len())
         } else {
             format!("; {} persistent bytes stay in flash", plan.persistent.len())
@@ -87,19 +91,10 @@ fn header(s: &mut String, plan: &Plan, name: &str) {
         plan.interpreter_arena_bytes,
     );
     let _ = writeln!(s, "const ARENA: usize = {};", plan.arena_bytes);
-    if plan.stateful {
-        let _ = writeln!(
-            s,
-            "const PERSISTENT_START: usize = {};",
-            plan.persistent_start
-        );
-    } else {
-        let _ = writeln!(
-            s,
-            "const PERSISTENT_PAD: usize = {};",
-            plan.persistent_start
-        );
-    }
+    let _ = match plan.persistent_at {
+        PersistentAt::Arena { start } => writeln!(s, "const PERSISTENT_START: usize = {start};"),
+        PersistentAt::Flash { pad } => writeln!(s, "const PERSISTENT_PAD: usize = {pad};"),
+    };
     let vars: Vec<String> = plan
         .variables
         .iter()
@@ -182,12 +177,12 @@ impl {name} {{
         }}
 {split}
 "#,
-        restore = if plan.stateful {
+        restore = if plan.stateful() {
             "PERSISTENT_START, &PERSISTENT, &VARIABLES"
         } else {
             "ARENA, &[], &VARIABLES"
         },
-        split = if plan.stateful {
+        split = if plan.stateful() {
             "        let (activations, persistent) = mote_runtime::compiled::split(&mut self.arena.0, PERSISTENT_START, PERSISTENT.len())?;"
         } else {
             "        let activations = &mut self.arena.0[..];\n        let persistent: &[u8] = PERSISTENT.0.get(PERSISTENT_PAD..).unwrap_or(&[]);"
@@ -200,7 +195,7 @@ impl {name} {{
             s,
             "        mote_runtime::compiled::run(&STEP_{index}, activations, {persistent}, {}::eval, &PARAMS_{index})?;",
             op.module,
-            persistent = if plan.stateful { "&mut *persistent" } else { "persistent" },
+            persistent = if plan.stateful() { "&mut *persistent" } else { "persistent" },
         );
     }
     s.push_str("        Ok(())\n    }\n");

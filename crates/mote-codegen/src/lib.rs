@@ -25,7 +25,7 @@ mod error;
 mod plan;
 
 pub use error::CodegenError;
-pub use plan::{OpPlan, Place, Plan, TensorPlan};
+pub use plan::{OpPlan, PersistentAt, Place, Plan, TensorPlan};
 
 /// Generates the Rust source of model `bytes` as a struct named `name`.
 /// The source refers to the runtime as `mote_runtime`, which must be in

@@ -57,6 +57,25 @@ pub struct TensorPlan {
     pub quantization: Option<(f32, i32)>,
 }
 
+/// Where a generated model's persistent bytes live. Either way they end at an
+/// address with the host region's remainder modulo 8, so their 8-aligned
+/// allocations stay aligned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PersistentAt {
+    /// An op changes its persistent data (state): the bytes are copied into
+    /// the arena's tail from `start`.
+    Arena {
+        /// Their first byte in the arena.
+        start: usize,
+    },
+    /// No op changes them: they stay in flash, after `pad` zero bytes in
+    /// their 16-aligned static, and the arena holds only the activations.
+    Flash {
+        /// Padding bytes before them.
+        pad: usize,
+    },
+}
+
 /// A model, planned and prepared.
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -74,15 +93,8 @@ pub struct Plan {
     pub activations: usize,
     /// The persistent bytes `prepare` left (params, per-channel data, state).
     pub persistent: Vec<u8>,
-    /// Whether an op changes its persistent data (state): then the
-    /// persistent bytes are copied into the arena's tail; otherwise they stay
-    /// in flash and the arena holds only the activations.
-    pub stateful: bool,
-    /// Where the persistent bytes start in the arena (`stateful`), or how
-    /// many padding bytes precede them in their 16-aligned static (not), so
-    /// that they end at an address with the host region's remainder modulo 8
-    /// and their 8-aligned allocations stay aligned.
-    pub persistent_start: usize,
+    /// Where the persistent bytes live.
+    pub persistent_at: PersistentAt,
     /// The whole arena.
     pub arena_bytes: usize,
     /// What the interpreter needs for the same model (for comparison).
@@ -242,14 +254,17 @@ fn read(
     let activations = interpreter.activations_used();
     let image = compacted.image;
     let misalignment = interpreter.persistent_end_misalignment();
-    let (persistent_start, arena_bytes) = if stateful {
+    let (persistent_at, arena_bytes) = if stateful {
         let end = align(activations + image.len(), 8) + misalignment;
-        (end - image.len(), align(end, 16))
-    } else {
         (
-            (misalignment + 8 - image.len() % 8) % 8,
-            align(activations, 16),
+            PersistentAt::Arena {
+                start: end - image.len(),
+            },
+            align(end, 16),
         )
+    } else {
+        let pad = (misalignment + 8 - image.len() % 8) % 8;
+        (PersistentAt::Flash { pad }, align(activations, 16))
     };
     Ok(Plan {
         ops,
@@ -259,11 +274,17 @@ fn read(
         variables,
         activations,
         persistent: image,
-        stateful,
-        persistent_start,
+        persistent_at,
         arena_bytes,
         interpreter_arena_bytes: interpreter.arena_used(),
     })
+}
+
+impl Plan {
+    /// Whether an op changes its persistent data, so that it lives in the arena.
+    pub fn stateful(&self) -> bool {
+        matches!(self.persistent_at, PersistentAt::Arena { .. })
+    }
 }
 
 fn align(n: usize, to: usize) -> usize {
