@@ -8,10 +8,12 @@
 //! kernels. Both give the reference's results bit for bit: the sums are the
 //! same numbers in wrapping 32-bit arithmetic, requantized by the same code.
 //!
-//! On x86-64 built with AVX2 (`-C target-cpu=x86-64-v3` or `native`), the
-//! three ops run the kernels of `x86_64` (explicit AVX2, bit-exact with the
-//! reference, tested against it on any x86-64 host with AVX2); the default
-//! x86-64 build (SSE2) keeps the portable kernels of `ops`.
+//! On x86-64 the three ops and ADD run the kernels of `x86_64` (explicit
+//! AVX2, bit-exact with the reference, tested against it on any x86-64 host
+//! with AVX2) when the CPU has AVX2: asked once with CPUID in the default
+//! build, known at compile time in one that enables AVX2 (`-C
+//! target-cpu=x86-64-v3` or `native`); without AVX2, the portable kernels of
+//! `ops`.
 
 #[cfg(any(test, mote_dsp))]
 mod conv_2d;
@@ -29,7 +31,7 @@ mod portable;
 mod tests;
 #[cfg(all(
     target_arch = "x86_64",
-    any(test, all(target_feature = "avx2", not(feature = "reference-kernels")))
+    any(test, not(feature = "reference-kernels"))
 ))]
 mod x86_64;
 
@@ -56,13 +58,9 @@ pub fn conv_i8(p: &Conv2dParams, q: &Requant<'_>, x: &[i8], w: &[i8], b: &[i32],
     if conv_2d::conv_i8(p, q, x, w, b, out) {
         return;
     }
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(feature = "reference-kernels")
-    ))]
-    // SAFETY: this build enables AVX2 (`cfg` above), which the kernel needs.
-    if unsafe { x86_64::conv_i8(p, q, x, w, b, out) } {
+    #[cfg(all(target_arch = "x86_64", not(feature = "reference-kernels")))]
+    // SAFETY: the CPU has AVX2 (asked by `avx2()`), which the kernel needs.
+    if x86_64::avx2() && unsafe { x86_64::conv_i8(p, q, x, w, b, out) } {
         return;
     }
     ops::conv_2d::conv_i8(p, q, x, w, b, out);
@@ -82,13 +80,9 @@ pub fn depthwise_conv_i8(
     if depthwise_conv_2d::depthwise_conv_i8(p, q, x, w, b, out) {
         return;
     }
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(feature = "reference-kernels")
-    ))]
-    // SAFETY: this build enables AVX2 (`cfg` above), which the kernel needs.
-    if unsafe { x86_64::depthwise_conv_i8(p, q, x, w, b, out) } {
+    #[cfg(all(target_arch = "x86_64", not(feature = "reference-kernels")))]
+    // SAFETY: the CPU has AVX2 (asked by `avx2()`), which the kernel needs.
+    if x86_64::avx2() && unsafe { x86_64::depthwise_conv_i8(p, q, x, w, b, out) } {
         return;
     }
     ops::depthwise_conv_2d::depthwise_conv_i8(p, q, x, w, b, out);
@@ -108,13 +102,9 @@ pub fn fully_connected_i8(
     if conv_2d::fully_connected_i8(p, q, x, w, b, out) {
         return;
     }
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(feature = "reference-kernels")
-    ))]
-    // SAFETY: this build enables AVX2 (`cfg` above), which the kernel needs.
-    if unsafe { x86_64::fully_connected_i8(p, q, x, w, b, out) } {
+    #[cfg(all(target_arch = "x86_64", not(feature = "reference-kernels")))]
+    // SAFETY: the CPU has AVX2 (asked by `avx2()`), which the kernel needs.
+    if x86_64::avx2() && unsafe { x86_64::fully_connected_i8(p, q, x, w, b, out) } {
         return;
     }
     ops::fully_connected::fully_connected_i8(p, q, x, w, b, out);
@@ -126,13 +116,9 @@ pub fn fully_connected_i8(
 #[inline]
 #[allow(unused_variables)]
 pub fn add_i8(q: &AddSubQuantized, a: &[u8], b: &[u8], output: &mut [u8]) -> bool {
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(feature = "reference-kernels")
-    ))]
-    // SAFETY: this build enables AVX2 (`cfg` above), which the kernel needs.
-    if unsafe { x86_64::add_i8(q, a, b, output) } {
+    #[cfg(all(target_arch = "x86_64", not(feature = "reference-kernels")))]
+    // SAFETY: the CPU has AVX2 (asked by `avx2()`), which the kernel needs.
+    if x86_64::avx2() && unsafe { x86_64::add_i8(q, a, b, output) } {
         return true;
     }
     false

@@ -10,11 +10,12 @@
 //! equal shapes (`add`). TensorFlow Lite's per-channel requantization with
 //! its double rounding reproduced exactly, 8 lanes at a time (`requant`).
 //!
-//! Selected at compile time: the runtime is `no_std`, so the dispatch in
-//! `arch` uses `cfg(target_feature = "avx2")` (`-C target-cpu=x86-64-v3`,
-//! or `native` on an AVX2 machine). Every function carries
-//! `#[target_feature(enable = "avx2")]`, so the host tests run these kernels
-//! (after `is_x86_feature_detected!`) against the reference in any build.
+//! Selected at run time: the runtime is `no_std`, so `detect` asks CPUID
+//! once (in a build that enables AVX2, `-C target-cpu=x86-64-v3`, the answer
+//! is known at compile time). Every function carries
+//! `#[target_feature(enable = "avx2")]`, so the default build compiles them
+//! as AVX2 code, and the host tests run them against the reference in any
+//! build.
 //! Like the Cortex-M4 kernels, each returns `false` for what it does not
 //! cover, and the caller runs the reference, which rewrites every output.
 //! Nothing here uses the arena: the packed filters and the widened image
@@ -29,12 +30,14 @@ use core::arch::x86_64::{_mm256_add_epi32, _mm256_madd_epi16};
 mod add;
 mod conv;
 mod depthwise;
+mod detect;
 mod packed;
 mod requant;
 
 pub use add::add_i8;
 pub use conv::{conv_i8, fully_connected_i8};
 pub use depthwise::depthwise_conv_i8;
+pub use detect::avx2;
 #[cfg(test)]
 pub use requant::Requantizer;
 
