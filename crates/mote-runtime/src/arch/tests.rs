@@ -500,6 +500,68 @@ mod avx2 {
     }
 
     #[test]
+    fn vnni_fully_connected_matches_reference() {
+        if !super::super::x86_64::avx_vnni() {
+            eprintln!("skipped: this host has no AVX-VNNI");
+            return;
+        }
+        let mut rng = Rng(15);
+        let mut ran_any = 0;
+        for case in 0..600 {
+            let batches = rng.usize(1, 4);
+            let depth = match rng.next() % 4 {
+                0 => rng.usize(1, 1500),
+                1 => 32 * rng.usize(1, 8),
+                _ => rng.usize(1, 100),
+            };
+            let units = wide(&mut rng, 13);
+            let params = FullyConnectedParams {
+                batches,
+                depth,
+                units,
+                has_bias: true,
+                kind: FullyConnectedKind::Float32 { range: (0.0, 0.0) },
+            };
+            let mut q = Quant::random(&mut rng, units);
+            // Half the cases take the offset of a ReLU's output (zero point
+            // -128), which skips the weights' sums.
+            if rng.next() % 2 == 0 {
+                q.input_offset = 128;
+            }
+            let input = rng.bytes(batches * depth);
+            let weights = rng.bytes(units * depth);
+            let b = bias(&mut rng, units);
+            let (mut want, mut got) = (vec![0i8; batches * units], vec![0i8; batches * units]);
+            fully_connected::fully_connected_i8(
+                &params,
+                &q.requant(),
+                &input,
+                &weights,
+                &b,
+                &mut want,
+            );
+            // SAFETY: the host has AVX-VNNI (checked above).
+            let ran = unsafe {
+                super::super::x86_64::fully_connected_i8_vnni(
+                    &params,
+                    &q.requant(),
+                    &input,
+                    &weights,
+                    &b,
+                    &mut got,
+                )
+            };
+            if ran {
+                ran_any += 1;
+                assert_eq!(got, want, "case {case}");
+            } else {
+                assert!(depth < 32 || depth > 4096, "case {case}: depth {depth}");
+            }
+        }
+        assert!(ran_any > 200, "only {ran_any} cases ran");
+    }
+
+    #[test]
     fn add_matches_reference() {
         use crate::ops::arithmetic::AddSubQuantized;
         if !avx2() {
