@@ -29,10 +29,7 @@ mod gemm;
 mod portable;
 #[cfg(test)]
 mod tests;
-#[cfg(all(
-    target_arch = "x86_64",
-    any(test, not(feature = "reference-kernels"))
-))]
+#[cfg(all(target_arch = "x86_64", any(test, not(feature = "reference-kernels"))))]
 mod x86_64;
 
 /// The 2-MAC primitives the blocked kernels use.
