@@ -56,6 +56,11 @@ pub fn conv_i8(p: &Conv2dParams, q: &Requant<'_>, x: &[i8], w: &[i8], b: &[i32],
         return;
     }
     #[cfg(all(target_arch = "x86_64", not(feature = "reference-kernels")))]
+    // SAFETY: the CPU has AVX-VNNI (asked by `avx_vnni()`), which the kernel needs.
+    if x86_64::avx_vnni() && unsafe { x86_64::conv_i8_vnni(p, q, x, w, b, out) } {
+        return;
+    }
+    #[cfg(all(target_arch = "x86_64", not(feature = "reference-kernels")))]
     // SAFETY: the CPU has AVX2 (asked by `avx2()`), which the kernel needs.
     if x86_64::avx2() && unsafe { x86_64::conv_i8(p, q, x, w, b, out) } {
         return;

@@ -399,6 +399,80 @@ mod avx2 {
     }
 
     #[test]
+    fn vnni_conv_matches_reference() {
+        if !super::super::x86_64::avx_vnni() {
+            eprintln!("skipped: this host has no AVX-VNNI");
+            return;
+        }
+        let mut rng = Rng(16);
+        let mut covered = 0;
+        for case in 0..600 {
+            let in_depth = wide(&mut rng, 19);
+            let out_depth = wide(&mut rng, 11);
+            let mut w = window(&mut rng, in_depth, out_depth);
+            if case % 3 == 0 {
+                (w.filter_height, w.filter_width, w.pad_height, w.pad_width) = (1, 1, 0, 0);
+                (w.dilation_height, w.dilation_width) = (1, 1);
+                w.out_height = (w.in_height - 1) / w.stride_height + 1;
+                w.out_width = (w.in_width - 1) / w.stride_width + 1;
+            }
+            let params = Conv2dParams {
+                window: w,
+                filter_depth: in_depth,
+                has_bias: true,
+                kind: ConvKind::Float32 { range: (0.0, 0.0) },
+            };
+            let mut q = Quant::random(&mut rng, out_depth);
+            // An int8 zero point's offset (the kernel's range), -128's included.
+            q.input_offset = match rng.next() % 4 {
+                0 => 128,
+                1 => -127,
+                _ => rng.usize(0, 256) as i32 - 127,
+            };
+            let input = rng.bytes(w.batches * w.in_height * w.in_width * in_depth);
+            let filter = rng.bytes(out_depth * w.filter_height * w.filter_width * in_depth);
+            let b = bias(&mut rng, out_depth);
+            let n = w.batches * w.out_height * w.out_width * out_depth;
+            let (mut want, mut got) = (vec![0i8; n], vec![0i8; n]);
+            conv_2d::conv_i8_reference(&params, &q.requant(), &input, &filter, &b, &mut want);
+            // SAFETY: the host has AVX-VNNI (checked above).
+            let ran = unsafe {
+                super::super::x86_64::conv_i8_vnni(
+                    &params,
+                    &q.requant(),
+                    &input,
+                    &filter,
+                    &b,
+                    &mut got,
+                )
+            };
+            if ran {
+                covered += 1;
+                assert_eq!(got, want, "case {case}: {w:?}");
+            } else {
+                let packed = out_depth.div_ceil(16)
+                    * w.filter_height
+                    * (w.filter_width * in_depth).div_ceil(4)
+                    * 64;
+                let image = (w.in_height + 2 * w.pad_height + w.filter_height * w.dilation_height)
+                    * (w.in_width + 2 * w.pad_width + w.filter_width)
+                    * in_depth;
+                assert!(
+                    w.out_height * w.out_width < 8
+                        || w.dilation_width != 1
+                        || packed > 65_536
+                        || image > 65_536,
+                    "case {case}: {w:?}"
+                );
+            }
+        }
+        assert!(
+            covered > 200,
+            "only {covered} cases ran the AVX-VNNI kernel"
+        );
+    }
+
+    #[test]
     fn depthwise_matches_reference() {
         if !avx2() {
             return;

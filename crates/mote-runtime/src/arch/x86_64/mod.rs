@@ -41,7 +41,7 @@ pub use depthwise::depthwise_conv_i8;
 pub use detect::{avx2, avx_vnni};
 #[cfg(test)]
 pub use requant::Requantizer;
-pub use vnni::fully_connected_i8 as fully_connected_i8_vnni;
+pub use vnni::{conv_i8 as conv_i8_vnni, fully_connected_i8 as fully_connected_i8_vnni};
 
 /// `acc + a0 * b0 + a1 * b1` per 32-bit lane of 16-bit pairs, wrapping:
 /// `vpmaddwd` then `vpaddd`, or one `vpdpwssd` where the build enables

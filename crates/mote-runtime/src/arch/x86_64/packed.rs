@@ -38,7 +38,7 @@ pub fn fits(k: usize, channels: usize, pixels: usize) -> bool {
 /// 8 rows of 8 32-bit values, transposed: column `j` of the rows in `out[j]`.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn transpose(r: [__m256i; 8]) -> [__m256i; 8] {
+pub(super) fn transpose(r: [__m256i; 8]) -> [__m256i; 8] {
     let [r0, r1, r2, r3, r4, r5, r6, r7] = r;
     let (t0, t1) = (_mm256_unpacklo_epi32(r0, r1), _mm256_unpackhi_epi32(r0, r1));
     let (t2, t3) = (_mm256_unpacklo_epi32(r2, r3), _mm256_unpackhi_epi32(r2, r3));

@@ -1,4 +1,4 @@
-//! FULLY_CONNECTED (int8) with AVX-VNNI's `vpdpbusd`: 32 products of an
+//! FULLY_CONNECTED (int8) with `vpdpbusd`: 32 products of an
 //! unsigned and a signed byte per instruction, summed four at a time into
 //! 32-bit lanes exactly (no 16-bit intermediate, no saturation).
 //!
@@ -16,7 +16,7 @@
 
 use core::arch::x86_64::*;
 
-use super::requant::Requantizer;
+use super::super::requant::Requantizer;
 use crate::ops::fully_connected::FullyConnectedParams;
 use crate::ops::per_channel::Requant;
 
