@@ -488,6 +488,7 @@ pub enum Operand<'x> {
 /// is one buffer with it (a RESHAPE in place): the op sees the input as
 /// empty. Overlapping outputs, or an input that overlaps an output in any
 /// other way, are refused. The interpreter and generated code both call it.
+#[inline(always)]
 pub(crate) fn bind<'x>(
     index: u32,
     op: BuiltinOperator,
