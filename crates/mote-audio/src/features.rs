@@ -14,7 +14,7 @@ impl<'s> FeatureWindow<'s> {
     /// A window over `storage`, whose length must be a multiple of `frame_len`.
     /// Returns `None` otherwise.
     pub fn new(storage: &'s mut [i8], frame_len: usize) -> Option<Self> {
-        (frame_len > 0 && !storage.is_empty() && storage.len() % frame_len == 0).then_some(
+        (frame_len > 0 && !storage.is_empty() && storage.len().is_multiple_of(frame_len)).then_some(
             FeatureWindow {
                 storage,
                 frame_len,

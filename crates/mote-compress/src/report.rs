@@ -188,7 +188,7 @@ pub fn run_float(bytes: &[u8], xs: &[f32], sample_len: usize) -> Result<Vec<f32>
     let mut interpreter = Interpreter::new(&model, &mut arena, &OpResolver::all())?;
     let (input, output) = (interpreter.input_tensor(0)?, interpreter.output_tensor(0)?);
     let expected = input.shape().elements();
-    if sample_len != expected || xs.len() % sample_len.max(1) != 0 {
+    if sample_len != expected || !xs.len().is_multiple_of(sample_len.max(1)) {
         return Err(ReportError::InputSize {
             expected,
             found: sample_len,

@@ -51,7 +51,7 @@ pub(crate) fn cast_mut<T: Plain>(bytes: &mut [u8]) -> Option<&mut [T]> {
 /// Writes `value` into `bytes`, which must be exactly `size_of::<T>()` bytes
 /// aligned for `T`. Used for each operator's params in the persistent region.
 pub(crate) fn store<T: Copy>(bytes: &mut [u8], value: T) -> Option<()> {
-    if bytes.len() != size_of::<T>() || (bytes.as_ptr() as usize) % align_of::<T>() != 0 {
+    if bytes.len() != size_of::<T>() || !(bytes.as_ptr() as usize).is_multiple_of(align_of::<T>()) {
         return None;
     }
     // SAFETY: `bytes` is exclusively borrowed, in bounds and aligned for `T`;
@@ -67,7 +67,7 @@ pub(crate) fn store<T: Copy>(bytes: &mut [u8], value: T) -> Option<()> {
 /// interpreter guarantees it: each node's `eval` reads the params type its own
 /// registration's `prepare` stored, and hostile models cannot choose types.
 pub(crate) unsafe fn load<T: Copy>(bytes: &[u8]) -> Option<T> {
-    if bytes.len() != size_of::<T>() || (bytes.as_ptr() as usize) % align_of::<T>() != 0 {
+    if bytes.len() != size_of::<T>() || !(bytes.as_ptr() as usize).is_multiple_of(align_of::<T>()) {
         return None;
     }
     // SAFETY: in bounds and aligned (checked above); a valid `T` by the

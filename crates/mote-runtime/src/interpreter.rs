@@ -395,7 +395,7 @@ fn relocate(graph: &Subgraph<'_>, block: &mut [u8], offsets: &mut [u32]) -> Resu
             .bytes_for(1)
             .unwrap_or(1)
             .clamp(1, RELOCATED_ALIGN);
-        if data.is_empty() || width == 1 || (data.as_ptr() as usize) % width == 0 {
+        if data.is_empty() || width == 1 || (data.as_ptr() as usize).is_multiple_of(width) {
             continue;
         }
         let start = planner::align_up(position).ok_or(Error::BadShape { tensor: t as u32 })?;

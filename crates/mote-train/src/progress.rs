@@ -84,7 +84,7 @@ impl<'a> Progress<'a> {
         match self.mode {
             Mode::Silent => {}
             Mode::Lines { every } => {
-                if epoch == 1 || last || epoch % every == 0 {
+                if epoch == 1 || last || epoch.is_multiple_of(every) {
                     let ms = took.as_secs_f64() * 1e3;
                     let _ = writeln!(
                         self.out,

@@ -45,7 +45,7 @@ impl PolynomialDecay {
     pub fn update_at(&self, step: usize) -> Option<f32> {
         let on_beat = step >= self.begin_step
             && step <= self.end_step
-            && (step - self.begin_step) % self.frequency.max(1) == 0;
+            && (step - self.begin_step).is_multiple_of(self.frequency.max(1));
         (on_beat || step == self.end_step).then(|| self.sparsity(step))
     }
 }

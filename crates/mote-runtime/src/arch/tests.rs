@@ -42,7 +42,11 @@ struct Quant {
 
 impl Quant {
     fn random(rng: &mut Rng, channels: usize) -> Self {
-        let n = if rng.next() % 4 == 0 { 1 } else { channels };
+        let n = if rng.next().is_multiple_of(4) {
+            1
+        } else {
+            channels
+        };
         let min = rng.range(-128, 0) as i32;
         // Offsets near the edge of what 16-bit sums allow, now and then.
         let input_offset = match rng.next() % 8 {
@@ -76,7 +80,7 @@ impl Quant {
 fn window(rng: &mut Rng, in_depth: usize, out_depth: usize) -> Window {
     let (fh, fw) = (rng.usize(1, 4), rng.usize(1, 4));
     let (sh, sw) = (rng.usize(1, 3), rng.usize(1, 3));
-    let (dh, dw) = if rng.next() % 4 == 0 {
+    let (dh, dw) = if rng.next().is_multiple_of(4) {
         (rng.usize(1, 2), rng.usize(1, 2))
     } else {
         (1, 1)
@@ -106,7 +110,7 @@ fn window(rng: &mut Rng, in_depth: usize, out_depth: usize) -> Window {
 }
 
 fn bias(rng: &mut Rng, n: usize) -> Vec<i32> {
-    if rng.next() % 3 == 0 {
+    if rng.next().is_multiple_of(3) {
         Vec::new()
     } else {
         (0..n).map(|_| rng.range(-40_000, 40_000) as i32).collect()
@@ -270,7 +274,7 @@ mod avx2 {
         for case in 0..2_000 {
             let n = rng.usize(1, 40);
             let first = rng.usize(0, 5);
-            let per_tensor = rng.next() % 4 == 0;
+            let per_tensor = rng.next().is_multiple_of(4);
             let channels = if per_tensor { 1 } else { first + n };
             let multipliers: Vec<i32> = (0..channels)
                 .map(|_| match rng.next() % 6 {
@@ -306,7 +310,7 @@ mod avx2 {
                     }
                 })
                 .collect();
-            let b = if rng.next() % 3 == 0 {
+            let b = if rng.next().is_multiple_of(3) {
                 Vec::new()
             } else {
                 (0..first + n)
@@ -524,7 +528,7 @@ mod avx2 {
         }
         let mut rng = Rng(14);
         for case in 0..600 {
-            let batches = if rng.next() % 5 == 0 {
+            let batches = if rng.next().is_multiple_of(5) {
                 rng.usize(1, 70)
             } else {
                 rng.usize(1, 4)
@@ -599,7 +603,7 @@ mod avx2 {
             let mut q = Quant::random(&mut rng, units);
             // Half the cases take the offset of a ReLU's output (zero point
             // -128), which skips the weights' sums.
-            if rng.next() % 2 == 0 {
+            if rng.next().is_multiple_of(2) {
                 q.input_offset = 128;
             }
             let input = rng.bytes(batches * depth);
@@ -661,7 +665,7 @@ mod avx2 {
                 input1_offset: rng.range(-128, 127) as i32,
                 input2_offset: rng.range(-128, 127) as i32,
                 output_offset: rng.range(-128, 127) as i32,
-                left_shift: if rng.next() % 4 == 0 { 15 } else { 20 },
+                left_shift: if rng.next().is_multiple_of(4) { 15 } else { 20 },
                 input1: (multiplier(&mut rng), shift(&mut rng)),
                 input2: (multiplier(&mut rng), shift(&mut rng)),
                 output: (multiplier(&mut rng), shift(&mut rng)),

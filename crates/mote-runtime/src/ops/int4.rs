@@ -35,7 +35,7 @@ pub fn expect_filter(ctx: &PrepareContext<'_, '_>, filter: &Tensor<'_>) -> Resul
 #[inline]
 pub fn value(packed: &[i8], i: usize) -> i8 {
     let byte = packed.get(i / 2).copied().unwrap_or(0);
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         // Shift the low nibble up first so the right shift extends its sign.
         byte.wrapping_shl(4) >> 4
     } else {

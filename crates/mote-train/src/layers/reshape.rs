@@ -117,7 +117,7 @@ impl Op for Reshape {
             .product();
         let unknown = self.target.iter().filter(|&&d| d == -1).count();
         let bad = self.target.iter().any(|&d| d == 0 || d < -1) || unknown > 1;
-        let inferred = if unknown == 1 && known > 0 && total % known == 0 {
+        let inferred = if unknown == 1 && known > 0 && total.is_multiple_of(known) {
             total / known
         } else {
             0

@@ -137,7 +137,7 @@ struct Writer {
 
 impl Writer {
     fn pad_to(&mut self, align: usize) {
-        while self.buf.len() % align != 0 {
+        while !self.buf.len().is_multiple_of(align) {
             self.buf.push(0);
         }
     }
@@ -159,7 +159,7 @@ impl Writer {
             } => {
                 // The length precedes the elements, which must be aligned.
                 let align = (*align).max(4);
-                while (self.buf.len() + 4) % align != 0 {
+                while !(self.buf.len() + 4).is_multiple_of(align) {
                     self.buf.push(0);
                 }
                 let pos = self.buf.len();
@@ -231,7 +231,7 @@ impl Writer {
         let vtable_len = 4 + 2 * max_id;
 
         // The vtable, then the table right after it, 8-aligned.
-        while (self.buf.len() + vtable_len) % 8 != 0 {
+        while !(self.buf.len() + vtable_len).is_multiple_of(8) {
             self.buf.push(0);
         }
         let vtable_pos = self.buf.len();

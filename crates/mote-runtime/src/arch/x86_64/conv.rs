@@ -442,7 +442,7 @@ impl Product<'_> {
     #[inline]
     #[target_feature(enable = "avx2")]
     fn tail(&self, c: usize) -> __m256i {
-        if self.k % 16 == 0 {
+        if self.k.is_multiple_of(16) {
             return _mm256_setzero_si256();
         }
         let at = c * self.k + (self.k & !15);

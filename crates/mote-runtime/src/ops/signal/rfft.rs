@@ -248,7 +248,7 @@ fn butterfly4(out: &mut [i16], twiddles: &[i16], fstride: usize, m: usize) {
 /// `input` (complex, every `fstride`-th from `offset`) go to `out`; the radix
 /// is 4 while `n` is a multiple of 4, then 2 (as `kf_factor` chooses).
 fn work(out: &mut [i16], input: &[i16], offset: usize, fstride: usize, n: usize, twiddles: &[i16]) {
-    let p = if n % 4 == 0 { 4 } else { 2 };
+    let p = if n.is_multiple_of(4) { 4 } else { 2 };
     let m = n / p;
     if m == 1 {
         for j in 0..p {

@@ -146,8 +146,10 @@ fn direct(
                 let keep = _mm256_cmpgt_epi8(_mm256_set1_epi8(left), lane);
                 for half in 0..2 {
                     let c0 = b * NB + half * 8;
-                    let rows = [0, 1, 2, 3, 4, 5, 6, 7]
-                        .map(|j| row(filter, k, channels, c0 + j, r * run + from, keep));
+                    let mut rows = [_mm256_setzero_si256(); 8];
+                    for (j, v) in rows.iter_mut().enumerate() {
+                        *v = row(filter, k, channels, c0 + j, r * run + from, keep);
+                    }
                     for (j, column) in transpose(rows).into_iter().enumerate() {
                         let q = from / 4 + j;
                         if q < per_row {
@@ -183,7 +185,7 @@ fn direct(
     };
     let mut sums = [0i32; NB];
     let pixels = w.out_height * w.out_width;
-    let mut outs = output.chunks_exact_mut(channels.max(1));
+    let mut outs_iter = output.chunks_exact_mut(channels.max(1));
     for batch in 0..w.batches {
         let plane = w.in_height * w.in_width * depth;
         let Some(x) = input.get(batch * plane..(batch + 1) * plane) else {
@@ -197,17 +199,27 @@ fn direct(
                 }
             }
         }
-        let base = |pixel: usize| {
-            let (oy, ox) = (pixel / w.out_width, pixel % w.out_width);
-            (oy * w.stride_height * cols + ox * w.stride_width) * depth
-        };
         let row_step = w.dilation_height * row_len;
+        // The next output pixel's position, walked without dividing.
+        let (mut oy, mut ox) = (0usize, 0usize);
         for first in (0..pixels).step_by(4) {
             let count = (pixels - first).min(4);
-            let x =
-                [0, 1, 2, 3].map(|t| image.as_ptr().wrapping_add(base(first + t.min(count - 1))));
-            let mut outs: [Option<&mut [i8]>; 4] =
-                [0, 1, 2, 3].map(|t| if t < count { outs.next() } else { None });
+            let mut x = [image.as_ptr(); 4];
+            let mut outs: [Option<&mut [i8]>; 4] = [None, None, None, None];
+            for (x, out) in x.iter_mut().zip(outs.iter_mut()).take(count) {
+                let base = (oy * w.stride_height * cols + ox * w.stride_width) * depth;
+                *x = image.as_ptr().wrapping_add(base);
+                *out = outs_iter.next();
+                ox += 1;
+                if ox == w.out_width {
+                    (oy, ox) = (oy + 1, 0);
+                }
+            }
+            // A short quad repeats its last pixel (its sums are not stored).
+            let last = x.get(count - 1).copied().unwrap_or(image.as_ptr());
+            for x in x.iter_mut().skip(count) {
+                *x = last;
+            }
             for b in 0..blocks {
                 let (c0, c1) = (b * NB, ((b + 1) * NB).min(channels));
                 // SAFETY: block `b`'s `quads * NB * 4` bytes were written

@@ -234,30 +234,30 @@ impl<'a> Row<'a> {
         while i < full {
             // SAFETY: `i + 32 <= full <= k`: inside `u` and every row.
             let x = unsafe { _mm256_loadu_si256(self.u.as_ptr().add(i).cast()) };
-            for r in 0..R {
+            for ((a, s), p) in acc.iter_mut().zip(sum.iter_mut()).zip(w) {
                 // SAFETY: as above.
-                let v = unsafe { _mm256_loadu_si256(w[r].add(i).cast()) };
-                acc[r] = _mm256_dpbusd_avx_epi32(acc[r], x, v);
+                let v = unsafe { _mm256_loadu_si256(p.add(i).cast()) };
+                *a = _mm256_dpbusd_avx_epi32(*a, x, v);
                 if CORRECT {
-                    sum[r] = _mm256_dpbusd_avx_epi32(sum[r], ones, v);
+                    *s = _mm256_dpbusd_avx_epi32(*s, ones, v);
                 }
             }
             i += 32;
         }
         if full < self.k {
-            for r in 0..R {
+            for ((a, s), p) in acc.iter_mut().zip(sum.iter_mut()).zip(w) {
                 // SAFETY: the 32 bytes ending the row (caller's promise).
-                let v = unsafe { _mm256_loadu_si256(w[r].add(self.k).sub(32).cast()) };
-                acc[r] = _mm256_dpbusd_avx_epi32(acc[r], self.tail, v);
+                let v = unsafe { _mm256_loadu_si256(p.add(self.k).sub(32).cast()) };
+                *a = _mm256_dpbusd_avx_epi32(*a, self.tail, v);
                 if CORRECT {
-                    sum[r] = _mm256_dpbusd_avx_epi32(sum[r], self.tail_ones, v);
+                    *s = _mm256_dpbusd_avx_epi32(*s, self.tail_ones, v);
                 }
             }
         }
         if CORRECT {
             let c = _mm256_set1_epi32(correction);
-            for r in 0..R {
-                acc[r] = _mm256_add_epi32(acc[r], _mm256_mullo_epi32(sum[r], c));
+            for (a, s) in acc.iter_mut().zip(sum) {
+                *a = _mm256_add_epi32(*a, _mm256_mullo_epi32(s, c));
             }
         }
         acc
