@@ -4,12 +4,10 @@ host, one thread, in the same run: median and minimum microseconds per invoke.
 
 usage: bench/runtime/compare.py [--invokes N] [--mote PATH] [--tract PATH]   (from the repo root)
 
-Needs the oracle venv (./scripts/test makes .venv) and a release `mote`. The
-runtime picks its x86-64 kernels at compile time, so say which build you time:
-  cargo build --release -p mote-cli                      (default x86-64: SSE2)
-  RUSTFLAGS="-C target-cpu=x86-64-v3" cargo build --release -p mote-cli \
-      --target-dir target/x86-64-v3                      (AVX2 kernels)
-  bench/runtime/compare.py --mote target/x86-64-v3/release/mote
+Needs the oracle venv (./scripts/test makes .venv) and a release `mote`:
+  cargo build --release -p mote-cli
+The runtime picks its x86-64 kernels at run time (AVX-VNNI, else AVX2, else
+portable), so the default build times the best this CPU has.
 tract-tflite is timed if its bench binary is built (its own workspace):
   cargo build --release --manifest-path bench/runtime/tract/Cargo.toml
 Not part of CI: timings depend on the machine and its load; read the ratios
