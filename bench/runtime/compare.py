@@ -83,7 +83,7 @@ def litert(path, n, rng, kind):
 def mote(binary, path, n):
     out = subprocess.run([binary, "bench", "--json", "--invokes", str(n), path], check=True, capture_output=True, text=True)
     result = json.loads(out.stdout)
-    return result["median_us"], result["min_us"]
+    return result["median_us"], result["min_us"], result.get("kernels", "?")
 
 
 def tract(binary, path, n):
@@ -111,9 +111,11 @@ def main():
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     problems = []
+    kernels = set()
     for rel in MODELS:
         path = os.path.join(ASSETS, rel)
-        ours = mote(args.mote, path, args.invokes)
+        *ours, used = mote(args.mote, path, args.invokes)
+        kernels.add(used)
         micro = tflm(path, args.invokes, rng)
         ref = litert(path, args.invokes, rng, "reference")
         builtin = litert(path, args.invokes, rng, "builtin")
@@ -133,6 +135,7 @@ def main():
             f"| {micro[0] / ours[0]:.1f}x | {builtin[0] / ours[0]:.2f}x | {xnn[0] / ours[0]:.2f}x | {tract_ratio} |"
         )
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    print(f"mote's kernels on this CPU: {', '.join(sorted(kernels))}")
     for p in problems:
         print(p)
 

@@ -51,3 +51,5 @@ pub use model::{BuiltinOperator, Model, Shape, Tensor, TensorType};
 
 pub use interpreter::{Element, Interpreter};
 pub use ops::OpResolver;
+
+pub use arch::kernels;

@@ -37,6 +37,8 @@ struct Report {
     min_us: f64,
     mean_us: f64,
     arena_bytes: usize,
+    /// The optimized kernels this CPU runs (`mote_runtime::kernels`).
+    kernels: &'static str,
 }
 
 /// Runs `mote bench`.
@@ -78,13 +80,19 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         min_us: times.first().copied().unwrap_or(0.0),
         mean_us: times.iter().sum::<f64>() / times.len() as f64,
         arena_bytes: interpreter.arena_used(),
+        kernels: mote_runtime::kernels(),
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "{}: median {:.1} µs, min {:.1} µs per invoke ({} invokes); arena {} bytes",
-            report.model, report.median_us, report.min_us, report.invokes, report.arena_bytes
+            "{}: median {:.1} µs, min {:.1} µs per invoke ({} invokes); arena {} bytes; {} kernels",
+            report.model,
+            report.median_us,
+            report.min_us,
+            report.invokes,
+            report.arena_bytes,
+            report.kernels
         );
     }
     Ok(())

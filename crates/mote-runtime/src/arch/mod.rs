@@ -48,6 +48,25 @@ use crate::ops::depthwise_conv_2d::DepthwiseConv2dParams;
 use crate::ops::fully_connected::FullyConnectedParams;
 use crate::ops::per_channel::Requant;
 
+/// Which optimized int8 kernels this build runs on this CPU: `"cortex-m dsp"`,
+/// `"x86-64 avx-vnni"`, `"x86-64 avx2"` or `"reference"` (for reports such as
+/// `mote bench`'s; on x86-64 it asks the CPU, once).
+pub fn kernels() -> &'static str {
+    #[cfg(mote_dsp)]
+    return "cortex-m dsp";
+    #[cfg(all(target_arch = "x86_64", not(feature = "reference-kernels")))]
+    {
+        if x86_64::avx_vnni() {
+            return "x86-64 avx-vnni";
+        }
+        if x86_64::avx2() {
+            return "x86-64 avx2";
+        }
+    }
+    #[allow(unreachable_code)]
+    "reference"
+}
+
 /// The int8 CONV_2D: the blocked kernel where it applies, else the reference.
 #[inline]
 pub fn conv_i8(p: &Conv2dParams, q: &Requant<'_>, x: &[i8], w: &[i8], b: &[i32], out: &mut [i8]) {
