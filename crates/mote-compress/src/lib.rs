@@ -13,6 +13,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod cluster;
 pub mod distill;
 pub mod mlp;
 pub mod prune;
