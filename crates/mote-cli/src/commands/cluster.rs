@@ -1,0 +1,67 @@
+//! `mote cluster`: weight clustering of an int8 model's filters to at most K
+//! values per channel, written as a dense int8 model, with what a look-up-table
+//! or bitmask encoding of each filter would cost.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use mote_compress::cluster::{cluster, MAX_CLUSTERS};
+use mote_train::tflite::ModelDef;
+
+/// Arguments of `mote cluster`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  mote cluster mlp_int8.tflite --clusters 16 -o mlp_c16.tflite\n  \
+mote cluster cnn_sparse_int8.tflite --clusters 4 -o cnn_c4.tflite\n\n\
+Each int8 filter of FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D takes, per quantization channel,\n\
+the optimal 1-D k-means centroids of its values (exact, by dynamic programming over the histogram,\n\
+each centroid the integer nearest its cluster's mean); every value becomes its nearest centroid.\n\
+A channel with zeros (a pruned filter) keeps 0 as one of its K centroids, so zeros stay zero.\n\
+The output is a dense int8 model (same scales, same ops) that mote and TensorFlow Lite Micro run as\n\
+is; the table printed gives each filter's bytes dense, as a look-up table (ceil(log2 K)-bit indices\n\
+plus one K-value table per channel, TensorFlow Lite Micro's LUT layout) and as bitmask + nonzeros."
+)]
+pub struct ClusterArgs {
+    /// The int8 .tflite model (from `mote quantize`).
+    pub model: PathBuf,
+    /// Where to write the clustered int8 model.
+    #[arg(short, long, value_name = "OUT.tflite")]
+    pub output: PathBuf,
+    /// Centroids per channel, 2..=16.
+    #[arg(long, default_value_t = MAX_CLUSTERS)]
+    pub clusters: usize,
+}
+
+/// Runs `mote cluster`.
+pub fn run(args: &ClusterArgs) -> Result<()> {
+    let bytes = crate::read_model(&args.model)?;
+    let model = mote_runtime::Model::parse(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
+    let mut def = ModelDef::from_model(&model).with_context(|| format!("{}", args.model.display()))?;
+    let filters = cluster(&mut def, args.clusters).with_context(|| format!("{}", args.model.display()))?;
+    let out = def
+        .to_bytes()
+        .with_context(|| format!("{}", args.output.display()))?;
+    mote_train::files::write_atomic(&args.output, &out)
+        .with_context(|| format!("{}: cannot write", args.output.display()))?;
+    println!("{:<32} {:>8} {:>8} {:>6} {:>8} {:>8}", "filter", "channels", "dense", "bits", "lut", "bitmask");
+    let (mut dense, mut lut, mut bitmask) = (0, 0, 0);
+    for f in &filters {
+        let s = f.sizes;
+        println!(
+            "{:<32} {:>8} {:>8} {:>6} {:>8} {:>8}",
+            f.name, f.channels, s.dense, s.bits, s.lut, s.bitmask
+        );
+        (dense, lut, bitmask) = (dense + s.dense, lut + s.lut, bitmask + s.bitmask);
+    }
+    println!("{:<32} {:>8} {:>8} {:>6} {:>8} {:>8}", "total", "", dense, "", lut, bitmask);
+    println!(
+        "{} -> {}: {} filters clustered to at most {} values per channel",
+        args.model.display(),
+        args.output.display(),
+        filters.len(),
+        args.clusters
+    );
+    Ok(())
+}
