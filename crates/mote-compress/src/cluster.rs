@@ -63,6 +63,9 @@ pub struct Sizes {
     pub lut: usize,
     /// Bitmask of nonzeros (one bit a value) plus the nonzero int8 values.
     pub bitmask: usize,
+    /// Bitmask of nonzeros plus `bits`-bit LUT indices of the nonzeros only,
+    /// plus the tables (sparsity and clustering together).
+    pub bitmask_lut: usize,
     /// Index bit width of the LUT encoding.
     pub bits: u32,
     /// Table length per channel of the LUT encoding (the largest channel's).
@@ -284,6 +287,9 @@ fn cluster_tensor(
         dense: elements,
         lut: (elements * bits as usize).div_ceil(8) + channels * table,
         bitmask: elements.div_ceil(8) + nonzero,
+        bitmask_lut: elements.div_ceil(8)
+            + (nonzero * bits as usize).div_ceil(8)
+            + channels * table,
         bits,
         table,
     };

@@ -20,7 +20,9 @@ each centroid the integer nearest its cluster's mean); every value becomes its n
 A channel with zeros (a pruned filter) keeps 0 as one of its K centroids, so zeros stay zero.\n\
 The output is a dense int8 model (same scales, same ops) that mote and TensorFlow Lite Micro run as\n\
 is; the table printed gives each filter's bytes dense, as a look-up table (ceil(log2 K)-bit indices\n\
-plus one K-value table per channel, TensorFlow Lite Micro's LUT layout) and as bitmask + nonzeros."
+plus one K-value table per channel, TensorFlow Lite Micro's LUT layout), as bitmask + nonzeros, and\n\
+as bitmask + LUT indices of the nonzeros (mask+lut). No compressed file is written: the runtime reads\n\
+no compressed encoding yet."
 )]
 pub struct ClusterArgs {
     /// The int8 .tflite model (from `mote quantize`).
@@ -38,24 +40,38 @@ pub fn run(args: &ClusterArgs) -> Result<()> {
     let bytes = crate::read_model(&args.model)?;
     let model = mote_runtime::Model::parse(&bytes)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.model.display()))?;
-    let mut def = ModelDef::from_model(&model).with_context(|| format!("{}", args.model.display()))?;
-    let filters = cluster(&mut def, args.clusters).with_context(|| format!("{}", args.model.display()))?;
+    let mut def =
+        ModelDef::from_model(&model).with_context(|| format!("{}", args.model.display()))?;
+    let filters =
+        cluster(&mut def, args.clusters).with_context(|| format!("{}", args.model.display()))?;
     let out = def
         .to_bytes()
         .with_context(|| format!("{}", args.output.display()))?;
     mote_train::files::write_atomic(&args.output, &out)
         .with_context(|| format!("{}: cannot write", args.output.display()))?;
-    println!("{:<32} {:>8} {:>8} {:>6} {:>8} {:>8}", "filter", "channels", "dense", "bits", "lut", "bitmask");
-    let (mut dense, mut lut, mut bitmask) = (0, 0, 0);
+    let head = [
+        "filter", "channels", "dense", "bits", "lut", "bitmask", "mask+lut",
+    ];
+    println!(
+        "{:<32} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8}",
+        head[0], head[1], head[2], head[3], head[4], head[5], head[6]
+    );
+    let (mut dense, mut lut, mut bitmask, mut both) = (0, 0, 0, 0);
     for f in &filters {
         let s = f.sizes;
         println!(
-            "{:<32} {:>8} {:>8} {:>6} {:>8} {:>8}",
-            f.name, f.channels, s.dense, s.bits, s.lut, s.bitmask
+            "{:<32} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8}",
+            f.name, f.channels, s.dense, s.bits, s.lut, s.bitmask, s.bitmask_lut
         );
-        (dense, lut, bitmask) = (dense + s.dense, lut + s.lut, bitmask + s.bitmask);
+        dense += s.dense;
+        lut += s.lut;
+        bitmask += s.bitmask;
+        both += s.bitmask_lut;
     }
-    println!("{:<32} {:>8} {:>8} {:>6} {:>8} {:>8}", "total", "", dense, "", lut, bitmask);
+    println!(
+        "{:<32} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8}",
+        "total", "", dense, "", lut, bitmask, both
+    );
     println!(
         "{} -> {}: {} filters clustered to at most {} values per channel",
         args.model.display(),
