@@ -15,6 +15,7 @@
 
 pub mod cluster;
 pub mod distill;
+pub mod lut;
 pub mod mlp;
 pub mod prune;
 pub mod qat;

@@ -4,9 +4,11 @@
 
 mod common;
 
-use common::oracle::assert_identical_to_tflm;
+use common::oracle::{assert_identical_to_tflm, steps};
 use mote_compress::cluster::cluster;
+use mote_compress::lut;
 use mote_compress::quantize::{quantize, Calibration, QuantizeConfig};
+use mote_conformance::TempDir;
 use mote_runtime::Model;
 use mote_train::data::{read_csv, LabelColumn};
 use mote_train::tflite::ModelDef;
@@ -69,6 +71,7 @@ fn clustered_digits_mlp_has_k_values_per_channel_and_runs_in_tflite_micro() {
     let int8 = quantize(&float, &calibration, &QuantizeConfig::default()).unwrap();
     let int8_accuracy = accuracy(&int8.to_bytes().unwrap(), &test_x, &test_y);
     let mut models = Vec::new();
+    let mut luts = Vec::new();
     for k in [16, 4] {
         let mut def = int8.clone();
         let filters = cluster(&mut def, k).unwrap();
@@ -116,10 +119,73 @@ fn clustered_digits_mlp_has_k_values_per_channel_and_runs_in_tflite_micro() {
                 "{clustered_accuracy} vs {int8_accuracy}"
             );
         }
+        let compressed = lut::compress(&def, &filters).unwrap().to_bytes().unwrap();
+        println!(
+            "K = {k}: {} bytes dense, {} LUT-compressed",
+            bytes.len(),
+            compressed.len()
+        );
+        assert!(compressed.len() < bytes.len());
+        luts.push(compressed);
         models.push((format!("digits_mlp_c{k}"), bytes));
     }
     let rows = assert_identical_to_tflm(&models, &test_x.data()[..64 * 50], 64);
     assert_eq!(rows, 50);
+    // The LUT-compressed files in TFLM (the pip package is built with
+    // USE_TFLM_COMPRESSION): the dense clustered model's output bytes. (Run
+    // through Python directly: the conformance runner asks mote-runtime for the
+    // output count, and mote-runtime does not read LUT models yet.)
+    let dir = TempDir::new("lut");
+    let rows: Vec<i8> = steps(&models[0].1, &test_x.data()[..64 * 50], 64)
+        .iter()
+        .flat_map(|s| s[0].data.iter().map(|&b| b as i8))
+        .collect();
+    let x = dir.path().join("x.bin");
+    std::fs::write(&x, rows.iter().map(|&v| v as u8).collect::<Vec<u8>>()).unwrap();
+    for ((name, dense), lut) in models.iter().zip(&luts) {
+        let (a, b) = (
+            dir.path().join(format!("{name}.tflite")),
+            dir.path().join(format!("{name}_lut.tflite")),
+        );
+        std::fs::write(&a, dense).unwrap();
+        std::fs::write(&b, lut).unwrap();
+        let script = r#"
+import sys, numpy as np
+from tflite_micro.python.tflite_micro import runtime
+x = np.fromfile(sys.argv[1], np.int8).reshape(-1, 1, 64)
+outs = []
+for f in sys.argv[2:]:
+    it = runtime.Interpreter.from_file(f)
+    o = []
+    for r in x:
+        it.set_input(r, 0)
+        it.invoke()
+        o.append(it.get_output(0).copy())
+    outs.append(np.array(o))
+assert outs[0].shape == (50, 1, 10), outs[0].shape
+assert (outs[0] == outs[1]).all(), 'LUT outputs differ'
+print('same', outs[0].size)
+"#;
+        let python = std::env::var("MOTE_PYTHON").unwrap_or_else(|_| "python3".into());
+        let out = std::process::Command::new(python)
+            .arg("-c")
+            .arg(script)
+            .arg(&x)
+            .arg(&a)
+            .arg(&b)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "same 500",
+            "{name}"
+        );
+    }
 }
 
 #[test]

@@ -21,8 +21,8 @@ A channel with zeros (a pruned filter) keeps 0 as one of its K centroids, so zer
 The output is a dense int8 model (same scales, same ops) that mote and TensorFlow Lite Micro run as\n\
 is; the table printed gives each filter's bytes dense, as a look-up table (ceil(log2 K)-bit indices\n\
 plus one K-value table per channel, TensorFlow Lite Micro's LUT layout), as bitmask + nonzeros, and\n\
-as bitmask + LUT indices of the nonzeros (mask+lut). No compressed file is written: the runtime reads\n\
-no compressed encoding yet."
+as bitmask + LUT indices of the nonzeros (mask+lut). --lut writes that LUT file too, which\n\
+TensorFlow Lite Micro runs when built with USE_TFLM_COMPRESSION; mote-runtime does not read it yet."
 )]
 pub struct ClusterArgs {
     /// The int8 .tflite model (from `mote quantize`).
@@ -30,6 +30,10 @@ pub struct ClusterArgs {
     /// Where to write the clustered int8 model.
     #[arg(short, long, value_name = "OUT.tflite")]
     pub output: PathBuf,
+    /// Also write the LUT-compressed model (TensorFlow Lite Micro's
+    /// COMPRESSION_METADATA format) here; mote-runtime does not run it yet.
+    #[arg(long, value_name = "LUT.tflite")]
+    pub lut: Option<PathBuf>,
     /// Centroids per channel, 2..=16.
     #[arg(long, default_value_t = MAX_CLUSTERS)]
     pub clusters: usize,
@@ -72,6 +76,20 @@ pub fn run(args: &ClusterArgs) -> Result<()> {
         "{:<32} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8}",
         "total", "", dense, "", lut, bitmask, both
     );
+    if let Some(path) = &args.lut {
+        let lut = mote_compress::lut::compress(&def, &filters)
+            .with_context(|| format!("{}", args.model.display()))?
+            .to_bytes()
+            .with_context(|| format!("{}", path.display()))?;
+        mote_train::files::write_atomic(path, &lut)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        println!(
+            "{}: {} bytes (LUT-compressed), dense {} bytes",
+            path.display(),
+            lut.len(),
+            out.len()
+        );
+    }
     println!(
         "{} -> {}: {} filters clustered to at most {} values per channel",
         args.model.display(),
