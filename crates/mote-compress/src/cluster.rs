@@ -122,8 +122,8 @@ pub fn centroids(counts: &[u64; 256], k: usize) -> Vec<i8> {
     // cost[j][b]: best cost of values 0..b in j + 1 clusters; from[j][b]: start of the last.
     let mut cost = vec![vec![i128::MAX; n + 1]; k];
     let mut from = vec![vec![0usize; n + 1]; k];
-    for b in 1..=n {
-        cost[0][b] = segment(0, b).1;
+    for (b, c) in cost[0].iter_mut().enumerate().skip(1) {
+        *c = segment(0, b).1;
     }
     for j in 1..k {
         for b in (j + 1)..=n {
