@@ -188,6 +188,18 @@ pub fn index_bits(len: usize) -> u32 {
 /// Clusters every int8 filter of FULLY_CONNECTED, CONV_2D and
 /// DEPTHWISE_CONV_2D in `model` to at most `k` values per quantization
 /// channel, in place, and returns what each filter costs afterwards.
+///
+/// ```no_run
+/// use mote_compress::cluster::cluster;
+/// use mote_train::tflite::ModelDef;
+/// let bytes = std::fs::read("model_int8.tflite")?;
+/// let mut def = ModelDef::from_model(&mote_runtime::Model::parse(&bytes)?)?;
+/// let filters = cluster(&mut def, 16)?;
+/// std::fs::write("model_c16.tflite", def.to_bytes()?)?;
+/// let lut = mote_compress::lut::compress(&def, &filters)?;
+/// std::fs::write("model_c16_lut.tflite", lut.to_bytes()?)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn cluster(model: &mut ModelDef, k: usize) -> Result<Vec<ClusteredFilter>, ClusterError> {
     if !(2..=MAX_CLUSTERS).contains(&k) {
         return Err(ClusterError::BadClusterCount(k));
