@@ -28,6 +28,8 @@ enum Command {
     Compare(commands::compare::CompareArgs),
     /// The guided tour: learn y = 2x - 1 from six points, export it, run it on the device runtime.
     Demo(commands::demo::DemoArgs),
+    /// Cluster an int8 model's filters to at most K values per channel (dense int8 out; LUT sizes shown).
+    Cluster(commands::cluster::ClusterArgs),
     /// Train a small MLP student from a teacher model's softened probabilities and labels.
     Distill(commands::distill::DistillArgs),
     /// Describe a .tflite model: operators, shapes, parameters, MACs, arena bytes.
@@ -92,6 +94,7 @@ fn main() -> ExitCode {
         Command::Distill(args) => commands::distill::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Listen(args) => commands::listen::run(args),
+        Command::Cluster(args) => commands::cluster::run(args),
         Command::Prune(args) => commands::prune::run(args),
         Command::Qat(args) => commands::qat::run(args),
         Command::Quantize(args) => commands::quantize::run(args),

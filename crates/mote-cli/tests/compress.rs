@@ -831,3 +831,54 @@ fn qat_writes_an_int8_model_at_least_as_accurate_as_ptq() {
         "does not match the model input",
     );
 }
+
+#[test]
+fn cluster_writes_a_clustered_model_and_refuses_bad_input() {
+    let dir = scratch("cluster");
+    let [model, x, _, x_test, y_test] = digits_mlp(&dir);
+    let int8 = dir.join("int8.tflite");
+    let out = mote(&[
+        "quantize",
+        s(&model),
+        "--calibration",
+        s(&x),
+        "-o",
+        s(&int8),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (clustered, lut) = (dir.join("c4.tflite"), dir.join("c4_lut.tflite"));
+    let out = mote(&[
+        "cluster",
+        s(&int8),
+        "--clusters",
+        "4",
+        "-o",
+        s(&clustered),
+        "--lut",
+        s(&lut),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The table: 2 filters, 4 values -> 2-bit indices, and a total row.
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("dense/kernel") && table.contains("total"),
+        "{table}"
+    );
+    assert!(std::fs::metadata(&lut).unwrap().len() < std::fs::metadata(&clustered).unwrap().len());
+    let eval = mote(&["eval", s(&clustered), "--x", s(&x_test), "--y", s(&y_test)]);
+    assert!(eval.status.success(), "{}", text(&eval.stderr));
+    assert!(text(&eval.stdout).contains("accuracy"));
+    // Refused: K out of range, a float model, a missing file.
+    let bad = dir.join("bad.tflite");
+    assert_refused(
+        &["cluster", s(&int8), "--clusters", "17", "-o", s(&bad)],
+        &bad,
+        "2..=16",
+    );
+    assert_refused(&["cluster", s(&model), "-o", s(&bad)], &bad, "no int8");
+    assert_refused(
+        &["cluster", s(&dir.join("none.tflite")), "-o", s(&bad)],
+        &bad,
+        "cannot read",
+    );
+}

@@ -13,7 +13,9 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod cluster;
 pub mod distill;
+pub mod lut;
 pub mod mlp;
 pub mod prune;
 pub mod qat;

@@ -1,6 +1,7 @@
 //! One file per `mote` command.
 
 pub mod bench;
+pub mod cluster;
 pub mod codegen;
 pub mod compare;
 pub mod data;

@@ -7,7 +7,7 @@ use mote_runtime::{Interpreter, Model, OpResolver, TensorType};
 use mote_train::npy::Array;
 
 /// Each row of `x` (`row_len` floats) as one invocation's input, in the model's input type.
-fn steps(bytes: &[u8], x: &[f32], row_len: usize) -> Vec<Vec<Array>> {
+pub fn steps(bytes: &[u8], x: &[f32], row_len: usize) -> Vec<Vec<Array>> {
     let model = Model::parse(bytes).unwrap();
     let graph = model.main();
     let input = graph.tensor(graph.inputs().get(0).unwrap()).unwrap();
