@@ -166,8 +166,7 @@ assert outs[0].shape == (50, 1, 10), outs[0].shape
 assert (outs[0] == outs[1]).all(), 'LUT outputs differ'
 print('same', outs[0].size)
 "#;
-        let python = std::env::var("MOTE_PYTHON").unwrap_or_else(|_| "python3".into());
-        let out = std::process::Command::new(python)
+        let out = std::process::Command::new(mote_conformance::python())
             .arg("-c")
             .arg(script)
             .arg(&x)
