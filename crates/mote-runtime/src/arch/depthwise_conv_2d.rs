@@ -6,6 +6,7 @@
 
 use super::conv_2d::offset_fits;
 use super::dot::{load, packed};
+use super::requant::Channel;
 use super::simd::{smlabb, smlatt, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
 use crate::ops::depthwise_conv_2d::DepthwiseConv2dParams;
 use crate::ops::per_channel::Requant;
@@ -35,8 +36,7 @@ pub fn depthwise_conv_i8(
         return false;
     }
     let offs = packed(off);
-    let finish =
-        |acc: i32, c: usize| quant.apply(acc.wrapping_add(bias.get(c).copied().unwrap_or(0)), c);
+    let finish = |acc: i32, c: usize| Channel::new(quant, bias, c).apply(acc, &quant.output);
     let row_step = w.dilation_height * w.in_width * depth;
     let col_step = w.dilation_width * depth;
     let mut pixels = output.chunks_exact_mut(depth);

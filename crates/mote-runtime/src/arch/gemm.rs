@@ -5,6 +5,7 @@
 //! (2 pixels x 2 channels per pass), else alone (1 pixel x 4 channels).
 
 use super::dot::{dot_1x1, dot_1x4, dot_2x2};
+use super::requant::Channel;
 use crate::ops::per_channel::Requant;
 
 /// Which filter taps an output pixel uses: `rows` runs of `len` bytes, run
@@ -89,8 +90,13 @@ impl Gemm<'_> {
     /// Bias, requantization and clamp of channel `c`'s accumulator.
     #[inline(always)]
     fn finish(&self, acc: i32, c: usize) -> i8 {
-        let bias = self.bias.get(c).copied().unwrap_or(0);
-        self.quant.apply(acc.wrapping_add(bias), c)
+        self.channel(c).apply(acc, &self.quant.output)
+    }
+
+    /// Channel `c`'s bias and requantization.
+    #[inline(always)]
+    fn channel(&self, c: usize) -> Channel {
+        Channel::new(self.quant, self.bias, c)
     }
 
     /// Every channel of one pixel into `out`, whose length is the channel
@@ -144,8 +150,9 @@ impl Gemm<'_> {
             }
             let [ac, ad, bc, bd] = acc;
             if let ([oa0, oa1], [ob0, ob1]) = (oa, ob) {
-                (*oa0, *oa1) = (self.finish(ac, c), self.finish(ad, c + 1));
-                (*ob0, *ob1) = (self.finish(bc, c), self.finish(bd, c + 1));
+                let (q, out) = ([self.channel(c), self.channel(c + 1)], &self.quant.output);
+                (*oa0, *oa1) = (q[0].apply(ac, out), q[1].apply(ad, out));
+                (*ob0, *ob1) = (q[0].apply(bc, out), q[1].apply(bd, out));
             }
             c += 2;
         }
@@ -163,7 +170,8 @@ impl Gemm<'_> {
                     bc = dot_1x1(self.x(b, r), w, len, off, bc);
                 }
             }
-            (*oa, *ob) = (self.finish(ac, c), self.finish(bc, c));
+            let (q, out) = (self.channel(c), &self.quant.output);
+            (*oa, *ob) = (q.apply(ac, out), q.apply(bc, out));
         }
     }
 

@@ -25,6 +25,8 @@ mod dot;
 mod gemm;
 #[cfg(test)]
 mod portable;
+#[cfg(any(test, mote_dsp))]
+mod requant;
 #[cfg(test)]
 mod tests;
 #[cfg(all(
