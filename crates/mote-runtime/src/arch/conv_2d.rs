@@ -62,6 +62,7 @@ pub fn conv_i8(
         filter_size,
         input_step: w.dilation_height * w.in_width * depth,
         filter_step: w.filter_width * depth,
+        wide: true,
     };
     let pixels = (0..w.batches).flat_map(|b| {
         (0..w.out_height).flat_map(move |oy| {
@@ -125,6 +126,7 @@ pub fn fully_connected_i8(
         filter_size: depth,
         input_step: 0,
         filter_step: 0,
+        wide: false,
     };
     let runs = Runs {
         filter: 0,

@@ -6,7 +6,7 @@
 
 use super::conv_2d::offset_fits;
 use super::dot::{load, packed};
-use super::requant::Channel;
+use super::requant::Scales;
 use super::simd::{smlabb, smlatt, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
 use crate::ops::depthwise_conv_2d::DepthwiseConv2dParams;
 use crate::ops::per_channel::Requant;
@@ -36,7 +36,11 @@ pub fn depthwise_conv_i8(
         return false;
     }
     let offs = packed(off);
-    let finish = |acc: i32, c: usize| Channel::new(quant, bias, c).apply(acc, &quant.output);
+    let Some(scales) = Scales::new(quant, bias, depth) else {
+        return false;
+    };
+    // SAFETY (of every call): `c` < depth, the channel count of `scales`.
+    let finish = |acc: i32, c: usize| unsafe { scales.channel(c) }.apply(acc, &scales.output);
     let row_step = w.dilation_height * w.in_width * depth;
     let col_step = w.dilation_width * depth;
     let mut pixels = output.chunks_exact_mut(depth);
@@ -91,8 +95,9 @@ pub fn depthwise_conv_i8(
                             f += depth;
                         }
                     }
-                    for ((o, a), k) in o.iter_mut().zip([a0, a1, a2, a3]).zip(c..) {
-                        *o = finish(a, k);
+                    if let [o0, o1, o2, o3] = o {
+                        (*o0, *o1) = (finish(a0, c), finish(a1, c + 1));
+                        (*o2, *o3) = (finish(a2, c + 2), finish(a3, c + 3));
                     }
                     c += 4;
                 }

@@ -18,29 +18,80 @@ pub struct Channel {
     mask: i32,
 }
 
-impl Channel {
-    /// Channel `channel` of `quant` (its per-channel or per-tensor scale),
-    /// with its bias (none when `bias` is empty).
+/// The per-channel requantization of a kernel's `channels` outputs, checked
+/// once to cover every channel so that [`Scales::channel`] reads without
+/// bounds checks.
+pub struct Scales<'a> {
+    multipliers: *const i32,
+    shifts: *const i32,
+    bias: *const i32,
+    /// 1 with a scale per channel, 0 with one for all.
+    step: usize,
+    /// 1 with a bias, 0 without (then `bias` points at a zero).
+    bias_step: usize,
+    /// Output offset and clamp.
+    pub output: OutputQuant,
+    _quant: core::marker::PhantomData<&'a [i32]>,
+}
+
+/// What a missing bias reads.
+static NO_BIAS: i32 = 0;
+
+impl<'a> Scales<'a> {
+    /// The scales of `channels` outputs, or `None` if `quant` or `bias`
+    /// (when not empty) holds fewer.
+    pub fn new(quant: &Requant<'a>, bias: &'a [i32], channels: usize) -> Option<Self> {
+        let per_tensor = quant.multipliers.len() == 1 && quant.shifts.len() == 1;
+        let need = if per_tensor { 1 } else { channels.max(1) };
+        if quant.multipliers.len() < need
+            || quant.shifts.len() < need
+            || !(bias.is_empty() || bias.len() >= channels)
+        {
+            return None;
+        }
+        Some(Scales {
+            multipliers: quant.multipliers.as_ptr(),
+            shifts: quant.shifts.as_ptr(),
+            bias: if bias.is_empty() {
+                &NO_BIAS
+            } else {
+                bias.as_ptr()
+            },
+            step: usize::from(!per_tensor),
+            bias_step: usize::from(!bias.is_empty()),
+            output: quant.output,
+            _quant: core::marker::PhantomData,
+        })
+    }
+
+    /// Channel `c`'s bias and requantization.
+    ///
+    /// # Safety
+    /// `c` must be below the `channels` given to [`Scales::new`].
     #[inline(always)]
-    pub fn new(quant: &Requant<'_>, bias: &[i32], channel: usize) -> Self {
-        let i = if quant.multipliers.len() == 1 {
-            0
-        } else {
-            channel
+    pub unsafe fn channel(&self, c: usize) -> Channel {
+        // SAFETY: `new` checked that every index below `channels` (times
+        // the steps, which are 0 or 1) is inside its slice.
+        let (multiplier, shift, bias) = unsafe {
+            (
+                *self.multipliers.add(c * self.step),
+                *self.shifts.add(c * self.step),
+                *self.bias.add(c * self.bias_step),
+            )
         };
-        let multiplier = quant.multipliers.get(i).copied().unwrap_or(0);
-        let shift = quant.shifts.get(i).copied().unwrap_or(0);
         let right = shift.wrapping_neg().clamp(0, 31) as u32;
         Channel {
             multiplier,
             shift,
-            bias: bias.get(channel).copied().unwrap_or(0),
+            bias,
             left: shift.clamp(0, 31) as u32,
             right,
             mask: ((1u32 << right) - 1) as i32,
         }
     }
+}
 
+impl Channel {
     /// The int8 output of accumulator `acc` (bias not yet added).
     #[inline(always)]
     pub fn apply(&self, acc: i32, output: &OutputQuant) -> i8 {
@@ -77,5 +128,9 @@ pub fn requantize_fast(acc: i32, multiplier: i32, shift: i32, output: &OutputQua
         multipliers: &[multiplier],
         shifts: &[shift],
     };
-    Channel::new(&quant, &[], 0).apply(acc, output)
+    match Scales::new(&quant, &[], 1) {
+        // SAFETY: channel 0 of 1.
+        Some(scales) => unsafe { scales.channel(0) }.apply(acc, output),
+        None => 0,
+    }
 }
