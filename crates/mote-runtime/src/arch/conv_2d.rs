@@ -54,7 +54,7 @@ pub fn conv_i8(
     {
         return false;
     }
-    let gemm = Gemm {
+    let gemm = Gemm::<'_, true> {
         input,
         filter,
         bias,
@@ -62,7 +62,6 @@ pub fn conv_i8(
         filter_size,
         input_step: w.dilation_height * w.in_width * depth,
         filter_step: w.filter_width * depth,
-        wide: true,
     };
     let pixels = (0..w.batches).flat_map(|b| {
         (0..w.out_height).flat_map(move |oy| {
@@ -118,7 +117,7 @@ pub fn fully_connected_i8(
     {
         return false;
     }
-    let gemm = Gemm {
+    let gemm = Gemm::<'_, false> {
         input,
         filter: weights,
         bias,
@@ -126,7 +125,6 @@ pub fn fully_connected_i8(
         filter_size: depth,
         input_step: 0,
         filter_step: 0,
-        wide: false,
     };
     let runs = Runs {
         filter: 0,

@@ -32,7 +32,7 @@ pub struct Pixel {
 /// The operands of one product. Callers check that every run of every pixel
 /// and channel lies inside `input` and `filter`; a run that does not is
 /// skipped (never read out of bounds).
-pub struct Gemm<'a> {
+pub struct Gemm<'a, const CONV: bool> {
     /// The input tensor.
     pub input: &'a [i8],
     /// Output channels' filters, `filter_size` bytes each.
@@ -47,10 +47,6 @@ pub struct Gemm<'a> {
     pub input_step: usize,
     /// Distance between filter runs.
     pub filter_step: usize,
-    /// Whether pixel pairs widen their inputs once into a stack buffer of
-    /// [`WIDE`] words (two per input byte of a pixel) (CONV_2D; FULLY_CONNECTED keeps the small
-    /// stack of the in-loop widening).
-    pub wide: bool,
 }
 
 /// Input bytes (all runs of one pixel) that [`Gemm::two_wide`] widens once
@@ -58,7 +54,27 @@ pub struct Gemm<'a> {
 /// filter over 64 channels.
 pub const WIDE: usize = 640;
 
-impl Gemm<'_> {
+/// With `CONV` (CONV_2D), pixel pairs widen their inputs once into a stack
+/// buffer of [`WIDE`] words and outputs use the fast requantization; without
+/// (FULLY_CONNECTED) the code stays small (the in-loop widening, the
+/// reference's requantization, immaterial at its MACs per output) for the
+/// smallest chips.
+impl<const CONV: bool> Gemm<'_, CONV> {
+    /// Bias, requantization and clamp of channel `c`'s accumulator.
+    ///
+    /// # Safety
+    /// `c` must be below the channel count of `s`.
+    #[inline(always)]
+    unsafe fn finish(&self, s: &Scales<'_>, acc: i32, c: usize) -> i8 {
+        if CONV {
+            // SAFETY: the caller's contract.
+            unsafe { s.channel(c) }.apply(acc, &s.output)
+        } else {
+            let bias = self.bias.get(c).copied().unwrap_or(0);
+            self.quant.apply(acc.wrapping_add(bias), c)
+        }
+    }
+
     /// Whether every run of `p`, for every one of `channels` filters, lies
     /// inside `input` and `filter`: what the pointer loops below rely on.
     fn inside(&self, p: &Pixel, channels: usize) -> bool {
@@ -114,7 +130,7 @@ impl Gemm<'_> {
             }
             for ((o, a), k) in o.iter_mut().zip(acc).zip(c..) {
                 // SAFETY: k < out.len(), the channel count of `s`.
-                *o = unsafe { s.channel(k) }.apply(a, &s.output);
+                *o = unsafe { self.finish(s, a, k) };
             }
             c += 4;
         }
@@ -125,7 +141,7 @@ impl Gemm<'_> {
                 acc = unsafe { dot_1x1(self.x(p, r), self.w(&p.runs, c, r), len, off, acc) };
             }
             // SAFETY: c < out.len(), the channel count of `s`.
-            *o = unsafe { s.channel(c) }.apply(acc, &s.output);
+            *o = unsafe { self.finish(s, acc, c) };
             c += 1;
         }
     }
@@ -133,7 +149,7 @@ impl Gemm<'_> {
     /// Every channel of two pixels with equal runs into `out_a` and `out_b`
     /// (of the length `inside` approved).
     fn two(&self, s: &Scales<'_>, a: &Pixel, b: &Pixel, out_a: &mut [i8], out_b: &mut [i8]) {
-        if self.wide && self.two_wide(s, a, b, out_a, out_b) {
+        if CONV && self.two_wide(s, a, b, out_a, out_b) {
             return;
         }
         let off = self.quant.input_offset;
@@ -154,10 +170,10 @@ impl Gemm<'_> {
             let [ac, ad, bc, bd] = acc;
             if let ([oa0, oa1], [ob0, ob1]) = (oa, ob) {
                 // SAFETY: c + 1 < out_a.len(), the channel count of `s`.
-                let q = unsafe { [s.channel(c), s.channel(c + 1)] };
-                let out = &s.output;
-                (*oa0, *oa1) = (q[0].apply(ac, out), q[1].apply(ad, out));
-                (*ob0, *ob1) = (q[0].apply(bc, out), q[1].apply(bd, out));
+                unsafe {
+                    (*oa0, *oa1) = (self.finish(s, ac, c), self.finish(s, ad, c + 1));
+                    (*ob0, *ob1) = (self.finish(s, bc, c), self.finish(s, bd, c + 1));
+                }
             }
             c += 2;
         }
@@ -176,8 +192,7 @@ impl Gemm<'_> {
                 }
             }
             // SAFETY: c < out_a.len(), the channel count of `s`.
-            let (q, out) = (unsafe { s.channel(c) }, &s.output);
-            (*oa, *ob) = (q.apply(ac, out), q.apply(bc, out));
+            unsafe { (*oa, *ob) = (self.finish(s, ac, c), self.finish(s, bc, c)) };
         }
     }
 
