@@ -112,7 +112,6 @@ impl<const CONV: bool> Gemm<'_, CONV> {
         self.filter.as_ptr().wrapping_add(at)
     }
 
-
     /// Every channel of one pixel into `out`, whose length is the channel
     /// count `inside` approved.
     fn one(&self, s: &Scales<'_>, p: &Pixel, out: &mut [i8]) {

@@ -109,8 +109,7 @@ impl Channel {
         // RoundingDivideByPOT: up by one when the remainder passes half
         // (ties away from zero).
         let threshold = (self.mask >> 1) + (high >> 31 & 1);
-        let scaled =
-            (high >> self.right).wrapping_add(i32::from(high & self.mask > threshold));
+        let scaled = (high >> self.right).wrapping_add(i32::from(high & self.mask > threshold));
         scaled
             .wrapping_add(output.offset)
             .max(output.min)
