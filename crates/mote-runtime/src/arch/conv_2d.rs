@@ -54,7 +54,7 @@ pub fn conv_i8(
     {
         return false;
     }
-    let gemm = Gemm {
+    let gemm = Gemm::<'_, true> {
         input,
         filter,
         bias,
@@ -117,7 +117,7 @@ pub fn fully_connected_i8(
     {
         return false;
     }
-    let gemm = Gemm {
+    let gemm = Gemm::<'_, false> {
         input,
         filter: weights,
         bias,

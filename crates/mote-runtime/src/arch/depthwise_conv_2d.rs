@@ -6,6 +6,7 @@
 
 use super::conv_2d::offset_fits;
 use super::dot::{load, packed};
+use super::requant::Scales;
 use super::simd::{smlabb, smlatt, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
 use crate::ops::depthwise_conv_2d::DepthwiseConv2dParams;
 use crate::ops::per_channel::Requant;
@@ -35,15 +36,21 @@ pub fn depthwise_conv_i8(
         return false;
     }
     let offs = packed(off);
-    let finish =
-        |acc: i32, c: usize| quant.apply(acc.wrapping_add(bias.get(c).copied().unwrap_or(0)), c);
+    let Some(scales) = Scales::new(quant, bias, depth) else {
+        return false;
+    };
+    // SAFETY (of every call): `c` < depth, the channel count of `scales`.
+    let finish = |acc: i32, c: usize| unsafe { scales.channel(c) }.apply(acc, &scales.output);
     let row_step = w.dilation_height * w.in_width * depth;
     let col_step = w.dilation_width * depth;
     let mut pixels = output.chunks_exact_mut(depth);
     for b in 0..w.batches {
         for oy in 0..w.out_height {
             let (y_first, y_end, y0) = w.rows(oy);
-            for ox in 0..w.out_width {
+            let mut next_x = 0;
+            while next_x < w.out_width {
+                let ox = next_x;
+                next_x += 1;
                 let Some(out) = pixels.next() else {
                     return true;
                 };
@@ -70,6 +77,69 @@ pub fn depthwise_conv_i8(
                     return false;
                 }
                 let (xp, fp) = (input.as_ptr(), filter.as_ptr());
+                // The next pixel of the row, if it has the same taps, runs
+                // with this one: they share each weight word's widening and
+                // each channel's scales.
+                if depth % 4 == 0 && next_x < w.out_width {
+                    let (xf, xe, x0b) = w.columns(next_x);
+                    let xb = (x0b + (x_first * w.dilation_width) as isize) as usize;
+                    let in_base_b = ((b * w.in_height + y) * w.in_width + xb) * depth;
+                    let fits = in_base_b >= in_base && in_end - in_base + in_base_b <= input.len();
+                    if (xf, xe) == (x_first, x_end) && fits {
+                        if let Some(out_b) = pixels.next() {
+                            next_x += 1;
+                            let db = in_base_b - in_base;
+                            let quads = out.chunks_exact_mut(4).zip(out_b.chunks_exact_mut(4));
+                            for (c, (oa, ob)) in (0..depth).step_by(4).zip(quads) {
+                                let (mut a0, mut a1, mut a2, mut a3) = (0, 0, 0, 0);
+                                let (mut b0, mut b1, mut b2, mut b3) = (0, 0, 0, 0);
+                                for r in 0..rows {
+                                    let mut i = in_base + r * row_step + c;
+                                    let mut f = f_base + r * f_row + c;
+                                    for _ in 0..cols {
+                                        // SAFETY: as below for pixel a; pixel b's
+                                        // reads end db further, at most at
+                                        // in_end + db <= input.len() (`fits`).
+                                        let (va, vb, k) = unsafe {
+                                            (load(xp.add(i)), load(xp.add(i + db)), load(fp.add(f)))
+                                        };
+                                        let (k02, k13) = (sxtb16(k), sxtb16_ror8(k));
+                                        let (x02, x13) =
+                                            (sxtab16(offs, va), sxtab16_ror8(offs, va));
+                                        a0 = smlabb(x02, k02, a0);
+                                        a2 = smlatt(x02, k02, a2);
+                                        a1 = smlabb(x13, k13, a1);
+                                        a3 = smlatt(x13, k13, a3);
+                                        let (x02, x13) =
+                                            (sxtab16(offs, vb), sxtab16_ror8(offs, vb));
+                                        b0 = smlabb(x02, k02, b0);
+                                        b2 = smlatt(x02, k02, b2);
+                                        b1 = smlabb(x13, k13, b1);
+                                        b3 = smlatt(x13, k13, b3);
+                                        i += col_step;
+                                        f += depth;
+                                    }
+                                }
+                                if let ([oa0, oa1, oa2, oa3], [ob0, ob1, ob2, ob3]) = (oa, ob) {
+                                    let out = &scales.output;
+                                    // SAFETY: c + 3 < depth, the channel count of `scales`.
+                                    let q = unsafe { scales.channel(c) };
+                                    (*oa0, *ob0) = (q.apply(a0, out), q.apply(b0, out));
+                                    // SAFETY: as above.
+                                    let q = unsafe { scales.channel(c + 1) };
+                                    (*oa1, *ob1) = (q.apply(a1, out), q.apply(b1, out));
+                                    // SAFETY: as above.
+                                    let q = unsafe { scales.channel(c + 2) };
+                                    (*oa2, *ob2) = (q.apply(a2, out), q.apply(b2, out));
+                                    // SAFETY: as above.
+                                    let q = unsafe { scales.channel(c + 3) };
+                                    (*oa3, *ob3) = (q.apply(a3, out), q.apply(b3, out));
+                                }
+                            }
+                            continue;
+                        }
+                    }
+                }
                 let mut quads = out.chunks_exact_mut(4);
                 let mut c = 0;
                 for o in &mut quads {
@@ -91,8 +161,9 @@ pub fn depthwise_conv_i8(
                             f += depth;
                         }
                     }
-                    for ((o, a), k) in o.iter_mut().zip([a0, a1, a2, a3]).zip(c..) {
-                        *o = finish(a, k);
+                    if let [o0, o1, o2, o3] = o {
+                        (*o0, *o1) = (finish(a0, c), finish(a1, c + 1));
+                        (*o2, *o3) = (finish(a2, c + 2), finish(a3, c + 3));
                     }
                     c += 4;
                 }

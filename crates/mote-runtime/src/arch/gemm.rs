@@ -4,7 +4,8 @@
 //! filter row inside the image). Pixels go in pairs when their runs match
 //! (2 pixels x 2 channels per pass), else alone (1 pixel x 4 channels).
 
-use super::dot::{dot_1x1, dot_1x4, dot_2x2};
+use super::dot::{dot_1x1, dot_1x4, dot_2x1_wide, dot_2x2, dot_2x2_wide, widen};
+use super::requant::Scales;
 use crate::ops::per_channel::Requant;
 
 /// Which filter taps an output pixel uses: `rows` runs of `len` bytes, run
@@ -31,7 +32,7 @@ pub struct Pixel {
 /// The operands of one product. Callers check that every run of every pixel
 /// and channel lies inside `input` and `filter`; a run that does not is
 /// skipped (never read out of bounds).
-pub struct Gemm<'a> {
+pub struct Gemm<'a, const CONV: bool> {
     /// The input tensor.
     pub input: &'a [i8],
     /// Output channels' filters, `filter_size` bytes each.
@@ -48,7 +49,32 @@ pub struct Gemm<'a> {
     pub filter_step: usize,
 }
 
-impl Gemm<'_> {
+/// Input bytes (all runs of one pixel) that [`Gemm::two_wide`] widens once
+/// for every channel, two pixels into two words per byte: enough for a 3x3
+/// filter over 64 channels.
+pub const WIDE: usize = 640;
+
+/// With `CONV` (CONV_2D), pixel pairs widen their inputs once into a stack
+/// buffer of [`WIDE`] words and outputs use the fast requantization; without
+/// (FULLY_CONNECTED) the code stays small (the in-loop widening, the
+/// reference's requantization, immaterial at its MACs per output) for the
+/// smallest chips.
+impl<const CONV: bool> Gemm<'_, CONV> {
+    /// Bias, requantization and clamp of channel `c`'s accumulator.
+    ///
+    /// # Safety
+    /// `c` must be below the channel count of `s`.
+    #[inline(always)]
+    unsafe fn finish(&self, s: &Scales<'_>, acc: i32, c: usize) -> i8 {
+        if CONV {
+            // SAFETY: the caller's contract.
+            unsafe { s.channel(c) }.apply(acc, &s.output)
+        } else {
+            let bias = self.bias.get(c).copied().unwrap_or(0);
+            self.quant.apply(acc.wrapping_add(bias), c)
+        }
+    }
+
     /// Whether every run of `p`, for every one of `channels` filters, lies
     /// inside `input` and `filter`: what the pointer loops below rely on.
     fn inside(&self, p: &Pixel, channels: usize) -> bool {
@@ -86,16 +112,9 @@ impl Gemm<'_> {
         self.filter.as_ptr().wrapping_add(at)
     }
 
-    /// Bias, requantization and clamp of channel `c`'s accumulator.
-    #[inline(always)]
-    fn finish(&self, acc: i32, c: usize) -> i8 {
-        let bias = self.bias.get(c).copied().unwrap_or(0);
-        self.quant.apply(acc.wrapping_add(bias), c)
-    }
-
     /// Every channel of one pixel into `out`, whose length is the channel
     /// count `inside` approved.
-    fn one(&self, p: &Pixel, out: &mut [i8]) {
+    fn one(&self, s: &Scales<'_>, p: &Pixel, out: &mut [i8]) {
         let off = self.quant.input_offset;
         let Runs { rows, len, .. } = p.runs;
         let mut quads = out.chunks_exact_mut(4);
@@ -109,7 +128,8 @@ impl Gemm<'_> {
                 unsafe { dot_1x4(self.x(p, r), w, len, off, &mut acc) };
             }
             for ((o, a), k) in o.iter_mut().zip(acc).zip(c..) {
-                *o = self.finish(a, k);
+                // SAFETY: k < out.len(), the channel count of `s`.
+                *o = unsafe { self.finish(s, a, k) };
             }
             c += 4;
         }
@@ -119,14 +139,18 @@ impl Gemm<'_> {
                 // SAFETY: as above, channel `c` < out.len().
                 acc = unsafe { dot_1x1(self.x(p, r), self.w(&p.runs, c, r), len, off, acc) };
             }
-            *o = self.finish(acc, c);
+            // SAFETY: c < out.len(), the channel count of `s`.
+            *o = unsafe { self.finish(s, acc, c) };
             c += 1;
         }
     }
 
     /// Every channel of two pixels with equal runs into `out_a` and `out_b`
     /// (of the length `inside` approved).
-    fn two(&self, a: &Pixel, b: &Pixel, out_a: &mut [i8], out_b: &mut [i8]) {
+    fn two(&self, s: &Scales<'_>, a: &Pixel, b: &Pixel, out_a: &mut [i8], out_b: &mut [i8]) {
+        if CONV && self.two_wide(s, a, b, out_a, out_b) {
+            return;
+        }
         let off = self.quant.input_offset;
         let runs = &a.runs;
         let Runs { rows, len, .. } = *runs;
@@ -144,8 +168,11 @@ impl Gemm<'_> {
             }
             let [ac, ad, bc, bd] = acc;
             if let ([oa0, oa1], [ob0, ob1]) = (oa, ob) {
-                (*oa0, *oa1) = (self.finish(ac, c), self.finish(ad, c + 1));
-                (*ob0, *ob1) = (self.finish(bc, c), self.finish(bd, c + 1));
+                // SAFETY: c + 1 < out_a.len(), the channel count of `s`.
+                unsafe {
+                    (*oa0, *oa1) = (self.finish(s, ac, c), self.finish(s, ad, c + 1));
+                    (*ob0, *ob1) = (self.finish(s, bc, c), self.finish(s, bd, c + 1));
+                }
             }
             c += 2;
         }
@@ -163,8 +190,79 @@ impl Gemm<'_> {
                     bc = dot_1x1(self.x(b, r), w, len, off, bc);
                 }
             }
-            (*oa, *ob) = (self.finish(ac, c), self.finish(bc, c));
+            // SAFETY: c < out_a.len(), the channel count of `s`.
+            unsafe { (*oa, *ob) = (self.finish(s, ac, c), self.finish(s, bc, c)) };
         }
+    }
+
+    /// [`Gemm::two`] with both pixels' inputs widened once (offset added)
+    /// into a stack buffer, so the inner loop only widens weights: `false`
+    /// (nothing written) if the runs are not whole words or exceed [`WIDE`].
+    #[inline(never)]
+    fn two_wide(
+        &self,
+        s: &Scales<'_>,
+        a: &Pixel,
+        b: &Pixel,
+        out_a: &mut [i8],
+        out_b: &mut [i8],
+    ) -> bool {
+        let runs = &a.runs;
+        let Runs { rows, len, .. } = *runs;
+        if len % 4 != 0 || rows.saturating_mul(len) > WIDE {
+            return false;
+        }
+        let off = self.quant.input_offset;
+        // Uninitialized: `widen` writes every word the loops below read.
+        let mut buf = [core::mem::MaybeUninit::<u32>::uninit(); WIDE];
+        let wide = buf.as_mut_ptr().cast::<u32>();
+        for r in 0..rows {
+            // SAFETY: `inside` proved run `r` of both pixels in bounds, and
+            // (r + 1) * len <= WIDE bytes widen into (r + 1) * len words.
+            unsafe {
+                widen(self.x(a, r), len, off, wide.add(r * len));
+                widen(self.x(b, r), len, off, wide.add(r * len + 2));
+            }
+        }
+        let wide = wide.cast_const();
+        let mut pairs_a = out_a.chunks_exact_mut(2);
+        let mut pairs_b = out_b.chunks_exact_mut(2);
+        let mut c = 0;
+        let out = &s.output;
+        for (oa, ob) in (&mut pairs_a).zip(&mut pairs_b) {
+            let mut acc = [0i32; 4];
+            for r in 0..rows {
+                let x = wide.wrapping_add(r * len);
+                let w = [self.w(runs, c, r), self.w(runs, c + 1, r)];
+                // SAFETY: as for `widen` above; `inside` proved run `r` of
+                // channels `c`, `c + 1` (< out_a.len()) in bounds.
+                unsafe { dot_2x2_wide(x, w, len, &mut acc) };
+            }
+            let [ac, ad, bc, bd] = acc;
+            if let ([oa0, oa1], [ob0, ob1]) = (oa, ob) {
+                // SAFETY: c + 1 < out_a.len(), the channel count of `s`.
+                let q = unsafe { [s.channel(c), s.channel(c + 1)] };
+                (*oa0, *oa1) = (q[0].apply(ac, out), q[1].apply(ad, out));
+                (*ob0, *ob1) = (q[0].apply(bc, out), q[1].apply(bd, out));
+            }
+            c += 2;
+        }
+        let last = pairs_a
+            .into_remainder()
+            .iter_mut()
+            .zip(pairs_b.into_remainder());
+        for (oa, ob) in last {
+            let mut acc = [0i32; 2];
+            for r in 0..rows {
+                let x = wide.wrapping_add(r * len);
+                // SAFETY: as above, channel `c` < out_a.len().
+                unsafe { dot_2x1_wide(x, self.w(runs, c, r), len, &mut acc) };
+            }
+            // SAFETY: c < out_a.len(), the channel count of `s`.
+            let q = unsafe { s.channel(c) };
+            (*oa, *ob) = (q.apply(acc[0], out), q.apply(acc[1], out));
+        }
+        true
     }
 
     /// Runs every pixel of `pixels` (in output order) into consecutive
@@ -177,22 +275,25 @@ impl Gemm<'_> {
         output: &mut [i8],
         channels: usize,
     ) -> bool {
+        let Some(s) = Scales::new(self.quant, self.bias, channels) else {
+            return false;
+        };
         let mut pending: Option<(Pixel, &mut [i8])> = None;
         for (p, out) in pixels.zip(output.chunks_exact_mut(channels.max(1))) {
             if !self.inside(&p, out.len()) {
                 return false;
             }
             match pending.take() {
-                Some((a, out_a)) if a.runs == p.runs => self.two(&a, &p, out_a, out),
+                Some((a, out_a)) if a.runs == p.runs => self.two(&s, &a, &p, out_a, out),
                 Some((a, out_a)) => {
-                    self.one(&a, out_a);
+                    self.one(&s, &a, out_a);
                     pending = Some((p, out));
                 }
                 None => pending = Some((p, out)),
             }
         }
         if let Some((a, out_a)) = pending {
-            self.one(&a, out_a);
+            self.one(&s, &a, out_a);
         }
         true
     }

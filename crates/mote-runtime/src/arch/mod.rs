@@ -27,6 +27,8 @@ mod dot;
 mod gemm;
 #[cfg(test)]
 mod portable;
+#[cfg(any(test, mote_dsp))]
+mod requant;
 #[cfg(test)]
 mod tests;
 #[cfg(all(target_arch = "x86_64", any(test, not(feature = "reference-kernels"))))]

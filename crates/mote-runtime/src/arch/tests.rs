@@ -225,6 +225,43 @@ fn out_of_range_offsets_fall_back() {
 }
 
 #[test]
+fn fast_requantization_matches_reference() {
+    use crate::ops::per_channel::requantize;
+    let mut rng = Rng(23);
+    let specials = [0, 1, -1, i32::MAX, i32::MIN, 1 << 30, -(1 << 30), 3 << 29];
+    for case in 0..200_000 {
+        let multiplier = match rng.next() % 6 {
+            0 => [i32::MIN, i32::MAX, 1 << 30, -(1 << 30), 1, -1, 0][rng.usize(0, 6)],
+            1 => rng.next() as i32,
+            _ => rng.range(1 << 30, i64::from(i32::MAX)) as i32,
+        };
+        let shift = match rng.next() % 8 {
+            0 => rng.range(-40, 40) as i32,
+            1 => [i32::MIN, i32::MAX, -31, 31, -32, 32, 0][rng.usize(0, 6)],
+            _ => rng.range(-12, 3) as i32,
+        };
+        let acc = match case % 5 {
+            0 => specials[rng.usize(0, specials.len() - 1)],
+            1 => rng.next() as i32,
+            // Near the ties of the right shift: multiples of powers of two.
+            2 => (rng.range(-1000, 1000) as i32) << rng.usize(0, 20),
+            _ => rng.range(-300_000, 300_000) as i32,
+        };
+        let min = rng.range(-128, 127) as i32;
+        let output = OutputQuant {
+            offset: rng.range(-128, 127) as i32,
+            min,
+            max: rng.range(i64::from(min), 127) as i32,
+        };
+        assert_eq!(
+            super::requant::requantize_fast(acc, multiplier, shift, &output),
+            requantize(acc, multiplier, shift, &output),
+            "acc {acc} multiplier {multiplier} shift {shift} {output:?}"
+        );
+    }
+}
+
+#[test]
 fn primitives_do_what_the_instructions_do() {
     // bytes [-1, 2, -3, 4] = 0x04fd02ff: SXTB16 takes bytes 0 and 2 -> halves
     // -1, -3; ROR 8 takes bytes 1 and 3 -> 2, 4.
