@@ -80,7 +80,7 @@ pub fn depthwise_conv_i8(
                 // The next pixel of the row, if it has the same taps, runs
                 // with this one: they share each weight word's widening and
                 // each channel's scales.
-                if depth % 4 == 0 && next_x < w.out_width {
+                if depth.is_multiple_of(4) && next_x < w.out_width {
                     let (xf, xe, x0b) = w.columns(next_x);
                     let xb = (x0b + (x_first * w.dilation_width) as isize) as usize;
                     let in_base_b = ((b * w.in_height + y) * w.in_width + xb) * depth;
