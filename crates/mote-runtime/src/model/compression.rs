@@ -115,7 +115,8 @@ impl<'a> Lut<'a> {
 /// Index `i` of `packed` (`bits` wide, high bits first); 0 past the end.
 #[inline]
 pub(crate) fn index(packed: &[u8], bits: u8, i: usize) -> usize {
-    let bits = usize::from(bits);
+    // At most 8 bits keeps every shift in range (the verifier allows 7).
+    let bits = usize::from(bits.clamp(1, 8));
     let at = i.saturating_mul(bits);
     // Two bytes cover any field of at most 8 bits.
     let hi = packed.get(at / 8).copied().unwrap_or(0);

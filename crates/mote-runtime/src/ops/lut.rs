@@ -97,6 +97,26 @@ impl LutLayout {
     /// (0 for anything out of range, which the verifier rules out).
     #[inline]
     pub fn decode(&self, values: &[i8], packed: &[u8], start: usize, out: &mut [i8]) {
+        // One channel over the whole run (a FULLY_CONNECTED unit along axis
+        // 0, or one table): its table once, the bit position stepped.
+        let first = self.channel(start);
+        let last = self.channel((start + out.len()).saturating_sub(1));
+        if first == last && (self.channels <= 1 || self.inner != 0) {
+            let table = values.get(first * self.stride..).unwrap_or(&[]);
+            // At most 8 bits keeps every shift in range (the verifier allows 7).
+            let bits = usize::from(self.bits.clamp(1, 8));
+            let mask = (1u16 << bits) - 1;
+            let mut at = start.saturating_mul(bits);
+            for slot in out.iter_mut() {
+                let hi = packed.get(at / 8).copied().unwrap_or(0);
+                let lo = packed.get(at / 8 + 1).copied().unwrap_or(0);
+                let window = (u16::from(hi) << 8) | u16::from(lo);
+                let index = (window >> (16 - at % 8 - bits)) & mask;
+                *slot = table.get(usize::from(index)).copied().unwrap_or(0);
+                at += bits;
+            }
+            return;
+        }
         for (k, slot) in out.iter_mut().enumerate() {
             let i = start + k;
             let at = self.channel(i) * self.stride + crate::model::lut_index(packed, self.bits, i);
@@ -152,6 +172,42 @@ mod tests {
             .chunks(2)
             .map(|p| (p[0] << 4) | p.get(1).copied().unwrap_or(0))
             .collect()
+    }
+
+    #[test]
+    fn decode_of_any_run_equals_element_by_element() {
+        // 3 channels x 7, 3-bit indices, tables of 8: every start and
+        // length, along axis 0 (the one-table path within a channel) and
+        // the last axis (the general path).
+        let indices: Vec<usize> = (0..21).map(|i| i * 5 % 8).collect();
+        let mut packed = vec![0u8; 8];
+        for (i, &v) in indices.iter().enumerate() {
+            for b in 0..3 {
+                if (v >> (2 - b)) & 1 == 1 {
+                    packed[(i * 3 + b) / 8] |= 1 << (7 - (i * 3 + b) % 8);
+                }
+            }
+        }
+        let values: Vec<i8> = (0..24).map(|v| (v * 7 - 80) as i8).collect();
+        for inner in [7, 0] {
+            let layout = LutLayout {
+                bits: 3,
+                stride: 8,
+                channels: 3,
+                inner,
+            };
+            let channel = |i: usize| if inner == 0 { i % 3 } else { i / 7 };
+            for start in 0..21 {
+                for len in 0..=21 - start {
+                    let mut out = vec![0i8; len];
+                    layout.decode(&values, &packed, start, &mut out);
+                    let want: Vec<i8> = (start..start + len)
+                        .map(|i| values[channel(i) * 8 + indices[i]])
+                        .collect();
+                    assert_eq!(out, want, "inner {inner} start {start} len {len}");
+                }
+            }
+        }
     }
 
     #[test]
