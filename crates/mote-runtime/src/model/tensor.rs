@@ -146,8 +146,12 @@ impl<'a> Tensor<'a> {
 
     /// The tensor's LUT compression (TensorFlow Lite Micro's
     /// `COMPRESSION_METADATA`), if the model compresses it: [`Tensor::data`]
-    /// then holds packed indices, not values.
+    /// then holds packed indices, not values. Always `None` without the
+    /// `lut` feature (whose `Model::parse` refuses such files).
     pub fn lut(&self) -> Option<super::Lut<'a>> {
+        if !cfg!(feature = "lut") {
+            return None;
+        }
         super::compression::lut(&self.model, self)
     }
 

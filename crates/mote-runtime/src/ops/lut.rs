@@ -143,18 +143,15 @@ impl LutLayout {
 }
 
 /// Refuses a LUT-compressed tensor as input `i` of an op that cannot read
-/// one: every op but FULLY_CONNECTED's filter (input 1), and that one too
-/// without the `lut` feature.
+/// one: every op but FULLY_CONNECTED's filter (input 1). (Without the `lut`
+/// feature the model does not parse.)
 pub fn refuse_elsewhere(
     ctx: &PrepareContext<'_, '_>,
     i: usize,
     tensor: &Tensor<'_>,
 ) -> Result<(), Error> {
-    if tensor.lut().is_none() {
+    if !LUT || tensor.lut().is_none() {
         return Ok(());
-    }
-    if !LUT {
-        return Err(ctx.invalid("a LUT-compressed input needs mote-runtime's `lut` feature"));
     }
     if ctx.op == crate::model::BuiltinOperator::FULLY_CONNECTED && i == 1 {
         return Ok(());
