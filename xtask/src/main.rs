@@ -10,6 +10,10 @@
 //!                                   link MODEL's firmware (opt-level z) for a chip of
 //!                                   FLASH/RAM bytes (e.g. 32K 4K), run it, check outputs
 //! ```
+//!
+//! `MOTE_FIRMWARE_MODELS=a,b` limits either to those models of models.txt.
+//! Models with LUT-compressed tensors get no generated-code run (mote-codegen
+//! refuses them; the output says so).
 
 mod elf;
 mod firmware;

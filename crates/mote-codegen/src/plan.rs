@@ -179,6 +179,12 @@ fn read(
                 continue;
             };
             let (t, tensor) = tensor;
+            if tensor.lut().is_some() {
+                return Err(CodegenError::Unsupported(format!(
+                    "operator {index} ({name}): input {i} is LUT-compressed (COMPRESSION_METADATA); \
+                     mote-codegen does not generate LUT decoding, run this model with the interpreter"
+                )));
+            }
             if tensor.is_constant() {
                 let data = tensor.data();
                 let key = (data.as_ptr() as usize, data.len());
@@ -356,6 +362,19 @@ impl Compacted {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lut_models_are_refused_naming_the_op() {
+        let bytes = include_bytes!("../../mote-runtime/tests/data/digits_mlp_lut.tflite");
+        let Err(err) = Plan::new(bytes) else {
+            panic!("a LUT model must be refused");
+        };
+        let text = err.to_string();
+        assert!(
+            text.contains("operator 0 (FULLY_CONNECTED)") && text.contains("LUT-compressed"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn compaction_drops_params_and_keeps_chunks_aligned() {

@@ -10,9 +10,9 @@
 //!
 //! TensorFlow Lite Micro reads the channel of element `i` along axis 0
 //! (`i / (elements / channels)`) or along the last axis (`i % channels`);
-//! other axes are refused there, so here too. mote-runtime does not read this
-//! encoding yet; the tflite-micro pip package (built with
-//! `USE_TFLM_COMPRESSION`) does.
+//! other axes are refused there, so here too. mote-runtime reads this encoding
+//! (`Tensor::lut()`, FULLY_CONNECTED filters), as does the tflite-micro pip
+//! package (built with `USE_TFLM_COMPRESSION`).
 
 use mote_train::tflite::builder::{finish, Field, Object, Scalar};
 use mote_train::tflite::ModelDef;

@@ -1,6 +1,6 @@
 //! A clustered int8 digits MLP: every filter channel holds at most K values,
 //! zeros stay zero, accuracy holds at K = 16, and TensorFlow Lite Micro runs the
-//! clustered model with mote-runtime's output bytes.
+//! clustered model and its LUT-compressed file with mote-runtime's output bytes.
 
 mod common;
 
@@ -8,7 +8,6 @@ use common::oracle::{assert_identical_to_tflm, steps};
 use mote_compress::cluster::cluster;
 use mote_compress::lut;
 use mote_compress::quantize::{quantize, Calibration, QuantizeConfig};
-use mote_conformance::TempDir;
 use mote_runtime::Model;
 use mote_train::data::{read_csv, LabelColumn};
 use mote_train::tflite::ModelDef;
@@ -129,60 +128,23 @@ fn clustered_digits_mlp_has_k_values_per_channel_and_runs_in_tflite_micro() {
         luts.push(compressed);
         models.push((format!("digits_mlp_c{k}"), bytes));
     }
-    let rows = assert_identical_to_tflm(&models, &test_x.data()[..64 * 50], 64);
-    assert_eq!(rows, 50);
-    // The LUT-compressed files in TFLM (the pip package is built with
-    // USE_TFLM_COMPRESSION): the dense clustered model's output bytes. (Run
-    // through Python directly: the conformance runner asks mote-runtime for the
-    // output count, and mote-runtime does not read LUT models yet.)
-    let dir = TempDir::new("lut");
-    let rows: Vec<i8> = steps(&models[0].1, &test_x.data()[..64 * 50], 64)
+    // The LUT-compressed files (TFLM's pip package is built with
+    // USE_TFLM_COMPRESSION) in both engines, on every test row: the same
+    // bytes as TFLM, and as mote-runtime on the dense clustered model.
+    let dense: Vec<Vec<Vec<u8>>> = models
         .iter()
-        .flat_map(|s| s[0].data.iter().map(|&b| b as i8))
+        .map(|(_, bytes)| common::oracle::mote_outputs(bytes, &steps(bytes, test_x.data(), 64)))
         .collect();
-    let x = dir.path().join("x.bin");
-    std::fs::write(&x, rows.iter().map(|&v| v as u8).collect::<Vec<u8>>()).unwrap();
-    for ((name, dense), lut) in models.iter().zip(&luts) {
-        let (a, b) = (
-            dir.path().join(format!("{name}.tflite")),
-            dir.path().join(format!("{name}_lut.tflite")),
-        );
-        std::fs::write(&a, dense).unwrap();
-        std::fs::write(&b, lut).unwrap();
-        let script = r#"
-import sys, numpy as np
-from tflite_micro.python.tflite_micro import runtime
-x = np.fromfile(sys.argv[1], np.int8).reshape(-1, 1, 64)
-outs = []
-for f in sys.argv[2:]:
-    it = runtime.Interpreter.from_file(f)
-    o = []
-    for r in x:
-        it.set_input(r, 0)
-        it.invoke()
-        o.append(it.get_output(0).copy())
-    outs.append(np.array(o))
-assert outs[0].shape == (50, 1, 10), outs[0].shape
-assert (outs[0] == outs[1]).all(), 'LUT outputs differ'
-print('same', outs[0].size)
-"#;
-        let out = std::process::Command::new(mote_conformance::python())
-            .arg("-c")
-            .arg(script)
-            .arg(&x)
-            .arg(&a)
-            .arg(&b)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    for ((name, _), lut) in models.clone().iter().zip(luts) {
+        models.push((format!("{name}_lut"), lut));
+    }
+    let rows = assert_identical_to_tflm(&models, test_x.data(), 64);
+    assert_eq!(rows, 360);
+    for ((name, lut), dense) in models[dense.len()..].iter().zip(&dense) {
+        let ours = common::oracle::mote_outputs(lut, &steps(lut, test_x.data(), 64));
         assert_eq!(
-            String::from_utf8_lossy(&out.stdout).trim(),
-            "same 500",
-            "{name}"
+            &ours, dense,
+            "{name}: LUT outputs differ from the dense model's"
         );
     }
 }

@@ -1,5 +1,6 @@
 //! A model with every quantizable op stays close to float through int8, with
-//! int8 or float edges; a model with an op int8 cannot take is refused by name.
+//! int8 or float edges; a model with an op int8 cannot take is refused by name,
+//! and so are its convolutions' LUT-compressed filters.
 
 #[path = "common/cnn.rs"]
 mod cnn;
@@ -110,5 +111,30 @@ fn calibration_of_the_wrong_shape_is_refused() {
     assert_eq!(
         err.to_string(),
         "calibration data of shape [2, 72] does not match the model input [1, 6, 6, 2] (expected [N, ...] with ... = the input shape without its batch dimension)"
+    );
+}
+
+#[test]
+fn lut_filters_of_convolutions_are_refused_by_name() {
+    // The int8 CNN clustered and LUT-compressed: its CONV_2D (the first op
+    // with a filter) refuses the LUT input at `Interpreter::new`, by name.
+    let float = cnn::model(1).to_bytes().unwrap();
+    let mut def = quantize(&float, &calibration(2, 300), &QuantizeConfig::default()).unwrap();
+    let filters = mote_compress::cluster::cluster(&mut def, 4).unwrap();
+    let lut = mote_compress::lut::compress(&def, &filters)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    let model = mote_runtime::Model::parse(&lut).unwrap();
+    let mut arena = vec![0u8; 1 << 20];
+    let resolver = mote_runtime::OpResolver::all();
+    let Err(e) = mote_runtime::Interpreter::new(&model, &mut arena, &resolver) else {
+        panic!("a LUT CONV_2D filter must be refused");
+    };
+    let text = e.to_string();
+    println!("{text}");
+    assert!(
+        text.contains("CONV_2D") && text.contains("LUT-compressed"),
+        "{text}"
     );
 }

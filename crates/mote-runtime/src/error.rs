@@ -140,6 +140,14 @@ pub enum Error {
         /// Bytes its shape needs.
         needs: usize,
     },
+    /// The `COMPRESSION_METADATA` (TensorFlow Lite Micro's LUT compression)
+    /// does not fit the model.
+    BadCompression {
+        /// The tensor it describes, if the fault is about one.
+        tensor: Option<u32>,
+        /// What is wrong, in words.
+        reason: &'static str,
+    },
     /// A tensor's quantization parameters do not fit its shape.
     BadQuantization {
         /// The tensor.
@@ -225,6 +233,12 @@ impl core::fmt::Display for Error {
                 f,
                 "tensor {tensor}'s buffer has {has} bytes, its shape and type need {needs}"
             ),
+            Self::BadCompression { tensor: Some(t), reason } => {
+                write!(f, "COMPRESSION_METADATA, tensor {t}: {reason}")
+            }
+            Self::BadCompression { tensor: None, reason } => {
+                write!(f, "COMPRESSION_METADATA: {reason}")
+            }
             Self::BadQuantization { tensor } => write!(
                 f,
                 "tensor {tensor}'s quantization does not fit its shape (scale/zero-point counts or quantized dimension)"

@@ -506,6 +506,13 @@ fn prepare(
         graph: *graph,
         persistent: persistent.borrow(),
     };
+    // A LUT-compressed tensor's buffer holds indices, not values: only the
+    // ops that decode it may see it (one check here, not one per op).
+    for i in 0..inputs {
+        if let Some(tensor) = ctx.optional_input(i) {
+            crate::ops::lut::refuse_elsewhere(&ctx, i, &tensor)?;
+        }
+    }
     let params = (registration.prepare)(&mut ctx)?;
     Ok(Node {
         params,

@@ -127,6 +127,50 @@ fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
 }
 
 #[test]
+fn mutated_lut_models_are_refused_or_read_never_a_panic() {
+    // The LUT digits MLP (`COMPRESSION_METADATA`, 4-bit indices): mutations
+    // anywhere, and as often in the file's last 512 bytes, where the
+    // compression metadata and value tables are.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/digits_mlp_lut.tflite");
+    let original = std::fs::read(path).unwrap();
+    let len = original.len();
+    assert!(Model::parse(&original).is_ok());
+    let mut rng = Rng(0x006C_7574);
+    let (mut refused, mut compression) = (0usize, 0usize);
+    let cases = 20_000;
+    for _ in 0..cases {
+        let mut bytes = original.clone();
+        if rng.below(2) == 0 {
+            let at = len - 1 - rng.below(512);
+            bytes[at] ^= 1 << rng.below(8);
+            if rng.below(2) == 0 {
+                let at = (len - 4 - rng.below(512)) & !3;
+                let v = [0u32, 1, 2, 7, 8, 16, 255, u32::MAX][rng.below(8)];
+                bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
+            }
+        } else {
+            mutate(&mut rng, &mut bytes);
+        }
+        match Model::parse(&bytes) {
+            Ok(model) => {
+                std::hint::black_box(support::walk::walk(&model));
+            }
+            Err(e) => {
+                let text = e.to_string();
+                assert!(!text.is_empty());
+                compression += usize::from(text.contains("COMPRESSION_METADATA"));
+                refused += 1;
+            }
+        }
+    }
+    eprintln!(
+        "{cases} mutated LUT models: {refused} refused, {compression} by the compression checks"
+    );
+    assert!(refused > cases / 4, "most mutations must be caught");
+    assert!(compression > 0, "the compression checks never fired");
+}
+
+#[test]
 fn mutated_asset_models_are_refused_or_read_never_a_panic_or_hang() {
     let mut paths = Vec::new();
     models(&assets(), &mut paths);

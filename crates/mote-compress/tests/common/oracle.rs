@@ -33,7 +33,8 @@ pub fn steps(bytes: &[u8], x: &[f32], row_len: usize) -> Vec<Vec<Array>> {
         .collect()
 }
 
-fn mote_outputs(bytes: &[u8], steps: &[Vec<Array>]) -> Vec<Vec<u8>> {
+/// mote-runtime's output 0 bytes for each step.
+pub fn mote_outputs(bytes: &[u8], steps: &[Vec<Array>]) -> Vec<Vec<u8>> {
     let model = Model::parse(bytes).unwrap();
     let mut arena = vec![0u8; 1 << 20];
     let mut interpreter = Interpreter::new(&model, &mut arena, &OpResolver::all()).unwrap();

@@ -80,6 +80,11 @@ impl<'a> Table<'a> {
         vtable_len: 0,
     };
 
+    /// Whether `other` is this very table (same buffer, same place).
+    pub(crate) fn same(&self, other: &Table<'_>) -> bool {
+        self.pos == other.pos && core::ptr::eq(self.buf.as_ptr(), other.buf.as_ptr())
+    }
+
     /// The root table of a FlatBuffer.
     pub(crate) fn root(buf: &'a [u8]) -> Result<Self, Fault> {
         let pos = follow(buf, 0)?;

@@ -9,6 +9,7 @@
 //! reads.
 
 mod builtin_operator;
+mod compression;
 mod flatbuffer;
 mod operator;
 pub mod options;
@@ -19,6 +20,8 @@ mod tensor_type;
 mod verify;
 
 pub use builtin_operator::BuiltinOperator;
+pub(crate) use compression::index as lut_index;
+pub use compression::{Lut, MAX_BITS as LUT_MAX_BITS, METADATA_NAME as COMPRESSION_METADATA};
 pub use flatbuffer::Fault;
 pub(crate) use flatbuffer::{Table, Vector};
 pub use operator::{OpCode, Operator};

@@ -139,6 +139,22 @@ impl<'a> Tensor<'a> {
         self.model.buffer(self.buffer_index() as usize)
     }
 
+    /// Whether `other` is this very tensor of the same model.
+    pub(super) fn same(&self, other: &Tensor<'_>) -> bool {
+        self.table.same(&other.table)
+    }
+
+    /// The tensor's LUT compression (TensorFlow Lite Micro's
+    /// `COMPRESSION_METADATA`), if the model compresses it: [`Tensor::data`]
+    /// then holds packed indices, not values. Always `None` without the
+    /// `lut` feature (whose `Model::parse` refuses such files).
+    pub fn lut(&self) -> Option<super::Lut<'a>> {
+        if !cfg!(feature = "lut") {
+            return None;
+        }
+        super::compression::lut(&self.model, self)
+    }
+
     /// Whether the tensor holds constant data.
     pub fn is_constant(&self) -> bool {
         !self.data().is_empty()

@@ -6,12 +6,15 @@
 //! shape has non-negative dimensions, rank at most [`MAX_RANK`] and an element
 //! count and byte size that fit `usize`; every constant buffer holds exactly
 //! the bytes its tensor's shape and type need; per-channel quantization matches
-//! its axis; every builtin options table's fields (scalars, vectors and their
+//! its axis (a LUT-compressed tensor's buffer instead holds exactly its packed
+//! indices, see `compression.rs`, which checks the `COMPRESSION_METADATA`);
+//! every builtin options table's fields (scalars, vectors and their
 //! strings, strings, sub-tables) lie inside the file, per the generated schema
 //! table of its union tag (`options_schema.rs`).
 //! A work budget proportional to the file size bounds the walk, so sub-objects
 //! shared many times cannot make it slow.
 
+use super::compression;
 use super::operator::{self, code_field};
 use super::options::{self, Union};
 use super::subgraph::field as subgraph_field;
@@ -87,6 +90,11 @@ pub(super) fn model(bytes: &[u8]) -> Result<Model<'_>, Error> {
         subgraph(&mut walk, &model, i)?;
     }
     metadata(&mut walk, &model)?;
+    if cfg!(feature = "lut") {
+        compression::verify(&model, |units, at| {
+            walk.spend(units, at, "COMPRESSION_METADATA")
+        })?;
+    }
     signature_defs(&mut walk, &model)?;
     Ok(model)
 }
@@ -136,7 +144,7 @@ fn subgraph(walk: &mut Walk<'_>, model: &Model<'_>, index: usize) -> Result<(), 
         .vector_or_empty(subgraph_field::TENSORS, 4)
         .map_err(bad(at, "tensors"))?;
     for t in 0..tensors.len() {
-        tensor(walk, model, tensors, t)?;
+        tensor(walk, model, index, tensors, t)?;
     }
     let count = tensors.len();
     indices(
@@ -274,6 +282,7 @@ fn indices(
 fn tensor(
     walk: &mut Walk<'_>,
     model: &Model<'_>,
+    subgraph: usize,
     tensors: Vector<'_>,
     index: usize,
 ) -> Result<(), Error> {
@@ -326,7 +335,13 @@ fn tensor(
             .len();
         if has > 0 {
             if let Some(needs) = dtype.bytes_for(elements) {
-                if has != needs {
+                // A LUT-compressed tensor's buffer holds packed indices;
+                // `compression::verify` checks its size.
+                // (Without the `lut` feature such files fail here, and none of
+                // the compression code is linked.)
+                if has != needs
+                    && !(cfg!(feature = "lut") && compression::describes(model, subgraph, index))
+                {
                     return Err(Error::BufferSize {
                         tensor: id,
                         has,

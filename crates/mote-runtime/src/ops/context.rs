@@ -407,6 +407,25 @@ impl<'x> EvalContext<'x> {
         (output, persistent)
     }
 
+    /// Output `o` as `O` together with persistent values `p` as `P` and `q`
+    /// as `Q`.
+    pub fn output_and_two_persistent<O: Plain, P: Plain, Q: Plain>(
+        &mut self,
+        o: usize,
+        p: Persistent,
+        q: Persistent,
+    ) -> (&mut [O], &[P], &[Q]) {
+        let bytes = self.persistent.bytes();
+        let range = |h| locate(bytes.len(), h).and_then(|r| bytes.get(r));
+        let first = range(p).and_then(arena::cast::<P>).unwrap_or(&[]);
+        let second = range(q).and_then(arena::cast::<Q>).unwrap_or(&[]);
+        let output = match self.outputs.get_mut(o) {
+            Some(out) => arena::cast_mut(out).unwrap_or(&mut []),
+            None => &mut [],
+        };
+        (output, first, second)
+    }
+
     /// Output `o` as `O` together with persistent values `p` as `P`, both
     /// writable (for ops that keep state across invokes).
     pub fn output_and_persistent_mut<O: Plain, P: Plain>(

@@ -6,7 +6,9 @@
 
 use super::activation::clamp;
 use super::int4::{self, INT4};
+use super::lut::{self, LutLayout, LUT};
 use super::per_channel::{ChannelParams, OutputQuant, Requant};
+use super::Persistent;
 use super::{EvalContext, PrepareContext};
 use crate::error::Error;
 use crate::model::TensorType;
@@ -63,6 +65,19 @@ pub enum FullyConnectedKind {
         /// The one multiplier and shift.
         channels: ChannelParams,
     },
+    /// int8 activations, a LUT-compressed int8 filter ([`super::lut`]),
+    /// int32 bias; the arithmetic of [`FullyConnectedKind::Int8`] on the
+    /// decoded values.
+    LutFilter {
+        /// Output zero point and clamp range.
+        output: OutputQuant,
+        /// The multiplier and shift of each unit (all equal when per-tensor).
+        channels: ChannelParams,
+        /// Minus the input zero point, the filter's layout and its value
+        /// tables ([`lut::store`]; kept there so these params are no larger
+        /// than [`FullyConnectedKind::Int8`]'s).
+        lut: Persistent,
+    },
 }
 
 /// Checks the operator and computes its params.
@@ -106,7 +121,15 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<FullyConnectedParams,
             // preparation for both, so the firmware links it once).
             // (Without the `int4` feature the int8 check refuses an int4 filter.)
             let int4 = INT4 && weights.dtype() == TensorType::Int4;
-            if int4 {
+            let lut = if LUT { weights.lut() } else { None };
+            if lut.is_some() {
+                // The verifier checked the indices and tables against the shape.
+                ctx.expect_type(&weights, TensorType::Int8)?;
+                if let Some(bias) = &bias {
+                    ctx.expect_type(bias, TensorType::Int32)?;
+                    ctx.expect_readable::<i32>(bias)?;
+                }
+            } else if int4 {
                 int4::expect_filter(ctx, &weights)?;
                 if let Some(bias) = &bias {
                     ctx.expect_type(bias, TensorType::Int32)?;
@@ -122,7 +145,13 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<FullyConnectedParams,
             let output_quant = OutputQuant::prepare(ctx, &output, activation, -128, 127)?;
             let channels = ChannelParams::prepare(ctx, &input, &weights, &output, units, 0)?;
             let input_offset = input_zero_point.wrapping_neg();
-            if int4 {
+            if let Some(lut) = &lut {
+                FullyConnectedKind::LutFilter {
+                    output: output_quant,
+                    channels,
+                    lut: lut::store(ctx, lut, input_offset)?,
+                }
+            } else if int4 {
                 FullyConnectedKind::Int4Filter {
                     input_offset,
                     output: output_quant,
@@ -178,6 +207,31 @@ pub fn eval(params: &FullyConnectedParams, ctx: &mut EvalContext<'_>) -> Result<
                     params, &o.quant, o.input, o.weights, o.bias, o.out,
                 );
             }
+        }
+        FullyConnectedKind::LutFilter {
+            output,
+            channels,
+            lut,
+        } => {
+            if !LUT {
+                return Err(ctx.invalid_data("a LUT filter needs mote-runtime's `lut` feature"));
+            }
+            let input = ctx.input_as::<i8>(0);
+            let packed = ctx.input(1);
+            let bias = if params.has_bias {
+                ctx.input_as::<i32>(2)
+            } else {
+                &[]
+            };
+            let (out, multipliers, shifts, block) = channels.with_output_and::<i8, i8>(ctx, 0, lut);
+            let (input_offset, layout, values) = lut::load(block);
+            let quant = Requant {
+                input_offset,
+                output,
+                multipliers,
+                shifts,
+            };
+            fully_connected_i8_lut(params, &quant, input, &layout, values, packed, bias, out);
         }
     }
     Ok(())
@@ -267,6 +321,37 @@ pub fn fully_connected_i8_int4(
     {
         for (unit, out) in out_row.iter_mut().enumerate() {
             let (dot, filter_sum) = int4::dot(packed, unit * depth, row);
+            let mut acc = dot.wrapping_add(filter_sum.wrapping_mul(quant.input_offset));
+            if let Some(b) = bias.get(unit) {
+                acc = acc.wrapping_add(*b);
+            }
+            *out = quant.apply(acc, unit);
+        }
+    }
+}
+
+/// The LUT-filter kernel: [`fully_connected_i8`]'s sums with the weights of
+/// each unit decoded [`super::lut::BLOCK`] at a time (`layout`, its tables
+/// `values` and indices `packed`; unit `u`'s weights are elements
+/// `u * depth..(u + 1) * depth`).
+#[allow(clippy::too_many_arguments)]
+pub fn fully_connected_i8_lut(
+    params: &FullyConnectedParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    layout: &LutLayout,
+    values: &[i8],
+    packed: &[u8],
+    bias: &[i32],
+    output: &mut [i8],
+) {
+    let depth = params.depth;
+    for (row, out_row) in input
+        .chunks_exact(depth)
+        .zip(output.chunks_exact_mut(params.units))
+    {
+        for (unit, out) in out_row.iter_mut().enumerate() {
+            let (dot, filter_sum) = layout.dot(values, packed, unit * depth, row);
             let mut acc = dot.wrapping_add(filter_sum.wrapping_mul(quant.input_offset));
             if let Some(b) = bias.get(unit) {
                 acc = acc.wrapping_add(*b);
@@ -494,6 +579,57 @@ mod tests {
         let (mut want, mut got) = ([0i8; 6], [0i8; 6]);
         fully_connected_i8(&params, &quant, &input, &weights, &bias, &mut want);
         fully_connected_i8_int4(&params, &quant, &input, &packed, &bias, &mut got);
+        assert_eq!(got, want);
+        assert!(want.iter().any(|&v| v != want[0]), "{want:?}");
+    }
+
+    #[test]
+    fn lut_filter_equals_the_int8_kernel_on_its_values() {
+        // Depth 5, 3 units with a 3-bit table of 8 each (axis 0), 2 rows.
+        let indices: Vec<u8> = (0..15).map(|i| (i * 3 % 8) as u8).collect();
+        let values: Vec<i8> = (0..24).map(|v| (v * 11 - 120) as i8).collect();
+        let weights: Vec<i8> = (0..15)
+            .map(|i| values[i / 5 * 8 + indices[i] as usize])
+            .collect();
+        let mut packed = vec![0u8; 6];
+        for (i, &v) in indices.iter().enumerate() {
+            for b in 0..3 {
+                if (v >> (2 - b)) & 1 == 1 {
+                    packed[(i * 3 + b) / 8] |= 1 << (7 - (i * 3 + b) % 8);
+                }
+            }
+        }
+        let layout = LutLayout {
+            bits: 3,
+            stride: 8,
+            channels: 3,
+            inner: 5,
+        };
+        let input: Vec<i8> = (0..10).map(|i| (i * 29 % 256) as u8 as i8).collect();
+        let params = FullyConnectedParams {
+            batches: 2,
+            depth: 5,
+            units: 3,
+            has_bias: true,
+            kind: FullyConnectedKind::Float32 { range: (0.0, 0.0) },
+        };
+        let quant = Requant {
+            input_offset: 9,
+            output: OutputQuant {
+                offset: 2,
+                min: -128,
+                max: 127,
+            },
+            multipliers: &[1 << 30, 1 << 29, 1 << 30],
+            shifts: &[-3, -2, -4],
+        };
+        let bias = [100, -50, 7];
+        let (mut want, mut got) = ([0i8; 6], [0i8; 6]);
+        fully_connected_i8(&params, &quant, &input, &weights, &bias, &mut want);
+        let kernel = fully_connected_i8_lut;
+        kernel(
+            &params, &quant, &input, &layout, &values, &packed, &bias, &mut got,
+        );
         assert_eq!(got, want);
         assert!(want.iter().any(|&v| v != want[0]), "{want:?}");
     }

@@ -32,6 +32,7 @@ pub mod int4;
 pub mod leaky_relu;
 pub mod logistic;
 pub mod lstm_integer;
+pub mod lut;
 pub mod max_pool_2d;
 pub mod maximum;
 pub mod mean;

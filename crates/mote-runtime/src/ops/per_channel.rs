@@ -89,6 +89,18 @@ impl ChannelParams {
         (output, multipliers, shifts)
     }
 
+    /// [`ChannelParams::with_output`] with persistent values `p` as `P` too.
+    pub fn with_output_and<'c, O: Plain, P: Plain>(
+        &self,
+        ctx: &'c mut EvalContext<'_>,
+        o: usize,
+        p: Persistent,
+    ) -> (&'c mut [O], &'c [i32], &'c [i32], &'c [P]) {
+        let (output, values, extra) = ctx.output_and_two_persistent::<O, i32, P>(o, self.data, p);
+        let (multipliers, shifts) = values.split_at(self.count.min(values.len()));
+        (output, multipliers, shifts, extra)
+    }
+
     /// The operands of an int8 weighted op (CONV_2D, DEPTHWISE_CONV_2D,
     /// FULLY_CONNECTED): input 0, weights 1, bias 2 (if `has_bias`), and
     /// output 0 with its requantization.

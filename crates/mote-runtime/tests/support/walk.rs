@@ -41,6 +41,17 @@ pub fn walk(model: &Model<'_>) -> usize {
                 .wrapping_add(tensor.name().len())
                 .wrapping_add(tensor.buffer_index() as usize)
                 .wrapping_add(usize::from(tensor.is_variable()));
+            if let Some(lut) = tensor.lut() {
+                let mut block = [0i8; 64];
+                for start in (0..tensor.shape().elements()).step_by(64) {
+                    lut.decode(start, &mut block);
+                    sum = block.iter().fold(sum, |a, &v| a.wrapping_add(v as usize));
+                }
+                sum = sum
+                    .wrapping_add(usize::from(lut.bits()) + lut.stride() + lut.channels())
+                    .wrapping_add(lut.values().len() + lut.packed().len())
+                    .wrapping_add(usize::from(lut.channel_axis_is_last()));
+            }
             if let Some(q) = tensor.quantization() {
                 sum = sum.wrapping_add(q.quantized_dimension());
                 for i in 0..q.scale_count() {

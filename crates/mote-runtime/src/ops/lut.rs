@@ -1,0 +1,241 @@
+//! LUT-compressed int8 filters (TensorFlow Lite Micro's `COMPRESSION_METADATA`,
+//! see [`crate::model::Lut`]): each element is a `bits`-bit index into its
+//! channel's value table.
+//!
+//! TensorFlow Lite Micro decompresses the whole filter into a scratch buffer
+//! before each run; here the kernel decodes [`BLOCK`] values at a time into a
+//! stack buffer (as [`super::int4`] unpacks), so the RAM cost is the value
+//! tables (`channels * stride` bytes, copied to the persistent region at
+//! prepare) and does not grow with the filter.
+
+/// Whether this build runs LUT-compressed filters (feature `lut`, on by
+/// default; a firmware for other models leaves it out and links none of its code).
+pub const LUT: bool = cfg!(feature = "lut");
+
+use super::{Persistent, PrepareContext};
+use crate::error::Error;
+use crate::model::{Lut, Tensor};
+
+/// Values decoded at a time (bytes of stack).
+pub const BLOCK: usize = 64;
+
+/// How a LUT filter decodes: what `eval` reads back from the persistent
+/// block [`store`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LutLayout {
+    /// Bits per index (1..=7).
+    pub bits: u8,
+    /// Length of each channel's table.
+    pub stride: usize,
+    /// Number of tables.
+    pub channels: usize,
+    /// Elements per channel along axis 0, or 0 when the channels are the last axis.
+    pub inner: usize,
+}
+
+/// Bytes of the block's header: the op's input offset, then bits, stride,
+/// channels and inner as little-endian 32-bit values.
+const HEADER: usize = 20;
+
+/// Writes a persistent block: a header (`extra`, an `i32` of the op's, and
+/// `lut`'s layout), then `lut`'s value tables. The op's params hold only the
+/// block's handle, so a FULLY_CONNECTED's params stay the size of the int8
+/// kind's (every FULLY_CONNECTED's params live in RAM).
+pub fn store(
+    ctx: &mut PrepareContext<'_, '_>,
+    lut: &Lut<'_>,
+    extra: i32,
+) -> Result<Persistent, Error> {
+    let fields = [lut.stride(), lut.channels(), lut.inner()];
+    let mut header = [0u8; HEADER];
+    header[..4].copy_from_slice(&extra.to_le_bytes());
+    header[4..8].copy_from_slice(&u32::from(lut.bits()).to_le_bytes());
+    for (slot, &v) in header[8..].chunks_exact_mut(4).zip(&fields) {
+        let v = u32::try_from(v).map_err(|_| ctx.invalid("LUT filter too large"))?;
+        slot.copy_from_slice(&v.to_le_bytes());
+    }
+    let len = HEADER.saturating_add(lut.values().len());
+    let (handle, block) = ctx.persistent::<u8>(len)?;
+    let (head, values) = block.split_at_mut(HEADER.min(len));
+    head.copy_from_slice(header.get(..head.len()).unwrap_or(&[]));
+    values.copy_from_slice(lut.values().get(..values.len()).unwrap_or(&[]));
+    Ok(handle)
+}
+
+/// Reads back a block [`store`] wrote: `(extra, layout, value tables)`.
+pub fn load(block: &[i8]) -> (i32, LutLayout, &[i8]) {
+    let word = |i: usize| {
+        let mut b = [0u8; 4];
+        for (d, s) in b.iter_mut().zip(block.get(i * 4..i * 4 + 4).unwrap_or(&[])) {
+            *d = *s as u8;
+        }
+        u32::from_le_bytes(b)
+    };
+    let layout = LutLayout {
+        bits: word(1) as u8,
+        stride: word(2) as usize,
+        channels: word(3) as usize,
+        inner: word(4) as usize,
+    };
+    (word(0) as i32, layout, block.get(HEADER..).unwrap_or(&[]))
+}
+
+impl LutLayout {
+    /// The channel of element `i`.
+    #[inline]
+    fn channel(&self, i: usize) -> usize {
+        if self.channels <= 1 {
+            0
+        } else {
+            // `inner` 0: the channels are the last axis.
+            i.checked_div(self.inner).unwrap_or(i % self.channels)
+        }
+    }
+
+    /// Elements `start..start + out.len()` of the filter whose indices are
+    /// `packed` and tables `values`: `values[channel(i) * stride + index(i)]`
+    /// (0 for anything out of range, which the verifier rules out).
+    #[inline]
+    pub fn decode(&self, values: &[i8], packed: &[u8], start: usize, out: &mut [i8]) {
+        // One channel over the whole run (a FULLY_CONNECTED unit along axis
+        // 0, or one table): its table once, the bit position stepped.
+        let first = self.channel(start);
+        let last = self.channel((start + out.len()).saturating_sub(1));
+        if first == last && (self.channels <= 1 || self.inner != 0) {
+            let table = values.get(first * self.stride..).unwrap_or(&[]);
+            // At most 8 bits keeps every shift in range (the verifier allows 7).
+            let bits = usize::from(self.bits.clamp(1, 8));
+            let mask = (1u16 << bits) - 1;
+            let mut at = start.saturating_mul(bits);
+            for slot in out.iter_mut() {
+                let hi = packed.get(at / 8).copied().unwrap_or(0);
+                let lo = packed.get(at / 8 + 1).copied().unwrap_or(0);
+                let window = (u16::from(hi) << 8) | u16::from(lo);
+                let index = (window >> (16 - at % 8 - bits)) & mask;
+                *slot = table.get(usize::from(index)).copied().unwrap_or(0);
+                at += bits;
+            }
+            return;
+        }
+        for (k, slot) in out.iter_mut().enumerate() {
+            let i = start + k;
+            let at = self.channel(i) * self.stride + crate::model::lut_index(packed, self.bits, i);
+            *slot = values.get(at).copied().unwrap_or(0);
+        }
+    }
+
+    /// `(sum w*x, sum w)` in wrapping 32-bit arithmetic, where `w` is the
+    /// `x.len()` values from element `start`, decoded [`BLOCK`] at a time.
+    #[inline]
+    pub fn dot(&self, values: &[i8], packed: &[u8], start: usize, x: &[i8]) -> (i32, i32) {
+        let mut block = [0i8; BLOCK];
+        let (mut dot, mut sum) = (0i32, 0i32);
+        for (k, xs) in x.chunks(BLOCK).enumerate() {
+            let w = block.get_mut(..xs.len()).unwrap_or(&mut []);
+            self.decode(values, packed, start + k * BLOCK, w);
+            for (&w, &x) in w.iter().zip(xs) {
+                dot = dot.wrapping_add(i32::from(w) * i32::from(x));
+                sum = sum.wrapping_add(i32::from(w));
+            }
+        }
+        (dot, sum)
+    }
+}
+
+/// Refuses a LUT-compressed tensor as input `i` of an op that cannot read
+/// one: every op but FULLY_CONNECTED's filter (input 1). (Without the `lut`
+/// feature the model does not parse.)
+pub fn refuse_elsewhere(
+    ctx: &PrepareContext<'_, '_>,
+    i: usize,
+    tensor: &Tensor<'_>,
+) -> Result<(), Error> {
+    if !LUT || tensor.lut().is_none() {
+        return Ok(());
+    }
+    if ctx.op == crate::model::BuiltinOperator::FULLY_CONNECTED && i == 1 {
+        return Ok(());
+    }
+    Err(ctx.invalid("a LUT-compressed input (mote reads one only as FULLY_CONNECTED's filter)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 4-bit indices, high nibble first.
+    fn pack4(indices: &[u8]) -> Vec<u8> {
+        indices
+            .chunks(2)
+            .map(|p| (p[0] << 4) | p.get(1).copied().unwrap_or(0))
+            .collect()
+    }
+
+    #[test]
+    fn decode_of_any_run_equals_element_by_element() {
+        // 3 channels x 7, 3-bit indices, tables of 8: every start and
+        // length, along axis 0 (the one-table path within a channel) and
+        // the last axis (the general path).
+        let indices: Vec<usize> = (0..21).map(|i| i * 5 % 8).collect();
+        let mut packed = vec![0u8; 8];
+        for (i, &v) in indices.iter().enumerate() {
+            for b in 0..3 {
+                if (v >> (2 - b)) & 1 == 1 {
+                    packed[(i * 3 + b) / 8] |= 1 << (7 - (i * 3 + b) % 8);
+                }
+            }
+        }
+        let values: Vec<i8> = (0..24).map(|v| (v * 7 - 80) as i8).collect();
+        for inner in [7, 0] {
+            let layout = LutLayout {
+                bits: 3,
+                stride: 8,
+                channels: 3,
+                inner,
+            };
+            let channel = |i: usize| if inner == 0 { i % 3 } else { i / 7 };
+            for start in 0..21 {
+                for len in 0..=21 - start {
+                    let mut out = vec![0i8; len];
+                    layout.decode(&values, &packed, start, &mut out);
+                    let want: Vec<i8> = (start..start + len)
+                        .map(|i| values[channel(i) * 8 + indices[i]])
+                        .collect();
+                    assert_eq!(out, want, "inner {inner} start {start} len {len}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dot_spans_blocks_with_per_unit_tables() {
+        // 2 units x 150 (three blocks a unit), stride 16, tables differ per unit.
+        let depth = 150;
+        let indices: Vec<u8> = (0..2 * depth).map(|i| (i * 7 % 16) as u8).collect();
+        let values: Vec<i8> = (0..32).map(|v| (v * 9 - 100) as i8).collect();
+        let x: Vec<i8> = (0..depth).map(|i| (i * 37 % 256) as u8 as i8).collect();
+        let layout = LutLayout {
+            bits: 4,
+            stride: 16,
+            channels: 2,
+            inner: depth,
+        };
+        let packed = pack4(&indices);
+        for unit in 0..2 {
+            let w: Vec<i8> = (0..depth)
+                .map(|d| values[unit * 16 + indices[unit * depth + d] as usize])
+                .collect();
+            let want_dot: i32 = w
+                .iter()
+                .zip(&x)
+                .map(|(&w, &x)| i32::from(w) * i32::from(x))
+                .sum();
+            let want_sum: i32 = w.iter().map(|&w| i32::from(w)).sum();
+            assert_eq!(
+                layout.dot(&values, &packed, unit * depth, &x),
+                (want_dot, want_sum),
+                "unit {unit}"
+            );
+        }
+    }
+}
