@@ -57,11 +57,14 @@ impl Calibration {
     }
 
     /// Checks the samples against a model input of shape `input`: each sample
-    /// must have the input's shape, or the input's shape without its batch 1.
+    /// must have the input's shape, or the input's shape without its batch 1,
+    /// or as many values in row-major order (flat `[N, 64]` rows for an
+    /// `[1, 8, 8, 1]` image input, as `mote train` and `mote eval` read them).
     pub fn check(&self, input: &[usize]) -> Result<(), QuantizeError> {
         let per_sample = &self.shape[1..];
-        let matches =
-            per_sample == input || (input.first() == Some(&1) && per_sample == &input[1..]);
+        let matches = per_sample == input
+            || (input.first() == Some(&1) && per_sample == &input[1..])
+            || per_sample.iter().product::<usize>() == input.iter().product::<usize>();
         if matches {
             Ok(())
         } else {
