@@ -377,3 +377,110 @@ fn every_exported_and_other_op_quantizes_and_matches_tflite_micro() {
     let rows_other = common::oracle::assert_identical_to_tflm(&other_models, &x_other, 48);
     println!("TFLM identical: {rows} and {rows_other} rows, int8 and float edges");
 }
+
+/// An LSTM with the options the int8 kernel takes: time-major input of 2
+/// sequences (5 steps of 3 features), 4 cells, a cell clip, the cell
+/// activation `activation` (`ActivationFunctionType`, 4 = TANH); then
+/// FULLY_CONNECTED and SOFTMAX.
+fn lstm_model(activation: u8) -> Vec<u8> {
+    let mut rng = cnn::Uniform::new(11);
+    let mut def = ModelDef {
+        description: "lstm".into(),
+        name: "main".into(),
+        ..ModelDef::default()
+    };
+    let push = |def: &mut ModelDef, t: TensorDef| {
+        def.tensors.push(t);
+        def.tensors.len() as i32 - 1
+    };
+    let f = |name: &str, shape: &[i32]| TensorDef::new(name, shape, TensorType::Float32);
+    let x = push(&mut def, f("x", &[5, 2, 3]));
+    let mut inputs = vec![-1; 24];
+    inputs[0] = x;
+    for g in 0..4 {
+        let w = TensorDef::constant_f32(format!("w{g}"), &[4, 3], &rng.values(12, 0.8));
+        inputs[1 + g] = push(&mut def, w);
+        let r = TensorDef::constant_f32(format!("r{g}"), &[4, 4], &rng.values(16, 0.6));
+        inputs[5 + g] = push(&mut def, r);
+        let b = TensorDef::constant_f32(format!("b{g}"), &[4], &rng.values(4, 0.5));
+        inputs[12 + g] = push(&mut def, b);
+    }
+    for (slot, name) in [(18, "hidden"), (19, "cell")] {
+        let mut state = f(name, &[2, 4]);
+        state.is_variable = true;
+        inputs[slot] = push(&mut def, state);
+    }
+    let sequence = push(&mut def, f("lstm", &[5, 2, 4]));
+    let shape = {
+        let mut t = TensorDef::new("shape", &[2], TensorType::Int32);
+        t.data = Some([1i32, 40].iter().flat_map(|v| v.to_le_bytes()).collect());
+        push(&mut def, t)
+    };
+    let flat = push(&mut def, f("flat", &[1, 40]));
+    let w = push(
+        &mut def,
+        TensorDef::constant_f32("fc/w", &[3, 40], &rng.values(120, 0.5)),
+    );
+    let b = push(
+        &mut def,
+        TensorDef::constant_f32("fc/b", &[3], &rng.values(3, 0.1)),
+    );
+    let logits = push(&mut def, f("logits", &[1, 3]));
+    let y = push(&mut def, f("y", &[1, 3]));
+    let lstm_options = options(
+        71,
+        vec![
+            (0, Scalar::U8(activation)),
+            (1, Scalar::F32(3.0)),
+            (3, Scalar::U8(1)),
+        ],
+        vec![],
+    );
+    def.operators = vec![
+        OperatorDef::new(
+            B::UNIDIRECTIONAL_SEQUENCE_LSTM,
+            &inputs,
+            &[sequence],
+            lstm_options,
+        ),
+        OperatorDef::new(
+            B::RESHAPE,
+            &[sequence, shape],
+            &[flat],
+            options(17, vec![], vec![(0, vec![1, 40])]),
+        ),
+        OperatorDef::new(
+            B::FULLY_CONNECTED,
+            &[flat, w, b],
+            &[logits],
+            OptionsDef::fully_connected(0, false),
+        ),
+        OperatorDef::new(
+            B::SOFTMAX,
+            &[logits],
+            &[y],
+            options(9, vec![(0, Scalar::F32(1.0))], vec![]),
+        ),
+    ];
+    def.inputs = vec![x];
+    def.outputs = vec![y];
+    def.to_bytes().unwrap()
+}
+
+#[test]
+fn an_lstm_quantizes_and_matches_tflite_micro() {
+    let float = lstm_model(4);
+    let x = cnn::Uniform::new(5).values(16 * 30, 1.0);
+    let models = quantize_both("lstm", &float, 30, &[5, 2, 3], &x, 0.05);
+    common::oracle::assert_same_as_tflm(&[("lstm_float".into(), float)], &x, 30);
+    let rows = common::oracle::assert_identical_to_tflm(&models, &x, 30);
+    println!("lstm: identical to TFLM on {rows} rows (the states carried across)");
+    // A cell activation outside the schema's enum (6, which mote-runtime
+    // reads as sigmoid and TensorFlow Lite Micro as none) is refused.
+    let samples = Calibration::new(vec![2, 5, 2, 3], vec![0.0; 60]).unwrap();
+    let err = quantize(&lstm_model(6), &samples, &QuantizeConfig::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "operator 0 (UNIDIRECTIONAL_SEQUENCE_LSTM) cannot be quantized to int8"
+    );
+}

@@ -7,7 +7,12 @@
 //! - MLPerf Tiny ResNet-8 and its large variant (CONV_2D, ADD,
 //!   AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED, SOFTMAX) and visual wake
 //!   words (DEPTHWISE_CONV_2D too): random images (no CIFAR-10 or COCO images
-//!   are staged), with float edges for VWW.
+//!   are staged), with float edges for VWW;
+//! - TFLM's mnist_lstm (UNIDIRECTIONAL_SEQUENCE_LSTM, RESHAPE,
+//!   FULLY_CONNECTED, SOFTMAX): random 28 x 28 images in [0, 1];
+//! - MLPerf Tiny's KWS reference "float32" model, a dynamic-range hybrid
+//!   (int8 CONV_2D weights) that TensorFlow Lite Micro refuses as it is: its
+//!   weights dequantized, random 49 x 10 features in [-30, 20).
 //!
 //! `cargo test --release -p mote-compress --test asset_models -- --nocapture`
 
@@ -100,6 +105,22 @@ fn cases() -> Vec<Case> {
             calibration: uniform(9, 4 * vww, 0.0, 1.0),
             rows: uniform(10, 2 * vww, 0.0, 1.0),
             config: config(RangeMethod::MinMax, Io::Float),
+        },
+        Case {
+            name: "mnist_lstm",
+            path: "tflm/mnist_lstm/trained_lstm.tflite",
+            shape: vec![16, 28, 28],
+            calibration: uniform(11, 16 * 784, 0.0, 1.0),
+            rows: uniform(12, 4 * 784, 0.0, 1.0),
+            config: config(RangeMethod::MinMax, Io::Int8),
+        },
+        Case {
+            name: "kws_hybrid",
+            path: "mlperf-tiny/kws/kws_ref_model_float32.tflite",
+            shape: vec![16, 49, 10, 1],
+            calibration: uniform(13, 16 * 490, -30.0, 20.0),
+            rows: uniform(14, 4 * 490, -30.0, 20.0),
+            config: config(RangeMethod::Percentile, Io::Int8),
         },
     ]
 }

@@ -16,11 +16,13 @@
 //!    PADV2, SQUEEZE, EXPAND_DIMS, TRANSPOSE, STRIDED_SLICE, RELU6) or shared
 //!    with the inputs (CONCATENATION, MAXIMUM, MINIMUM; an input that cannot
 //!    share is requantized by an int8 QUANTIZE); QUANTIZE and DEQUANTIZE at
-//!    the edges when the caller wants float I/O.
+//!    the edges when the caller wants float I/O. UNIDIRECTIONAL_SEQUENCE_LSTM
+//!    follows its own int8 scheme ([`lstm`]).
 
 pub mod calibrate;
 mod error;
 pub mod import;
+pub mod lstm;
 pub mod range;
 pub mod rewrite;
 pub mod weights;

@@ -16,6 +16,7 @@ use mote_runtime::{BuiltinOperator, TensorType};
 use mote_train::tflite::{ModelDef, OperatorDef, OptionsDef, QuantizationDef, TensorDef};
 
 use super::calibrate::Observed;
+use super::lstm;
 use super::range::{choose, ActivationQuant};
 use super::weights::{quantize_bias, quantize_weights_as, WeightType};
 use super::{Io, QuantizeConfig, QuantizeError};
@@ -45,6 +46,10 @@ pub enum OutputRule {
     /// One quantization for every input and the output (CONCATENATION,
     /// MAXIMUM, MINIMUM: the kernels copy or compare raw values).
     Shared,
+    /// UNIDIRECTIONAL_SEQUENCE_LSTM: the output calibrated, the hidden state
+    /// quantized as the output, weights, biases and the cell state by the
+    /// LSTM's own rules ([`super::lstm`]).
+    Lstm,
 }
 
 /// The output rule of `op` in TensorFlow Lite's int8 spec, or `None` for an
@@ -76,6 +81,7 @@ pub fn output_rule(op: BuiltinOperator) -> Option<OutputRule> {
         | B::STRIDED_SLICE
         | B::RELU6 => OutputRule::SameAsInput,
         B::CONCATENATION | B::MAXIMUM | B::MINIMUM => OutputRule::Shared,
+        B::UNIDIRECTIONAL_SEQUENCE_LSTM => OutputRule::Lstm,
         _ => return None,
     })
 }
@@ -103,7 +109,12 @@ fn int8_version(op: BuiltinOperator) -> i32 {
     match op {
         B::FULLY_CONNECTED => 4,
         B::CONV_2D | B::DEPTHWISE_CONV_2D => 3,
-        B::RESHAPE | B::SQUEEZE | B::EXPAND_DIMS | B::HARD_SWISH | B::QUANTIZE => 1,
+        B::RESHAPE
+        | B::SQUEEZE
+        | B::EXPAND_DIMS
+        | B::HARD_SWISH
+        | B::QUANTIZE
+        | B::UNIDIRECTIONAL_SEQUENCE_LSTM => 1,
         _ => 2,
     }
 }
@@ -147,15 +158,27 @@ fn quantize_values(values: &[f32], q: ActivationQuant) -> Vec<u8> {
 
 /// Whether input `slot` of `op` is a weight or bias (quantized per channel /
 /// to int32), as opposed to an activation-like operand.
-fn is_weight_slot(op: BuiltinOperator, slot: usize) -> bool {
-    weight_axis(op).is_some() && matches!(slot, 1 | 2)
+pub fn is_weight_slot(op: BuiltinOperator, slot: usize) -> bool {
+    match op {
+        BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM => slot != lstm::slot::INPUT,
+        _ => weight_axis(op).is_some() && matches!(slot, 1 | 2),
+    }
 }
 
 /// Refuses, by index and name, the first operator int8 quantization does not handle.
 pub fn check_ops(float: &ModelDef) -> Result<(), QuantizeError> {
     for (index, op) in float.operators.iter().enumerate() {
+        if op.op == BuiltinOperator::CUSTOM {
+            return Err(QuantizeError::UnsupportedCustomOp {
+                index,
+                name: op.custom_name.clone().unwrap_or_default(),
+            });
+        }
         if output_rule(op.op).is_none() || op.outputs.len() != 1 {
             return Err(QuantizeError::UnsupportedOp { index, op: op.op });
+        }
+        if lstm::is_lstm(op) {
+            lstm::check(float, index, op)?;
         }
     }
     Ok(())
@@ -284,6 +307,7 @@ pub fn activation_quants(
     let is_float_constant =
         |t: usize| float.tensors[t].data.is_some() && float.tensors[t].dtype == TensorType::Float32;
     let mut groups = Groups::new(float.tensors.len());
+    let mut states = Vec::new();
     for &input in &float.inputs {
         let t = input as usize;
         let range = chosen(t).ok_or(QuantizeError::Unsupported("an input never seen"))?;
@@ -317,6 +341,16 @@ pub fn activation_quants(
                 let range =
                     chosen(output).ok_or(QuantizeError::UnsupportedOp { index, op: op.op })?;
                 groups.add_range(output, range);
+            }
+            OutputRule::Lstm => {
+                let range =
+                    chosen(output).ok_or(QuantizeError::UnsupportedOp { index, op: op.op })?;
+                groups.add_range(output, range);
+                // The hidden state is what the output is made of.
+                if let Some(state) = lstm::input(op, lstm::slot::OUTPUT_STATE) {
+                    groups.join(output, state);
+                    states.push(state);
+                }
             }
             OutputRule::Fixed(q) => groups.fix(output, q),
             OutputRule::SameAsInput => {
@@ -355,6 +389,7 @@ pub fn activation_quants(
     let mut tensors: Vec<usize> = float.inputs.iter().map(|&t| t as usize).collect();
     tensors.extend(&constants);
     tensors.extend(float.operators.iter().map(|op| op.outputs[0] as usize));
+    tensors.extend(states);
     for t in tensors {
         let q = groups
             .quant(t)
@@ -371,9 +406,19 @@ pub fn rewrite(
     config: &QuantizeConfig,
 ) -> Result<ModelDef, QuantizeError> {
     let quants = activation_quants(float, observed, config)?;
+    // Each LSTM cell state's int16 scale, from the replayed range.
+    let mut cell_scales = HashMap::new();
+    for op in float.operators.iter().filter(|op| lstm::is_lstm(op)) {
+        if let Some(cell) = lstm::input(op, lstm::slot::CELL_STATE) {
+            let seen = observed.iter().find(|o| o.tensor == cell);
+            let max_abs = seen.map_or(0.0, |o| o.histogram.max.abs().max(o.histogram.min.abs()));
+            cell_scales.insert(cell, lstm::cell_scale(max_abs));
+        }
+    }
     let mut builder = Builder {
         float,
         quants: &quants,
+        cell_scales: &cell_scales,
         out: ModelDef {
             description: match config.weights {
                 WeightType::Int8 => "mote int8 (post-training quantization)",
@@ -427,6 +472,8 @@ pub fn rewrite(
 struct Builder<'f> {
     float: &'f ModelDef,
     quants: &'f HashMap<usize, ActivationQuant>,
+    /// LSTM cell state tensor -> its int16 scale.
+    cell_scales: &'f HashMap<usize, f32>,
     out: ModelDef,
     /// Float activation (or float constant) index -> int8 tensor index in `out`.
     activations: HashMap<usize, i32>,
@@ -494,6 +541,9 @@ impl Builder<'_> {
     ) -> Result<(), QuantizeError> {
         let unsupported = || QuantizeError::UnsupportedOp { index, op: op.op };
         let rule = output_rule(op.op).ok_or_else(unsupported)?;
+        if rule == OutputRule::Lstm {
+            return self.lstm(index, op);
+        }
         let output = *op.outputs.first().ok_or_else(unsupported)? as usize;
         let output_quant = *self.quants.get(&output).ok_or_else(unsupported)?;
         let mut inputs = Vec::with_capacity(op.inputs.len());
@@ -596,6 +646,80 @@ impl Builder<'_> {
             .map(|&o| self.activation(o as usize, ""))
             .collect();
         self.push_op(op.op, &inputs, &outputs, op.options.clone());
+        Ok(())
+    }
+
+    /// An UNIDIRECTIONAL_SEQUENCE_LSTM ([`lstm`]): int8 weights per tensor,
+    /// int32 biases at `input_scale * weight_scale` of the gate's input
+    /// weights, the int8 hidden and int16 cell states as variables.
+    fn lstm(&mut self, index: usize, op: &OperatorDef) -> Result<(), QuantizeError> {
+        use lstm::slot;
+        let unsupported = || QuantizeError::UnsupportedOp { index, op: op.op };
+        let input = lstm::input(op, slot::INPUT).ok_or_else(unsupported)?;
+        let output = *op.outputs.first().ok_or_else(unsupported)? as usize;
+        let input_scale = self.quants.get(&input).ok_or_else(unsupported)?.scale;
+        let output_quant = *self.quants.get(&output).ok_or_else(unsupported)?;
+        let mut inputs = vec![-1; op.inputs.len()];
+        inputs[slot::INPUT] = self.activation(input, "");
+        for gate in 0..4 {
+            let mut input_weight_scale = 0.0;
+            for (k, &s) in [slot::INPUT_WEIGHTS[gate], slot::RECURRENT_WEIGHTS[gate]]
+                .iter()
+                .enumerate()
+            {
+                let t = lstm::input(op, s).ok_or_else(unsupported)?;
+                let tensor = &self.float.tensors[t];
+                let w = quantize_weights_as(
+                    &float_values(tensor),
+                    &dims(tensor),
+                    0,
+                    false,
+                    WeightType::Int8,
+                );
+                if k == 0 {
+                    input_weight_scale = w.scales[0];
+                }
+                let mut def = TensorDef::new(tensor.name.clone(), &tensor.shape, TensorType::Int8);
+                def.data = Some(WeightType::Int8.bytes(&w.values));
+                def.quantization = Some(QuantizationDef {
+                    scale: w.scales,
+                    zero_point: vec![0],
+                    ..QuantizationDef::default()
+                });
+                inputs[s] = self.push(def);
+            }
+            let t = lstm::input(op, slot::BIASES[gate]).ok_or_else(unsupported)?;
+            let tensor = &self.float.tensors[t];
+            let (values, scales) =
+                quantize_bias(&float_values(tensor), input_scale, &[input_weight_scale]);
+            let mut def = TensorDef::new(tensor.name.clone(), &tensor.shape, TensorType::Int32);
+            def.data = Some(values.iter().flat_map(|v| v.to_le_bytes()).collect());
+            def.quantization = Some(QuantizationDef {
+                zero_point: vec![0; scales.len()],
+                scale: scales,
+                ..QuantizationDef::default()
+            });
+            inputs[slot::BIASES[gate]] = self.push(def);
+        }
+        let hidden = lstm::input(op, slot::OUTPUT_STATE).ok_or_else(unsupported)?;
+        let cell = lstm::input(op, slot::CELL_STATE).ok_or_else(unsupported)?;
+        let cell_scale = *self.cell_scales.get(&cell).ok_or_else(unsupported)?;
+        let cell_quant = ActivationQuant {
+            scale: cell_scale,
+            zero_point: 0,
+        };
+        for (s, t, dtype, q) in [
+            (slot::OUTPUT_STATE, hidden, TensorType::Int8, output_quant),
+            (slot::CELL_STATE, cell, TensorType::Int16, cell_quant),
+        ] {
+            let source = &self.float.tensors[t];
+            let mut def = TensorDef::new(source.name.clone(), &source.shape, dtype);
+            def.is_variable = true;
+            def.quantization = Some(per_tensor(q));
+            inputs[s] = self.push(def);
+        }
+        let out = self.activation(output, "");
+        self.push_op(op.op, &inputs, &[out], op.options.clone());
         Ok(())
     }
 
