@@ -797,7 +797,7 @@ fn qat_writes_an_int8_model_at_least_as_accurate_as_ptq() {
             s(&bad_out),
         ],
         &bad_out,
-        "operator 0 (CONV_2D) is not supported by quantization-aware training",
+        "operator 3 (ADD) is not supported by quantization-aware training",
     );
     let sine = asset("tflm/hello_world/hello_world_float.tflite");
     let xs = dir.join("xs.npy");
