@@ -106,11 +106,11 @@ fn an_op_without_int8_support_is_refused_by_name() {
 #[test]
 fn calibration_of_the_wrong_shape_is_refused() {
     let float = cnn::model(1).to_bytes().unwrap();
-    let wrong = Calibration::new(vec![2, 72], vec![0.0; 144]).unwrap();
+    let wrong = Calibration::new(vec![2, 70], vec![0.0; 140]).unwrap();
     let err = quantize(&float, &wrong, &QuantizeConfig::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "calibration data of shape [2, 72] does not match the model input [1, 6, 6, 2] (expected [N, ...] with ... = the input shape without its batch dimension)"
+        "calibration data of shape [2, 70] does not match the model input [1, 6, 6, 2] (expected [N, ...] with ... = the input shape without its batch dimension)"
     );
 }
 

@@ -1,8 +1,9 @@
-//! Quantization-aware training of the digits MLP: the exported int8 model
-//! runs in TensorFlow Lite Micro with outputs identical to mote-runtime's
-//! (int8 and float edges), its accuracy is at least the min/max PTQ model's,
-//! and the fake-quantized training loss goes down. Operators QAT cannot
-//! simulate are refused by name.
+//! Quantization-aware training of the digits MLP and of the digits CNN
+//! (CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, MEAN): the exported int8 models
+//! run in TensorFlow Lite Micro with outputs identical to mote-runtime's
+//! (int8 and float edges), their accuracy is at least the min/max PTQ
+//! model's, and the fake-quantized training loss goes down. Operators QAT
+//! cannot simulate are refused by name.
 //!
 //! Reproduce the figures: `cargo test -p mote-compress --test qat -- --nocapture`
 //! (needs the oracle Python: `.venv` with scripts/oracle-requirements.txt, or `$MOTE_PYTHON`).
@@ -170,23 +171,92 @@ fn int4_weight_models_are_smaller_and_run_identically_in_tflite_micro() {
 
 #[test]
 fn layers_qat_cannot_simulate_are_named() {
-    // MLPerf Tiny's ResNet-8 starts with a CONV_2D.
+    // MLPerf Tiny's ResNet-8: its residual ADD (operator 3).
     let resnet = common::asset("mlperf-tiny/ic/resnet8_float.tflite");
     let x = Calibration::new(vec![1, 32, 32, 3], vec![0.0; 3072]).unwrap();
     let err = qat(&resnet, &x, &[0.0], None, &QatConfig::default()).unwrap_err();
     assert_eq!(
         err,
         QatError::UnsupportedOp {
-            index: 0,
-            op: BuiltinOperator::CONV_2D
+            index: 3,
+            op: BuiltinOperator::ADD
         }
     );
     assert!(err
         .to_string()
-        .starts_with("operator 0 (CONV_2D) is not supported by quantization-aware training"));
+        .starts_with("operator 3 (ADD) is not supported by quantization-aware training"));
     // The sine model is a regression: no SOFTMAX to train cross-entropy on.
     let sine = common::asset("tflm/hello_world/hello_world_float.tflite");
     let x = Calibration::new(vec![2, 1], vec![0.0, 1.0]).unwrap();
     let err = qat(&sine, &x, &[0.0, 0.0], None, &QatConfig::default()).unwrap_err();
     assert!(err.to_string().contains("does not end in SOFTMAX"), "{err}");
+}
+
+/// The digits CNN of `examples/specs/digits_cnn.toml` trained as `mote train`
+/// does (seed 0, 30 epochs).
+fn digits_cnn(train_x: &Tensor, train_y: &Tensor) -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/specs/digits_cnn.toml"
+    );
+    let spec = mote_train::spec::Spec::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut shape = vec![train_x.rows()];
+    shape.extend_from_slice(&spec.input_shape);
+    let x = train_x.clone().reshape(shape).unwrap();
+    let mut model = spec.model().unwrap();
+    let fit = Fit::epochs(spec.epochs)
+        .batch_size(spec.batch_size)
+        .seed(spec.seed)
+        .shuffle(spec.shuffle)
+        .verbose(0);
+    model.fit(&x, train_y, fit).unwrap();
+    mote_train::tflite::export(&model)
+        .unwrap()
+        .to_bytes()
+        .unwrap()
+}
+
+#[test]
+fn qat_cnn_beats_ptq_and_runs_identically_in_tflite_micro() {
+    let (_, (train_x, train_y), (test_x, test_y)) = digits();
+    let float = digits_cnn(&train_x, &train_y);
+    // Flat [N, 64] rows for the [1, 8, 8, 1] input, as `mote qat` reads x_train.npy.
+    let train = Calibration::new(vec![train_x.rows(), 64], train_x.data().to_vec()).unwrap();
+    let test_accuracy = |bytes: &[u8]| {
+        let outputs = run_float(bytes, test_x.data(), 64).unwrap();
+        accuracy(&outputs, 10, test_y.data())
+    };
+    let ptq = quantize(&float, &train, &QuantizeConfig::default())
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    let mut models = Vec::new();
+    for io in [Io::Int8, Io::Float] {
+        let config = QatConfig {
+            io,
+            ..QatConfig::default()
+        };
+        let (int8, report) = qat(&float, &train, train_y.data(), None, &config).unwrap();
+        assert!(
+            report.loss.last() < report.loss.first(),
+            "{:?}",
+            report.loss
+        );
+        let bytes = int8.to_bytes().unwrap();
+        let (f, p, q) = (
+            test_accuracy(&float),
+            test_accuracy(&ptq),
+            test_accuracy(&bytes),
+        );
+        println!(
+            "CNN, {io:?} edges: float {:.2} %, PTQ int8 {:.2} %, QAT int8 {:.2} %",
+            100.0 * f,
+            100.0 * p,
+            100.0 * q
+        );
+        assert!(q >= p, "QAT {q} below PTQ {p}");
+        models.push((format!("qat_cnn_{io:?}"), bytes));
+    }
+    let rows = common::oracle::assert_identical_to_tflm(&models, test_x.data(), 64);
+    println!("CNN QAT Int8 and Float edges: {rows} test rows identical to TFLM");
 }

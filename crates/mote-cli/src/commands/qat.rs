@@ -23,8 +23,9 @@ straight-through gradients): weights per output channel, symmetric, as `mote qua
 the input and every activation over a range calibrated on --calibration (default --x), then\n\
 tracked as a moving average of each batch's min/max, frozen after half the epochs. The result\n\
 is written by the same int8 rewrite as `mote quantize`, with the learned ranges. The model must\n\
-be a float chain of FULLY_CONNECTED (fused NONE/RELU/RELU6), RELU, RELU6, TANH, LOGISTIC ending\n\
-in SOFTMAX (as `mote train` writes an MLP); --y holds class indices."
+be a float chain of FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D (fused NONE/RELU/RELU6),\n\
+MAX_POOL_2D, AVERAGE_POOL_2D, MEAN (global average pooling), RESHAPE, RELU, RELU6, TANH, LOGISTIC\n\
+ending in SOFTMAX (as `mote train` writes an MLP or a Sequential CNN); --y holds class indices."
 )]
 pub struct QatArgs {
     /// The float .tflite classifier.

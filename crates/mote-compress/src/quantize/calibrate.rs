@@ -9,6 +9,7 @@
 use mote_runtime::{Interpreter, Model, OpResolver, TensorType};
 use mote_train::tflite::ModelDef;
 
+use super::lstm;
 use super::range::Histogram;
 use super::QuantizeError;
 
@@ -57,11 +58,14 @@ impl Calibration {
     }
 
     /// Checks the samples against a model input of shape `input`: each sample
-    /// must have the input's shape, or the input's shape without its batch 1.
+    /// must have the input's shape, or the input's shape without its batch 1,
+    /// or as many values in row-major order (flat `[N, 64]` rows for an
+    /// `[1, 8, 8, 1]` image input, as `mote train` and `mote eval` read them).
     pub fn check(&self, input: &[usize]) -> Result<(), QuantizeError> {
         let per_sample = &self.shape[1..];
-        let matches =
-            per_sample == input || (input.first() == Some(&1) && per_sample == &input[1..]);
+        let matches = per_sample == input
+            || (input.first() == Some(&1) && per_sample == &input[1..])
+            || per_sample.iter().product::<usize>() == input.iter().product::<usize>();
         if matches {
             Ok(())
         } else {
@@ -84,7 +88,8 @@ pub struct Observed {
 
 /// Runs `def` (a float model with one input) on every sample and returns, for
 /// the graph input and every operator output, a histogram of `bins` bins
-/// over the values seen.
+/// over the values seen; and for each LSTM's cell state, its range
+/// `[-max |cell|, max |cell|]` as [`lstm::CellRange`] replays it.
 pub fn calibrate(
     def: &ModelDef,
     calibration: &Calibration,
@@ -126,7 +131,28 @@ pub fn calibrate(
 
     let mut runner = Runner::new(&model)?;
     let mut ranges = vec![(f32::INFINITY, f32::NEG_INFINITY); tensors.len()];
+    // Each LSTM's cell state, replayed on the LSTM's input as it is seen.
+    let mut cells = Vec::new();
+    for (index, op) in def.operators.iter().enumerate() {
+        if !lstm::is_lstm(op) {
+            continue;
+        }
+        let options = model.main().operator(index).map(|o| o.options());
+        let replay = options
+            .and_then(|o| lstm::CellRange::new(def, op, &o))
+            .ok_or(QuantizeError::UnsupportedOp { index, op: op.op })?;
+        let slot = tensors
+            .iter()
+            .position(|&t| t == replay.input)
+            .ok_or(QuantizeError::UnsupportedOp { index, op: op.op })?;
+        cells.push((slot, replay));
+    }
     runner.each(calibration, |slot, values| {
+        for (s, replay) in &mut cells {
+            if *s == slot {
+                replay.run(values);
+            }
+        }
         let (lo, hi) = &mut ranges[slot];
         for &v in values {
             if !v.is_finite() {
@@ -153,11 +179,20 @@ pub fn calibrate(
             h.counts[0] = 1;
         }
     }
-    Ok(tensors
+    let mut observed: Vec<Observed> = tensors
         .into_iter()
         .zip(histograms)
         .map(|(tensor, histogram)| Observed { tensor, histogram })
-        .collect())
+        .collect();
+    for (_, replay) in cells {
+        let mut histogram = Histogram::new(-replay.max_abs, replay.max_abs, 1);
+        histogram.counts[0] = 1;
+        observed.push(Observed {
+            tensor: replay.cell_state,
+            histogram,
+        });
+    }
+    Ok(observed)
 }
 
 /// The largest arena calibration allocates.

@@ -17,6 +17,13 @@ pub enum QuantizeError {
         /// Which operator.
         op: BuiltinOperator,
     },
+    /// A custom operator (no int8 quantization here).
+    UnsupportedCustomOp {
+        /// Its position in execution order.
+        index: usize,
+        /// Its custom name.
+        name: String,
+    },
     /// A tensor that should be float32 is not (the model is not a float model).
     NotFloat {
         /// The tensor's name.
@@ -54,6 +61,9 @@ impl std::fmt::Display for QuantizeError {
             QuantizeError::Unsupported(what) => write!(f, "cannot quantize {what}"),
             QuantizeError::UnsupportedOp { index, op } => {
                 write!(f, "operator {index} ({op}) cannot be quantized to int8")
+            }
+            QuantizeError::UnsupportedCustomOp { index, name } => {
+                write!(f, "operator {index} (custom {name}) cannot be quantized to int8")
             }
             QuantizeError::NotFloat { tensor, dtype } => write!(
                 f,

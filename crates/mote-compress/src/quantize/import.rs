@@ -1,163 +1,102 @@
-//! A parsed `.tflite` ([`mote_runtime::Model`]) back into an owned [`ModelDef`],
-//! for the ops quantization handles, so it can be rewritten and written again.
+//! A parsed `.tflite` ([`mote_runtime::Model`]) back into an owned [`ModelDef`]
+//! (every field, through mote-train's reader), so it can be rewritten and
+//! written again; an op the int8 rewrite does not handle is an error that
+//! names it and its index.
 //!
-//! Each supported op's builtin options are copied field by field (ids and
-//! types from TensorFlow Lite's `schema.fbs`); an op outside the table is an
-//! error that names it.
+//! A dynamic-range ("hybrid") model, float but for int8 weights that its
+//! kernels dequantize on the fly (`kws_ref_model_float32.tflite`, which
+//! TensorFlow Lite Micro refuses to run), has those weights dequantized here
+//! (`scale * (q - zero_point)`): the float model they stand for.
 
-use mote_runtime::model::Options;
-use mote_runtime::{BuiltinOperator, Model};
-use mote_train::tflite::builder::Scalar;
-use mote_train::tflite::{ModelDef, OperatorDef, OptionsDef, QuantizationDef, TensorDef};
+use mote_runtime::{Model, TensorType};
+use mote_train::tflite::ModelDef;
 
+use super::rewrite::{check_ops, is_weight_slot};
 use super::QuantizeError;
 
-/// A field of an options table: its id and type.
-#[derive(Clone, Copy)]
-enum Field {
-    U8(u16, u8),
-    I32(u16, i32),
-    F32(u16, f32),
-    I32s(u16),
-}
-
-/// The options table of each op quantization handles: union tag and fields.
-fn options_layout(op: BuiltinOperator) -> Option<(u8, &'static [Field])> {
-    use Field::*;
-    const POOL: &[Field] = &[
-        U8(0, 0),
-        I32(1, 0),
-        I32(2, 0),
-        I32(3, 0),
-        I32(4, 0),
-        U8(5, 0),
-    ];
-    Some(match op {
-        // Conv2DOptions: padding, stride_w, stride_h, fused activation, dilation w/h.
-        BuiltinOperator::CONV_2D => (
-            1,
-            &[
-                U8(0, 0),
-                I32(1, 0),
-                I32(2, 0),
-                U8(3, 0),
-                I32(4, 1),
-                I32(5, 1),
-            ],
-        ),
-        // DepthwiseConv2DOptions: padding, strides, depth_multiplier, activation, dilations.
-        BuiltinOperator::DEPTHWISE_CONV_2D => (
-            2,
-            &[
-                U8(0, 0),
-                I32(1, 0),
-                I32(2, 0),
-                I32(3, 0),
-                U8(4, 0),
-                I32(5, 1),
-                I32(6, 1),
-            ],
-        ),
-        // Pool2DOptions: padding, strides, filter size, fused activation.
-        BuiltinOperator::AVERAGE_POOL_2D | BuiltinOperator::MAX_POOL_2D => (5, POOL),
-        // FullyConnectedOptions: fused activation, weights_format, keep_num_dims.
-        BuiltinOperator::FULLY_CONNECTED => (8, &[U8(0, 0), U8(1, 0), U8(2, 0)]),
-        // SoftmaxOptions: beta.
-        BuiltinOperator::SOFTMAX => (9, &[F32(0, 0.0)]),
-        // AddOptions: fused activation.
-        BuiltinOperator::ADD => (11, &[U8(0, 0)]),
-        // ReshapeOptions: new_shape.
-        BuiltinOperator::RESHAPE => (17, &[I32s(0)]),
-        BuiltinOperator::LOGISTIC
-        | BuiltinOperator::TANH
-        | BuiltinOperator::RELU
-        | BuiltinOperator::RELU6 => (0, &[]),
-        _ => return None,
-    })
-}
-
-/// Copies an operator's options as the layout says.
-fn copy_options(op: BuiltinOperator, options: Options<'_>) -> Option<OptionsDef> {
-    let (kind, fields) = options_layout(op)?;
-    if kind == 0 || !options.is_present() {
-        return Some(OptionsDef::default());
-    }
-    let mut def = OptionsDef {
-        kind,
-        ..OptionsDef::default()
-    };
-    for field in fields {
-        match *field {
-            Field::U8(id, d) => def.scalars.push((id, Scalar::U8(options.u8(id, d)))),
-            Field::I32(id, d) => def.scalars.push((id, Scalar::I32(options.i32(id, d)))),
-            Field::F32(id, d) => def.scalars.push((id, Scalar::F32(options.f32(id, d)))),
-            Field::I32s(id) => {
-                let values: Vec<i32> = options.i32s(id).ok()?.iter().collect();
-                if !values.is_empty() {
-                    def.vectors.push((id, values));
-                }
-            }
-        }
-    }
-    Some(def)
-}
-
 /// Reads `bytes` into a [`ModelDef`]: one subgraph, every op one that
-/// quantization knows, options and constants copied.
+/// quantization knows, int8 weights dequantized. Metadata and signatures
+/// are dropped (the int8 model's tensors are numbered anew).
 pub fn import(bytes: &[u8]) -> Result<ModelDef, QuantizeError> {
     let model = Model::parse(bytes).map_err(QuantizeError::Model)?;
     if model.subgraph_count() != 1 {
         return Err(QuantizeError::Unsupported("a model with several subgraphs"));
     }
-    let graph = model.main();
-    let mut def = ModelDef {
-        description: model.description().to_string(),
-        name: graph.name().to_string(),
-        inputs: graph.inputs().iter().collect(),
-        outputs: graph.outputs().iter().collect(),
-        ..ModelDef::default()
-    };
-    for i in 0..graph.tensor_count() {
-        let Some(t) = graph.tensor(i) else { continue };
-        let shape: Vec<i32> = t.shape().dims().iter().map(|&d| d as i32).collect();
-        let mut tensor = TensorDef::new(t.name(), &shape, t.dtype());
-        tensor.shape_signature = t.shape_signature().map(|s| s.collect());
-        tensor.is_variable = t.is_variable();
-        if t.is_constant() {
-            tensor.data = Some(t.data().to_vec());
+    let mut def = ModelDef::from_model(&model)
+        .map_err(|_| QuantizeError::Unsupported("a model whose options cannot be copied"))?;
+    def.metadata.clear();
+    def.signature_defs.clear();
+    check_ops(&def)?;
+    // An int8 model (not a hybrid one) is refused by its input.
+    for &i in &def.inputs {
+        let input = &def.tensors[i.max(0) as usize];
+        if input.dtype != TensorType::Float32 {
+            return Err(QuantizeError::NotFloat {
+                tensor: input.name.clone(),
+                dtype: input.dtype,
+            });
         }
-        tensor.quantization = t.quantization().map(|q| QuantizationDef {
-            scale: (0..q.scale_count()).map(|c| q.scale(c)).collect(),
-            zero_point: (0..q.scale_count()).map(|c| q.zero_point(c)).collect(),
-            quantized_dimension: q.quantized_dimension() as i32,
-            min: vec![],
-            max: vec![],
-        });
-        def.tensors.push(tensor);
     }
-    for index in 0..graph.operator_count() {
-        let Some(op) = graph.operator(index) else {
+    dequantize_weights(&mut def);
+    Ok(def)
+}
+
+/// Turns constant int8 weights with a quantization (a hybrid model's) into
+/// the float32 values they stand for; returns how many tensors it changed.
+pub fn dequantize_weights(def: &mut ModelDef) -> usize {
+    let mut weights: Vec<usize> = Vec::new();
+    for op in &def.operators {
+        for (slot, &i) in op.inputs.iter().enumerate() {
+            if i >= 0 && is_weight_slot(op.op, slot) && !weights.contains(&(i as usize)) {
+                weights.push(i as usize);
+            }
+        }
+    }
+    let mut changed = 0;
+    for t in weights {
+        let tensor = &mut def.tensors[t];
+        let (Some(data), Some(q), TensorType::Int8) =
+            (&tensor.data, &tensor.quantization, tensor.dtype)
+        else {
             continue;
         };
-        let builtin = op.builtin();
-        let options = copy_options(builtin, op.options())
-            .ok_or(QuantizeError::UnsupportedOp { index, op: builtin })?;
-        let mut def_op = OperatorDef::new(
-            builtin,
-            &op.inputs().iter().collect::<Vec<_>>(),
-            &op.outputs().iter().collect::<Vec<_>>(),
-            options,
-        );
-        def_op.version = op.code().map_or(1, |c| c.version());
-        def.operators.push(def_op);
+        if q.scale.is_empty() {
+            continue;
+        }
+        // Channel `c` of the quantized dimension takes scale[c] (one scale: all).
+        let dims: Vec<usize> = tensor.shape.iter().map(|&d| d.max(0) as usize).collect();
+        let axis = (q.quantized_dimension.max(0) as usize).min(dims.len().saturating_sub(1));
+        let inner: usize = dims.iter().skip(axis + 1).product();
+        let channels = dims.get(axis).copied().unwrap_or(1).max(1);
+        let per_channel = q.scale.len() > 1;
+        let values: Vec<u8> = data
+            .iter()
+            .enumerate()
+            .flat_map(|(k, &b)| {
+                let c = if per_channel {
+                    (k / inner.max(1)) % channels
+                } else {
+                    0
+                };
+                let scale = q.scale.get(c).copied().unwrap_or(1.0);
+                let zero = q.zero_point.get(c).copied().unwrap_or(0) as f32;
+                (scale * (f32::from(b as i8) - zero)).to_le_bytes()
+            })
+            .collect();
+        tensor.data = Some(values);
+        tensor.dtype = TensorType::Float32;
+        tensor.quantization = None;
+        changed += 1;
     }
-    Ok(def)
+    changed
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mote_runtime::TensorType;
+    use mote_runtime::{BuiltinOperator, TensorType};
+    use mote_train::tflite::builder::Scalar;
+    use mote_train::tflite::{OperatorDef, OptionsDef, QuantizationDef, TensorDef};
 
     /// y = relu(2x - 1) as one FULLY_CONNECTED with a fused ReLU.
     fn line() -> ModelDef {
@@ -188,14 +127,46 @@ mod tests {
         let def = line();
         let back = import(&def.to_bytes().unwrap()).unwrap();
         assert_eq!(back.tensors, def.tensors);
-        // FullyConnectedOptions: fused ReLU (1), weights_format and keep_num_dims 0.
+        // FullyConnectedOptions: fused ReLU (1); the other fields at their defaults.
         let options = &back.operators[0].options;
         assert_eq!(options.kind, 8);
-        assert_eq!(
-            options.scalars,
-            vec![(0, Scalar::U8(1)), (1, Scalar::U8(0)), (2, Scalar::U8(0))]
-        );
+        assert_eq!(options.scalars, vec![(0, Scalar::U8(1))]);
         assert_eq!((back.inputs, back.outputs), (vec![0], vec![3]));
+    }
+
+    #[test]
+    fn int8_weights_are_dequantized_per_tensor_and_per_channel() {
+        // w = [[1, -2], [3, 4]] int8 with scale 0.5 (per tensor), then with
+        // scales [0.5, 2] on axis 0 and zero points [0, 1].
+        for (scale, zero_point, expected) in [
+            (vec![0.5], vec![0], [0.5, -1.0, 1.5, 2.0]),
+            (vec![0.5, 2.0], vec![0, 1], [0.5, -1.0, 4.0, 6.0]),
+        ] {
+            let mut def = line();
+            let w = &mut def.tensors[1];
+            w.shape = vec![2, 2];
+            w.dtype = TensorType::Int8;
+            w.data = Some(vec![1, (-2i8) as u8, 3, 4]);
+            w.quantization = Some(QuantizationDef {
+                scale,
+                zero_point,
+                ..QuantizationDef::default()
+            });
+            assert_eq!(dequantize_weights(&mut def), 1);
+            let w = &def.tensors[1];
+            assert_eq!(
+                (w.dtype, w.quantization.is_none()),
+                (TensorType::Float32, true)
+            );
+            let values: Vec<f32> = w
+                .data
+                .as_deref()
+                .unwrap()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            assert_eq!(values, expected);
+        }
     }
 
     #[test]

@@ -1,19 +1,28 @@
 //! Post-training int8 quantization (TensorFlow Lite's int8 scheme).
 //!
-//! 1. [`import`](import::import) reads the float `.tflite` into a [`ModelDef`].
+//! 1. [`import`](import::import) reads the float `.tflite` into a [`ModelDef`]
+//!    and refuses, by index and name, an op the rewrite does not handle.
 //! 2. [`calibrate`](calibrate::calibrate) runs it on representative inputs with
 //!    mote-runtime's float kernels and records every activation's values.
 //! 3. [`range`] turns each tensor's values into an asymmetric int8
 //!    `(scale, zero_point)` by min/max, percentile or least squared error.
 //! 4. [`rewrite`](rewrite::rewrite) writes the int8 model: per-channel
 //!    symmetric int8 weights ([`weights`]), int32 biases at
-//!    `input_scale * weight_scale`, fused activations kept, fixed output
-//!    scales for SOFTMAX/LOGISTIC (1/256, -128) and TANH (1/128, 0), and
-//!    QUANTIZE/DEQUANTIZE at the edges when the caller wants float I/O.
+//!    `input_scale * weight_scale`, fused activations kept, and each op's
+//!    output as TensorFlow Lite's int8 spec has it ([`rewrite::output_rule`]):
+//!    calibrated (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL,
+//!    MEAN, RELU, LEAKY_RELU, HARD_SWISH), fixed (SOFTMAX/LOGISTIC 1/256, -128;
+//!    TANH 1/128, 0), the input's (RESHAPE, MAX_POOL_2D, AVERAGE_POOL_2D, PAD,
+//!    PADV2, SQUEEZE, EXPAND_DIMS, TRANSPOSE, STRIDED_SLICE, RELU6) or shared
+//!    with the inputs (CONCATENATION, MAXIMUM, MINIMUM; an input that cannot
+//!    share is requantized by an int8 QUANTIZE); QUANTIZE and DEQUANTIZE at
+//!    the edges when the caller wants float I/O. UNIDIRECTIONAL_SEQUENCE_LSTM
+//!    follows its own int8 scheme ([`lstm`]).
 
 pub mod calibrate;
 mod error;
 pub mod import;
+pub mod lstm;
 pub mod range;
 pub mod rewrite;
 pub mod weights;

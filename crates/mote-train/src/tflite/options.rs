@@ -107,9 +107,9 @@ pub fn softmax(beta: f32) -> OptionsDef {
     options(9, vec![(0, Scalar::F32(beta))])
 }
 
-/// `LeakyReluOptions` (tag 93): alpha 0.
+/// `LeakyReluOptions` (tag 75): alpha 0.
 pub fn leaky_relu(alpha: f32) -> OptionsDef {
-    options(93, vec![(0, Scalar::F32(alpha))])
+    options(75, vec![(0, Scalar::F32(alpha))])
 }
 
 #[cfg(test)]
@@ -133,5 +133,45 @@ mod tests {
         let p = pool_2d(Padding::Same, [1, 2], [3, 4]);
         assert_eq!(p.scalars[3], (3, Scalar::I32(4)));
         assert_eq!(p.scalars[4], (4, Scalar::I32(3)));
+    }
+
+    #[test]
+    fn every_table_has_its_union_tag() {
+        // Each helper's table, written and parsed back, is the one TensorFlow
+        // Lite's schema has at that tag (LeakyReluOptions was once written
+        // as tag 93, WhileOptions: TensorFlow Lite then ran alpha 0).
+        use crate::tflite::{ModelDef, OperatorDef, TensorDef};
+        use mote_runtime::{BuiltinOperator, Model, TensorType};
+        let cases = [
+            (conv_2d(Padding::Same, [1, 1], 0), "Conv2DOptions"),
+            (
+                depthwise_conv_2d(Padding::Same, [1, 1], 1, 0),
+                "DepthwiseConv2DOptions",
+            ),
+            (pool_2d(Padding::Same, [1, 1], [2, 2]), "Pool2DOptions"),
+            (reshape(&[1, 2]), "ReshapeOptions"),
+            (reducer(false), "ReducerOptions"),
+            (add(0), "AddOptions"),
+            (mul(0), "MulOptions"),
+            (concatenation(1), "ConcatenationOptions"),
+            (softmax(1.0), "SoftmaxOptions"),
+            (leaky_relu(0.2), "LeakyReluOptions"),
+        ];
+        for (options, name) in cases {
+            let def = ModelDef {
+                tensors: vec![
+                    TensorDef::new("x", &[1, 2], TensorType::Float32),
+                    TensorDef::new("y", &[1, 2], TensorType::Float32),
+                ],
+                operators: vec![OperatorDef::new(BuiltinOperator::RELU, &[0], &[1], options)],
+                inputs: vec![0],
+                outputs: vec![1],
+                ..ModelDef::default()
+            };
+            let bytes = def.to_bytes().unwrap();
+            let model = Model::parse(&bytes).unwrap();
+            let op = model.main().operator(0).unwrap();
+            assert_eq!(op.options().schema().map(|s| s.name), Some(name));
+        }
     }
 }
