@@ -31,7 +31,7 @@ pub struct ClusterArgs {
     #[arg(short, long, value_name = "OUT.tflite")]
     pub output: PathBuf,
     /// Also write the LUT-compressed model (TensorFlow Lite Micro's
-    /// COMPRESSION_METADATA format) here; mote-runtime does not run it yet.
+    /// COMPRESSION_METADATA format) here; mote-runtime runs it (FULLY_CONNECTED filters only).
     #[arg(long, value_name = "LUT.tflite")]
     pub lut: Option<PathBuf>,
     /// Centroids per channel, 2..=16.
