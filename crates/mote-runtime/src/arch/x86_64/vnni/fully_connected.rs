@@ -9,10 +9,11 @@
 //! 2^32 (both wrap in 32 bits, and the identity holds in that ring), with
 //! `sum(w)` taken by a second `vpdpbusd` against ones only when the offset
 //! is not 128 (an input with zero point -128, the output of a ReLU, needs
-//! none). Eight filter rows (four with the correction) share each load of the input; a row's last
-//! `k % 32` weights are read as the 32 bytes ending the row, against an
-//! input vector whose overlapping lanes are zero, so no read leaves the
-//! weights (rows under 32 bytes are first copied after 32 zero bytes).
+//! none). Eight filter rows (four with the correction) share each load of
+//! the input; a row's last `k % 32` weights are read as the 32 bytes ending
+//! the row, against an input vector whose overlapping lanes are zero, so no
+//! read leaves the weights (rows under 32 bytes are first copied after 32
+//! zero bytes).
 
 use core::arch::x86_64::*;
 
@@ -30,8 +31,7 @@ const BLOCK: usize = 64;
 /// The int8 FULLY_CONNECTED, bit-exact with
 /// `ops::fully_connected::fully_connected_i8`; `false` (nothing written) for
 /// rows longer than [`MAX_K`], more than [`SHORT`] weights in rows shorter
-/// than 32, short tensors, or
-/// requantization the vector code does not take.
+/// than 32, short tensors, or requantization the vector code does not take.
 #[target_feature(enable = "avx2,avxvnni")]
 pub fn fully_connected_i8(
     params: &FullyConnectedParams,
