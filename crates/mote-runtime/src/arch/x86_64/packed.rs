@@ -195,6 +195,23 @@ unsafe fn dot(x: [*const i16; 4], w: *const i16, pairs: usize) -> [[__m256i; 2];
     acc
 }
 
+/// The padded image's shape (of [`direct`] and the AVX-VNNI CONV_2D): rows
+/// and columns from `-pad` to the last tap any output pixel reads.
+pub(super) fn image_shape(w: &Window) -> (usize, usize) {
+    let last = |out: usize, stride: usize, taps: usize, dilation: usize| {
+        out.saturating_sub(1) * stride + taps.saturating_sub(1) * dilation + 1
+    };
+    let rows = last(
+        w.out_height,
+        w.stride_height,
+        w.filter_height,
+        w.dilation_height,
+    )
+    .max(w.pad_height + w.in_height);
+    let cols = last(w.out_width, w.stride_width, w.filter_width, 1).max(w.pad_width + w.in_width);
+    (rows, cols)
+}
+
 /// The most 16-bit values of the widened, zero-padded input [`direct`]
 /// holds (64 KiB of stack).
 const IMAGE: usize = 32_768;
@@ -223,18 +240,7 @@ pub fn direct(
     let pairs = w.filter_height * per_row;
     let k = w.filter_height * run;
     let blocks = channels.div_ceil(NB);
-    // The padded image: rows and columns from -pad to the last tap read.
-    let last = |out: usize, stride: usize, taps: usize, dilation: usize| {
-        out.saturating_sub(1) * stride + taps.saturating_sub(1) * dilation + 1
-    };
-    let rows = last(
-        w.out_height,
-        w.stride_height,
-        w.filter_height,
-        w.dilation_height,
-    )
-    .max(w.pad_height + w.in_height);
-    let cols = last(w.out_width, w.stride_width, w.filter_width, 1).max(w.pad_width + w.in_width);
+    let (rows, cols) = image_shape(w);
     let row_len = cols * depth;
     let size = rows * row_len;
     if w.dilation_width != 1

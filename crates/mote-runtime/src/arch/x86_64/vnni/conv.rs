@@ -13,7 +13,7 @@
 use core::arch::x86_64::*;
 use core::mem::MaybeUninit;
 
-use super::super::packed::transpose;
+use super::super::packed::{image_shape, transpose};
 use super::super::requant::Requantizer;
 use crate::ops::conv_2d::{Conv2dParams, Window};
 use crate::ops::per_channel::Requant;
@@ -58,23 +58,6 @@ pub fn conv_i8(
         return false;
     };
     direct(w, filter, &requant, quant.input_offset, input, output)
-}
-
-/// The padded image's shape: rows and columns from `-pad` to the last tap
-/// any output pixel reads.
-fn image_shape(w: &Window) -> (usize, usize) {
-    let last = |out: usize, stride: usize, taps: usize, dilation: usize| {
-        out.saturating_sub(1) * stride + taps.saturating_sub(1) * dilation + 1
-    };
-    let rows = last(
-        w.out_height,
-        w.stride_height,
-        w.filter_height,
-        w.dilation_height,
-    )
-    .max(w.pad_height + w.in_height);
-    let cols = last(w.out_width, w.stride_width, w.filter_width, 1).max(w.pad_width + w.in_width);
-    (rows, cols)
 }
 
 /// 32 filter bytes of channel `c` from tap `from` of `k`, the lanes at or
