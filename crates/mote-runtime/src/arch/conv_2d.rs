@@ -1,4 +1,4 @@
-//! CONV_2D and FULLY_CONNECTED (int8) as blocked matrix products. Returns
+//! CONV_2D (int8) as a blocked matrix product. Returns
 //! `false` for what it does not cover (grouped or
 //! horizontally dilated convolutions, inputs too short for their shapes, an
 //! input offset whose sums leave 16 bits); the caller then runs the reference,
@@ -6,7 +6,6 @@
 
 use super::gemm::{Gemm, Pixel, Runs};
 use crate::ops::conv_2d::Conv2dParams;
-use crate::ops::fully_connected::FullyConnectedParams;
 use crate::ops::per_channel::Requant;
 
 /// Whether `x + offset` fits an `i16` half-word for every int8 `x`.
@@ -54,7 +53,7 @@ pub fn conv_i8(
     {
         return false;
     }
-    let gemm = Gemm::<'_, true> {
+    let gemm = Gemm {
         input,
         filter,
         bias,
@@ -93,47 +92,4 @@ pub fn conv_i8(
         })
     });
     gemm.run(pixels, output, w.out_depth)
-}
-
-/// The int8 FULLY_CONNECTED, bit-exact with
-/// `ops::fully_connected::fully_connected_i8`: each input row is a pixel.
-pub fn fully_connected_i8(
-    params: &FullyConnectedParams,
-    quant: &Requant<'_>,
-    input: &[i8],
-    weights: &[i8],
-    bias: &[i32],
-    output: &mut [i8],
-) -> bool {
-    let (depth, units) = (params.depth, params.units);
-    if !offset_fits(quant.input_offset)
-        || !sizes_fit(
-            (input, params.batches * depth),
-            (weights, units * depth),
-            bias,
-            units,
-            (output, params.batches * units),
-        )
-    {
-        return false;
-    }
-    let gemm = Gemm::<'_, false> {
-        input,
-        filter: weights,
-        bias,
-        quant,
-        filter_size: depth,
-        input_step: 0,
-        filter_step: 0,
-    };
-    let runs = Runs {
-        filter: 0,
-        rows: 1,
-        len: depth,
-    };
-    let pixels = (0..params.batches).map(|b| Pixel {
-        input: b * depth,
-        runs,
-    });
-    gemm.run(pixels, output, units)
 }

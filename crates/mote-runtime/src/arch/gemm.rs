@@ -1,4 +1,4 @@
-//! The int8 matrix product behind CONV_2D and FULLY_CONNECTED: each output
+//! The int8 matrix product behind CONV_2D: each output
 //! pixel is a dot product of its input taps with every output channel's
 //! filter, the taps lying in `rows` contiguous runs of `len` bytes (one per
 //! filter row inside the image). Pixels go in pairs when their runs match
@@ -32,7 +32,7 @@ pub struct Pixel {
 /// The operands of one product. Callers check that every run of every pixel
 /// and channel lies inside `input` and `filter`; a run that does not is
 /// skipped (never read out of bounds).
-pub struct Gemm<'a, const CONV: bool> {
+pub struct Gemm<'a> {
     /// The input tensor.
     pub input: &'a [i8],
     /// Output channels' filters, `filter_size` bytes each.
@@ -54,25 +54,17 @@ pub struct Gemm<'a, const CONV: bool> {
 /// filter over 64 channels.
 pub const WIDE: usize = 640;
 
-/// With `CONV` (CONV_2D), pixel pairs widen their inputs once into a stack
-/// buffer of [`WIDE`] words and outputs use the fast requantization; without
-/// (FULLY_CONNECTED) the code stays small (the in-loop widening, the
-/// reference's requantization, immaterial at its MACs per output) for the
-/// smallest chips.
-impl<const CONV: bool> Gemm<'_, CONV> {
+/// Pixel pairs widen their inputs once into a stack buffer of [`WIDE`]
+/// words; outputs use the fast requantization of `requant.rs`.
+impl Gemm<'_> {
     /// Bias, requantization and clamp of channel `c`'s accumulator.
     ///
     /// # Safety
     /// `c` must be below the channel count of `s`.
     #[inline(always)]
     unsafe fn finish(&self, s: &Scales<'_>, acc: i32, c: usize) -> i8 {
-        if CONV {
-            // SAFETY: the caller's contract.
-            unsafe { s.channel(c) }.apply(acc, &s.output)
-        } else {
-            let bias = self.bias.get(c).copied().unwrap_or(0);
-            self.quant.apply(acc.wrapping_add(bias), c)
-        }
+        // SAFETY: the caller's contract.
+        unsafe { s.channel(c) }.apply(acc, &s.output)
     }
 
     /// Whether every run of `p`, for every one of `channels` filters, lies
@@ -148,7 +140,7 @@ impl<const CONV: bool> Gemm<'_, CONV> {
     /// Every channel of two pixels with equal runs into `out_a` and `out_b`
     /// (of the length `inside` approved).
     fn two(&self, s: &Scales<'_>, a: &Pixel, b: &Pixel, out_a: &mut [i8], out_b: &mut [i8]) {
-        if CONV && self.two_wide(s, a, b, out_a, out_b) {
+        if self.two_wide(s, a, b, out_a, out_b) {
             return;
         }
         let off = self.quant.input_offset;

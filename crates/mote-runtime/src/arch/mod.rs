@@ -24,6 +24,8 @@ mod depthwise_conv_2d;
 #[cfg(any(test, mote_dsp))]
 mod dot;
 #[cfg(any(test, mote_dsp))]
+mod fully_connected;
+#[cfg(any(test, mote_dsp))]
 mod gemm;
 #[cfg(test)]
 mod portable;
@@ -122,7 +124,7 @@ pub fn fully_connected_i8(
     out: &mut [i8],
 ) {
     #[cfg(mote_dsp)]
-    if conv_2d::fully_connected_i8(p, q, x, w, b, out) {
+    if fully_connected::fully_connected_i8(p, q, x, w, b, out) {
         return;
     }
     #[cfg(all(target_arch = "x86_64", not(feature = "reference-kernels")))]

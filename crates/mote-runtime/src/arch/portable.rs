@@ -64,3 +64,29 @@ pub fn smlabb(x: u32, y: u32, acc: i32) -> i32 {
 pub fn smlatt(x: u32, y: u32, acc: i32) -> i32 {
     acc.wrapping_add(hi(x) * hi(y))
 }
+
+/// `cortex_m4::dot_4_rows_wide` in plain Rust: adds to `acc[k]` the sums of
+/// `steps` groups of 4 bytes of the row at `w + k * stride` times the widened
+/// input words at `x` (`(x0, x2)` then `(x1, x3)` per group).
+///
+/// # Safety
+/// As for the Armv7E-M version: `x` readable for `2 * steps` words, each row
+/// for `4 * steps` bytes.
+pub unsafe fn dot_4_rows_wide(
+    x: *const u32,
+    w: *const i8,
+    stride: usize,
+    steps: usize,
+    mut acc: [i32; 4],
+) -> [i32; 4] {
+    for s in 0..steps {
+        // SAFETY: the caller's contract.
+        let (x02, x13) = unsafe { (*x.add(2 * s), *x.add(2 * s + 1)) };
+        for (k, a) in acc.iter_mut().enumerate() {
+            // SAFETY: the caller's contract.
+            let c = unsafe { w.add(k * stride + 4 * s).cast::<u32>().read_unaligned() };
+            *a = smlad(x13, sxtb16_ror8(c), smlad(x02, sxtb16(c), *a));
+        }
+    }
+    acc
+}

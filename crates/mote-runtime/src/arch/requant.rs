@@ -117,6 +117,57 @@ impl Channel {
     }
 }
 
+/// The requantization of the common case in two roundings folded into one
+/// multiply-accumulate: a multiplier in `(2^30, 2^31)` (scales that are not
+/// powers of two, as TensorFlow Lite normalizes them) and a right shift `r`
+/// of 1 to 31. Then, with `P = x * m` in 64 bits, TensorFlow Lite's
+/// `RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x, m), r)` is
+/// `floor((P + 2^30 + 2^(30 + r) - [x < 0] 2^31) / 2^(31 + r))`: the high
+/// multiply is `h = floor((P + 2^30) / 2^31)` (no saturation below
+/// `m = 2^31`), the rounding shift `floor((h + 2^(r - 1) - [h < 0]) / 2^r)`
+/// (ties away from zero), nested floors of integers combine, and `h < 0`
+/// exactly when `x < 0` because `m > 2^30`. The quotient is the high word of
+/// the sum shifted right by `r - 1`.
+#[derive(Clone, Copy, Debug)]
+pub struct Fixed {
+    multiplier: i32,
+    /// `2^30 + 2^(30 + r)`.
+    nudge: i64,
+    /// `r - 1`.
+    shift: u32,
+}
+
+impl Fixed {
+    /// The folded requantization of `multiplier` and `shift` (TensorFlow
+    /// Lite's: negative shifts right), or `None` outside its case.
+    #[inline]
+    pub fn new(multiplier: i32, shift: i32) -> Option<Fixed> {
+        let r = shift.wrapping_neg();
+        (multiplier > 1 << 30 && (1..=31).contains(&r)).then(|| Fixed {
+            multiplier,
+            nudge: (1i64 << 30) + (1i64 << (30 + r)),
+            shift: (r - 1) as u32,
+        })
+    }
+
+    /// `acc` scaled, as `quant::multiply_by_quantized_multiplier`.
+    #[inline(always)]
+    pub fn scale(&self, acc: i32) -> i32 {
+        let sum =
+            i64::from(acc) * i64::from(self.multiplier) + self.nudge + (i64::from(acc >> 31) << 31);
+        ((sum >> 32) as i32) >> self.shift
+    }
+
+    /// The int8 output of accumulator `acc` (bias added), as `requantize`.
+    #[inline(always)]
+    pub fn apply(&self, acc: i32, output: &OutputQuant) -> i8 {
+        self.scale(acc)
+            .wrapping_add(output.offset)
+            .max(output.min)
+            .min(output.max) as i8
+    }
+}
+
 /// `acc * multiplier * 2^(shift - 31)` rounded as TensorFlow Lite does, plus
 /// the output offset, clamped to the output's range.
 #[cfg(test)]

@@ -189,8 +189,16 @@ fn depthwise_matches_reference() {
 #[test]
 fn fully_connected_matches_reference() {
     let mut rng = Rng(3);
-    for case in 0..400 {
-        let (batches, depth, units) = (rng.usize(1, 4), rng.usize(1, 70), rng.usize(1, 13));
+    let chunk = super::fully_connected::CHUNK;
+    for case in 0..600 {
+        // Now and then rows longer than the widened chunk (several chunks,
+        // the last one partial), else short ones; every depth % 4.
+        let depth = match case % 5 {
+            0 => rng.usize(chunk - 8, 2 * chunk + 9),
+            1 => rng.usize(60, 200),
+            _ => rng.usize(1, 70),
+        };
+        let (batches, units) = (rng.usize(1, 3), rng.usize(1, 13));
         let params = FullyConnectedParams {
             batches,
             depth,
@@ -204,7 +212,7 @@ fn fully_connected_matches_reference() {
         let b = bias(&mut rng, units);
         let (mut want, mut got) = (vec![0i8; batches * units], vec![0i8; batches * units]);
         fully_connected::fully_connected_i8(&params, &q.requant(), &input, &weights, &b, &mut want);
-        assert!(super::conv_2d::fully_connected_i8(
+        assert!(super::fully_connected::fully_connected_i8(
             &params,
             &q.requant(),
             &input,
@@ -212,7 +220,54 @@ fn fully_connected_matches_reference() {
             &b,
             &mut got
         ));
-        assert_eq!(got, want, "case {case}");
+        assert_eq!(got, want, "case {case}: depth {depth} units {units}");
+    }
+}
+
+#[test]
+fn fully_connected_declines_short_tensors() {
+    let params = FullyConnectedParams {
+        batches: 2,
+        depth: 8,
+        units: 4,
+        has_bias: false,
+        kind: FullyConnectedKind::Float32 { range: (0.0, 0.0) },
+    };
+    let mut rng = Rng(5);
+    let q = Quant::random(&mut rng, 4);
+    let (input, weights) = (rng.bytes(16), rng.bytes(32));
+    let mut out = vec![0i8; 8];
+    let run = |i: &[i8], w: &[i8], o: &mut [i8]| {
+        super::fully_connected::fully_connected_i8(&params, &q.requant(), i, w, &[], o)
+    };
+    assert!(!run(&input[..15], &weights, &mut out));
+    assert!(!run(&input, &weights[..31], &mut out));
+    assert!(!run(&input, &weights, &mut out[..7]));
+}
+
+#[test]
+fn dot_4_rows_wide_is_the_sum() {
+    use super::portable::dot_4_rows_wide;
+    let mut rng = Rng(9);
+    let (steps, stride) = (5, 23);
+    let w = rng.bytes(3 * stride + 4 * steps);
+    let x: Vec<i16> = (0..4 * steps).map(|_| rng.next() as i16).collect();
+    // (x0, x2), (x1, x3) per group of 4.
+    let wide: Vec<u32> = x
+        .chunks(4)
+        .flat_map(|g| {
+            let pack = |a: i16, b: i16| (a as u16 as u32) | ((b as u16 as u32) << 16);
+            [pack(g[0], g[2]), pack(g[1], g[3])]
+        })
+        .collect();
+    // SAFETY: 2 * steps words, rows up to 3 * stride + 4 * steps bytes.
+    let got = unsafe { dot_4_rows_wide(wide.as_ptr(), w.as_ptr(), stride, steps, [1, 2, 3, 4]) };
+    for (k, g) in got.into_iter().enumerate() {
+        let row = &w[k * stride..k * stride + 4 * steps];
+        let want = row.iter().zip(&x).fold(k as i32 + 1, |a, (&w, &x)| {
+            a.wrapping_add(i32::from(w) * i32::from(x))
+        });
+        assert_eq!(g, want, "row {k}");
     }
 }
 
@@ -253,12 +308,58 @@ fn fast_requantization_matches_reference() {
             min,
             max: rng.range(i64::from(min), 127) as i32,
         };
+        let want = requantize(acc, multiplier, shift, &output);
         assert_eq!(
             super::requant::requantize_fast(acc, multiplier, shift, &output),
-            requantize(acc, multiplier, shift, &output),
+            want,
             "acc {acc} multiplier {multiplier} shift {shift} {output:?}"
         );
+        if let Some(fixed) = super::requant::Fixed::new(multiplier, shift) {
+            assert_eq!(
+                fixed.apply(acc, &output),
+                want,
+                "folded: acc {acc} multiplier {multiplier} shift {shift} {output:?}"
+            );
+        }
     }
+}
+
+#[test]
+fn folded_requantization_is_the_double_rounding() {
+    use crate::quant::multiply_by_quantized_multiplier;
+    let mut rng = Rng(29);
+    let mut folded = 0;
+    for case in 0..400_000 {
+        let multiplier = match rng.next() % 8 {
+            0 => [i32::MAX, (1 << 30) + 1, 1 << 30, 3 << 29][rng.usize(0, 3)],
+            _ => rng.range(1 << 30, i64::from(i32::MAX)) as i32,
+        };
+        let shift = match rng.next() % 8 {
+            0 => rng.range(-33, 2) as i32,
+            _ => rng.range(-12, -1) as i32,
+        };
+        let acc = match case % 4 {
+            0 => [0, 1, -1, i32::MAX, i32::MIN, i32::MIN + 1][rng.usize(0, 5)],
+            1 => rng.next() as i32,
+            // Near the ties of both roundings.
+            2 => ((rng.range(-1000, 1000) as i32) << rng.usize(0, 20)) + rng.range(-2, 2) as i32,
+            _ => rng.range(-3_000_000, 3_000_000) as i32,
+        };
+        if let Some(f) = super::requant::Fixed::new(multiplier, shift) {
+            folded += 1;
+            assert_eq!(
+                f.scale(acc),
+                multiply_by_quantized_multiplier(acc, multiplier, shift),
+                "acc {acc} multiplier {multiplier} shift {shift}"
+            );
+        }
+    }
+    assert!(folded > 300_000);
+    // Outside its case: a power-of-two scale, no right shift, a left one.
+    assert!(super::requant::Fixed::new(1 << 30, -3).is_none());
+    assert!(super::requant::Fixed::new(i32::MAX, 0).is_none());
+    assert!(super::requant::Fixed::new(i32::MAX, 2).is_none());
+    assert!(super::requant::Fixed::new(i32::MAX, -32).is_none());
 }
 
 #[test]

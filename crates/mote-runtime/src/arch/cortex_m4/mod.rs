@@ -1,9 +1,13 @@
 //! The same primitives as `arch::portable`, each one Armv7E-M DSP instruction
 //! through `asm!` (LLVM emits `SMLAD` for `i16` dot products but not the
 //! `SXTB16`/`SXTAB16` widening of `i8`). Each block reads and writes only
-//! registers: no memory, no stack, no flags.
+//! registers: no memory, no stack, no flags. `rows` is the one whole loop in
+//! `asm!`.
 
 use core::arch::asm;
+
+mod rows;
+pub use rows::dot_4_rows_wide;
 
 /// `SXTAB16`: bytes 0 and 2 of `x`, sign-extended, added to the halves of `a`.
 #[inline(always)]
