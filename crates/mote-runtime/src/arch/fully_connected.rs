@@ -1,12 +1,12 @@
 //! The int8 FULLY_CONNECTED on the DSP primitives, bit-exact with
 //! `ops::fully_connected::fully_connected_i8`. Each input row is widened
-//! once to 16-bit halves with its offset added ([`CHUNK`] bytes at a time,
-//! into a stack buffer); the units then go four at a time through
-//! `simd::dot_4_rows_wide` (one `asm!` loop on Cortex-M4, 23 instructions
-//! per 16 MACs), the last `units % 4` one at a time, and every output is
-//! requantized by `requant.rs`. Returns `false` (nothing written) for an
-//! input offset whose sums leave 16 bits or tensors shorter than the shapes;
-//! the caller then runs the reference.
+//! once to 16-bit halves with its offset added, into a stack buffer; the
+//! units then go four at a time through `simd::dot_4_rows_wide` (one `asm!`
+//! loop on Cortex-M4, 23 instructions per 16 MACs), the last `units % 4` one
+//! at a time; a single scale takes `requant::Fixed`. Returns `false`
+//! (nothing written) for a depth that is not a multiple of 4 or longer than
+//! [`CHUNK`], an input offset whose sums leave 16 bits or tensors shorter
+//! than the shapes (a bias shorter than the units included); the caller then runs the reference.
 
 use core::mem::MaybeUninit;
 
@@ -17,9 +17,8 @@ use super::simd::{dot_4_rows_wide, smlad, sxtab16, sxtab16_ror8, sxtb16, sxtb16_
 use crate::ops::fully_connected::FullyConnectedParams;
 use crate::ops::per_channel::Requant;
 
-/// Input bytes widened at a time (a multiple of 4): rows up to this long
-/// are widened once for all units, longer ones once per 4 units and chunk.
-/// The buffer takes twice this in stack bytes.
+/// The longest input row the kernel takes (a multiple of 4), widened once
+/// for all units into twice this in stack bytes.
 pub const CHUNK: usize = 640;
 
 /// Widens the `4 * steps` bytes at `x` with `offset` into `2 * steps` words
@@ -58,58 +57,6 @@ unsafe fn dot_1_row_wide(x: *const u32, w: *const i8, steps: usize, mut acc: i32
     acc
 }
 
-/// The sums of units `c..c + n` (`n` = 4, or 1 for `acc[0]`) over the
-/// `body` bytes of a row longer than [`CHUNK`], widened a chunk at a time.
-///
-/// # Safety
-/// `x` must be readable for `body` bytes, `w` (unit `c`'s weights) for
-/// `(n - 1) * depth + body` bytes, `wide` writable for `CHUNK / 2` words;
-/// `body` a multiple of 4.
-#[inline(never)]
-unsafe fn sums_chunked(
-    x: *const i8,
-    w: *const i8,
-    (depth, body, n): (usize, usize, usize),
-    offset: i32,
-    wide: *mut u32,
-) -> [i32; 4] {
-    let mut acc = [0i32; 4];
-    for start in (0..body).step_by(CHUNK) {
-        let steps = (body - start).min(CHUNK) / 4;
-        // SAFETY: bytes `start..start + 4 * steps` lie inside `body`, and
-        // `4 * steps <= CHUNK` bytes widen into `CHUNK / 2` words.
-        unsafe {
-            widen(x.add(start), steps, offset, wide);
-            let (x, w) = (wide.cast_const(), w.add(start));
-            if n == 4 {
-                acc = dot_4_rows_wide(x, w, depth, steps, acc);
-            } else {
-                acc[0] = dot_1_row_wide(x, w, steps, acc[0]);
-            }
-        }
-    }
-    acc
-}
-
-/// Adds to `acc[k]` the products of the last `depth - body` (< 4) inputs of
-/// `row`, offset added, with those weights of unit `c + k`, for `k < n`.
-#[inline(never)]
-fn tails(
-    acc: &mut [i32; 4],
-    (row, weights): (&[i8], &[i8]),
-    (c, n, depth): (usize, usize, usize),
-    offset: i32,
-) {
-    let body = depth & !3;
-    for (k, a) in acc.iter_mut().enumerate().take(n) {
-        let filter = weights.get((c + k) * depth + body..(c + k + 1) * depth);
-        let (filter, tail) = (filter.unwrap_or(&[]), row.get(body..).unwrap_or(&[]));
-        for (&w, &x) in filter.iter().zip(tail) {
-            *a = a.wrapping_add(i32::from(w) * (i32::from(x) + offset));
-        }
-    }
-}
-
 /// The int8 FULLY_CONNECTED: `false` if it does not apply (see the module).
 pub fn fully_connected_i8(
     params: &FullyConnectedParams,
@@ -122,11 +69,13 @@ pub fn fully_connected_i8(
     let (depth, units) = (params.depth, params.units);
     let offset = quant.input_offset;
     if depth == 0
-        || units == 0
+        || !depth.is_multiple_of(4)
+        || depth > CHUNK
         || !offset_fits(offset)
         || input.len() < params.batches.saturating_mul(depth)
         || weights.len() < units.saturating_mul(depth)
         || output.len() < params.batches.saturating_mul(units)
+        || !(bias.is_empty() || bias.len() >= units)
     {
         return false;
     }
@@ -135,16 +84,11 @@ pub fn fully_connected_i8(
         ([m], [s]) => Fixed::new(*m, *s),
         _ => None,
     };
-    let finish = |acc: i32, unit: usize| {
-        let acc = acc.wrapping_add(bias.get(unit).copied().unwrap_or(0));
-        match shared {
-            Some(f) => f.apply(acc, &quant.output),
-            None => quant.apply(acc, unit),
-        }
+    let finish = |acc: i32, unit: usize| match shared {
+        Some(f) => f.apply(acc, &quant.output),
+        None => quant.apply(acc, unit),
     };
-    // Whole groups of 4 input bytes; the last `depth % 4` go one by one.
-    let (body, w) = (depth & !3, weights.as_ptr());
-    let (once, steps) = (body <= CHUNK, body / 4);
+    let steps = depth / 4;
     // Uninitialized: `widen` writes every word the dot products read.
     let mut buf = [MaybeUninit::<u32>::uninit(); CHUNK / 2];
     let wide = buf.as_mut_ptr().cast::<u32>();
@@ -152,49 +96,35 @@ pub fn fully_connected_i8(
         .chunks_exact(depth)
         .zip(output.chunks_exact_mut(units))
     {
-        let x = row.as_ptr();
-        if once {
-            // SAFETY: `row` holds `depth >= body` bytes; `body <= CHUNK`
-            // bytes widen into `body / 2 <= CHUNK / 2` words.
-            unsafe { widen(x, steps, offset, wide) };
-        }
-        let mut quads = out.chunks_exact_mut(4);
+        // SAFETY: `row` holds `depth = 4 * steps <= CHUNK` bytes, which
+        // widen into `2 * steps <= CHUNK / 2` words.
+        unsafe { widen(row.as_ptr(), steps, offset, wide) };
+        let x = wide.cast_const();
         let mut c = 0;
-        for o in &mut quads {
-            // SAFETY: units `c..c + 4` are below `units`, so each has
-            // `depth` weights from `u * depth` on; `widen` above wrote the
-            // `2 * steps` words read when `once`, else `row` holds `body`
-            // bytes.
-            let mut acc = unsafe {
-                let w = w.add(c * depth);
-                match (once, steps) {
-                    (true, 0) => [0; 4],
-                    (true, _) => dot_4_rows_wide(wide, w, depth, steps, [0; 4]),
-                    (false, _) => sums_chunked(x, w, (depth, body, 4), offset, wide),
+        while c < units {
+            let w = weights.as_ptr().wrapping_add(c * depth);
+            if let Some(o) = out.get_mut(c..c + 4) {
+                let acc = match bias.get(c..c + 4) {
+                    Some(&[a, b, c, d]) => [a, b, c, d],
+                    _ => [0; 4],
+                };
+                // SAFETY: `widen` wrote the `2 * steps` words read at `x`;
+                // units `c..c + 4` are below `units` (their outputs are),
+                // so each has `depth` weights from `u * depth` on.
+                let acc = unsafe { dot_4_rows_wide(x, w, depth, steps, acc) };
+                for ((o, a), unit) in o.iter_mut().zip(acc).zip(c..) {
+                    *o = finish(a, unit);
                 }
-            };
-            if body != depth {
-                tails(&mut acc, (row, weights), (c, 4, depth), offset);
-            }
-            for ((o, a), k) in o.iter_mut().zip(acc).zip(c..) {
-                *o = finish(a, k);
-            }
-            c += 4;
-        }
-        for o in quads.into_remainder() {
-            // SAFETY: as above, for unit `c` < `units`.
-            let mut acc = unsafe {
-                let w = w.add(c * depth);
-                match once {
-                    true => [dot_1_row_wide(wide, w, steps, 0), 0, 0, 0],
-                    false => sums_chunked(x, w, (depth, body, 1), offset, wide),
+                c += 4;
+            } else {
+                let acc = bias.get(c).copied().unwrap_or(0);
+                // SAFETY: as above, for unit `c` < `units`.
+                let acc = unsafe { dot_1_row_wide(x, w, steps, acc) };
+                if let Some(o) = out.get_mut(c) {
+                    *o = finish(acc, c);
                 }
-            };
-            if body != depth {
-                tails(&mut acc, (row, weights), (c, 1, depth), offset);
+                c += 1;
             }
-            *o = finish(acc[0], c);
-            c += 1;
         }
     }
     true
