@@ -13,6 +13,9 @@
 //! stands for `raw / 2^(31 - integer_bits)`. Where C++ overflows a signed
 //! integer (undefined, but wrapping on every target TFLM runs on), we wrap.
 
+mod ratio;
+pub use ratio::quantize_ratio;
+
 /// `round(x)` with halves away from zero (C's `round`, TFLite's `TfLiteRound`),
 /// without `std`.
 pub fn round_f64(x: f64) -> f64 {

@@ -29,8 +29,9 @@ impl ChannelParams {
 
 impl ChannelParams {
     /// Computes, for each of `channels` output channels, the multiplier and
-    /// shift of `input_scale * filter_scale[c] / output_scale` in `f64` (as
-    /// TensorFlow Lite Micro does; a single filter scale serves every channel),
+    /// shift of `input_scale * filter_scale[c] / output_scale` as TensorFlow
+    /// Lite Micro does in `f64` (`quant::quantize_ratio`: the same numbers in
+    /// integers; a single filter scale serves every channel),
     /// and stores them. `dimension` is the filter axis that holds the channels.
     pub fn prepare(
         ctx: &mut PrepareContext<'_, '_>,
@@ -54,10 +55,10 @@ impl ChannelParams {
         let (data, values) = ctx.persistent::<i32>(stored.saturating_mul(2))?;
         let (multipliers, shifts) = values.split_at_mut(stored);
         for (c, (m, s)) in multipliers.iter_mut().zip(shifts.iter_mut()).enumerate() {
-            let filter_scale = f64::from(q.scale(if count == 1 { 0 } else { c }));
-            let real = f64::from(input_scale) * filter_scale / f64::from(output_scale);
-            finite &= real.is_finite();
-            (*m, *s) = quant::quantize_multiplier(real);
+            let filter_scale = q.scale(if count == 1 { 0 } else { c });
+            let quantized = quant::quantize_ratio(input_scale, filter_scale, output_scale);
+            finite &= quantized.is_some();
+            (*m, *s) = quantized.unwrap_or((0, 0));
         }
         if !finite {
             return Err(ctx.invalid("filter scale is not finite"));
