@@ -1,5 +1,6 @@
 //! Blocked int8 dot products, two MACs per `smlad`: the inner loops of the
-//! convolution and fully-connected kernels. Inputs are widened with their
+//! convolution kernels (the pixel pairs' widened loop is `simd::dot_2x2_wide`)
+//! and the loads FULLY_CONNECTED shares. Inputs are widened with their
 //! offset in one `sxtab16` (`x + offset` fits 16 bits, checked by the caller),
 //! weights with `sxtb16`; the byte order of both halves agrees, so each
 //! `smlad` adds two whole products. Sums wrap in 32 bits, as the reference's.
@@ -159,10 +160,11 @@ pub unsafe fn dot_1x1(
     acc
 }
 
-/// Widens `len` bytes at `x` (a multiple of 4) with `offset` into pairs of
-/// words 4 words apart from `to` on (the other pixel of a pair fills the
-/// gaps): per 4 bytes, `(x0, x2)` then `(x1, x3)` plus the offset, the order
-/// in which `sxtb16` and `sxtb16_ror8` split a weight word.
+/// Widens `len` bytes at `x` (a multiple of 4) with `offset` into words 2
+/// apart, 4 words per 4 bytes from `to` on (the other pixel of a pair fills
+/// the gaps): per 4 bytes, `(x0, x2)` then, 2 words on, `(x1, x3)`, plus the
+/// offset (the order in which `sxtb16` and `sxtb16_ror8` split a weight
+/// word), so that a pair's words are `a02, b02, a13, b13`.
 ///
 /// # Safety
 /// `x` must be readable for `len` bytes and `to` writable for `len` words.
@@ -175,65 +177,28 @@ pub unsafe fn widen(mut x: *const i8, len: usize, offset: i32, mut to: *mut u32)
         while x != end {
             let v = load(x);
             to.write(sxtab16(off, v));
-            to.add(1).write(sxtab16_ror8(off, v));
+            to.add(2).write(sxtab16_ror8(off, v));
             (x, to) = (x.add(4), to.add(4));
         }
     }
 }
 
-/// [`dot_2x2`] over inputs already widened by [`widen`]: per 4 bytes the
-/// words `a02, a13, b02, b13` of the two pixels at `x` (`len` words), `len`
-/// weight bytes (a multiple of 4) at `wc` and `wd`.
+/// `simd::dot_2x2_wide` for one weight row: `acc` = `[a, b]`.
 ///
 /// # Safety
-/// As for [`dot_2x2`], with `len` words readable at `x`.
-#[inline(always)]
-pub unsafe fn dot_2x2_wide(
-    mut x: *const u32,
-    [mut wc, mut wd]: [*const i8; 2],
-    len: usize,
-    acc: &mut [i32; 4],
-) {
-    let [mut ac, mut ad, mut bc, mut bd] = *acc;
-    // SAFETY: every read is below `len` bytes (words at `x`) past its pointer.
-    unsafe {
-        let end = wc.add(len & !3);
-        while wc != end {
-            let (a02, a13, b02, b13) = (*x, *x.add(1), *x.add(2), *x.add(3));
-            let c = load(wc);
-            let (c02, c13) = (sxtb16(c), sxtb16_ror8(c));
-            ac = smlad(a02, c02, ac);
-            ac = smlad(a13, c13, ac);
-            bc = smlad(b02, c02, bc);
-            bc = smlad(b13, c13, bc);
-            let d = load(wd);
-            let (d02, d13) = (sxtb16(d), sxtb16_ror8(d));
-            ad = smlad(a02, d02, ad);
-            ad = smlad(a13, d13, ad);
-            bd = smlad(b02, d02, bd);
-            bd = smlad(b13, d13, bd);
-            (x, wc, wd) = (x.add(4), wc.add(4), wd.add(4));
-        }
-    }
-    *acc = [ac, ad, bc, bd];
-}
-
-/// [`dot_2x2_wide`] for one weight row: `acc` = `[a, b]`.
-///
-/// # Safety
-/// As for [`dot_2x2_wide`].
+/// As for `simd::dot_2x2_wide`.
 #[inline(always)]
 pub unsafe fn dot_2x1_wide(mut x: *const u32, mut w: *const i8, len: usize, acc: &mut [i32; 2]) {
     let [mut a, mut b] = *acc;
-    // SAFETY: as in `dot_2x2_wide`.
+    // SAFETY: every read is below `len` bytes (words at `x`) past its pointer.
     unsafe {
         let end = w.add(len & !3);
         while w != end {
             let c = load(w);
             let (c02, c13) = (sxtb16(c), sxtb16_ror8(c));
             a = smlad(*x, c02, a);
-            a = smlad(*x.add(1), c13, a);
-            b = smlad(*x.add(2), c02, b);
+            b = smlad(*x.add(1), c02, b);
+            a = smlad(*x.add(2), c13, a);
             b = smlad(*x.add(3), c13, b);
             (x, w) = (x.add(4), w.add(4));
         }

@@ -4,8 +4,9 @@
 //! filter row inside the image). Pixels go in pairs when their runs match
 //! (2 pixels x 2 channels per pass), else alone (1 pixel x 4 channels).
 
-use super::dot::{dot_1x1, dot_1x4, dot_2x1_wide, dot_2x2, dot_2x2_wide, widen};
+use super::dot::{dot_1x1, dot_1x4, dot_2x1_wide, dot_2x2, widen};
 use super::requant::Scales;
+use super::simd::dot_2x2_wide;
 use crate::ops::per_channel::Requant;
 
 /// Which filter taps an output pixel uses: `rows` runs of `len` bytes, run
@@ -189,7 +190,8 @@ impl Gemm<'_> {
 
     /// [`Gemm::two`] with both pixels' inputs widened once (offset added)
     /// into a stack buffer, so the inner loop only widens weights: `false`
-    /// (nothing written) if the runs are not whole words or exceed [`WIDE`].
+    /// (nothing written) if the runs are empty, not whole words or exceed
+    /// [`WIDE`].
     #[inline(never)]
     fn two_wide(
         &self,
@@ -201,7 +203,7 @@ impl Gemm<'_> {
     ) -> bool {
         let runs = &a.runs;
         let Runs { rows, len, .. } = *runs;
-        if len % 4 != 0 || rows.saturating_mul(len) > WIDE {
+        if len == 0 || len % 4 != 0 || rows.saturating_mul(len) > WIDE {
             return false;
         }
         let off = self.quant.input_offset;
@@ -213,7 +215,7 @@ impl Gemm<'_> {
             // (r + 1) * len <= WIDE bytes widen into (r + 1) * len words.
             unsafe {
                 widen(self.x(a, r), len, off, wide.add(r * len));
-                widen(self.x(b, r), len, off, wide.add(r * len + 2));
+                widen(self.x(b, r), len, off, wide.add(r * len + 1));
             }
         }
         let wide = wide.cast_const();
@@ -226,9 +228,10 @@ impl Gemm<'_> {
             for r in 0..rows {
                 let x = wide.wrapping_add(r * len);
                 let w = [self.w(runs, c, r), self.w(runs, c + 1, r)];
-                // SAFETY: as for `widen` above; `inside` proved run `r` of
-                // channels `c`, `c + 1` (< out_a.len()) in bounds.
-                unsafe { dot_2x2_wide(x, w, len, &mut acc) };
+                // SAFETY: as for `widen` above (`len` a nonzero multiple of
+                // 4, the words aligned); `inside` proved run `r` of channels
+                // `c`, `c + 1` (< out_a.len()) in bounds.
+                unsafe { acc = dot_2x2_wide(x, w, len, acc) };
             }
             let [ac, ad, bc, bd] = acc;
             if let ([oa0, oa1], [ob0, ob1]) = (oa, ob) {

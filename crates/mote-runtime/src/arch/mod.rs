@@ -3,9 +3,10 @@
 //! FULLY_CONNECTED run blocked kernels that do two MACs per `SMLAD`; elsewhere,
 //! or with the `reference-kernels` feature, the entry points below are the
 //! reference kernels of `ops`. The blocked kernels are written once over the
-//! primitives of `simd`: Armv7E-M instructions in `cortex_m4`, their plain
-//! Rust twin in `portable`, which the host tests compare with the reference
-//! kernels. Both give the reference's results bit for bit: the sums are the
+//! primitives of `simd`: Armv7E-M instructions in `cortex_m4` (and two whole
+//! inner loops in `asm!`, FULLY_CONNECTED's and CONV_2D's pixel pairs'),
+//! their plain Rust twin in `portable`, which the host tests compare with
+//! the reference kernels. Both give the reference's results bit for bit: the sums are the
 //! same numbers in wrapping 32-bit arithmetic, requantized by the same code.
 //!
 //! On x86-64 the three ops and ADD run the kernels of `x86_64` (explicit

@@ -90,3 +90,34 @@ pub unsafe fn dot_4_rows_wide(
     }
     acc
 }
+
+/// `cortex_m4::dot_2x2_wide` in plain Rust: adds to `acc` = `[ac, ad, bc,
+/// bd]` the sums over `len` weight bytes (a multiple of 4) at `wc` and `wd`
+/// times two pixels' widened inputs at `x`, per 4 bytes the words `a02, b02,
+/// a13, b13`.
+///
+/// # Safety
+/// `x` readable for `len` words, `wc` and `wd` for `len` bytes.
+pub unsafe fn dot_2x2_wide(
+    x: *const u32,
+    [wc, wd]: [*const i8; 2],
+    len: usize,
+    [mut ac, mut ad, mut bc, mut bd]: [i32; 4],
+) -> [i32; 4] {
+    for s in 0..len / 4 {
+        // SAFETY: the caller's contract.
+        let ([a02, b02, a13, b13], c, d) = unsafe {
+            (
+                [0, 1, 2, 3].map(|k| *x.add(4 * s + k)),
+                wc.add(4 * s).cast::<u32>().read_unaligned(),
+                wd.add(4 * s).cast::<u32>().read_unaligned(),
+            )
+        };
+        let (c02, c13, d02, d13) = (sxtb16(c), sxtb16_ror8(c), sxtb16(d), sxtb16_ror8(d));
+        ac = smlad(a13, c13, smlad(a02, c02, ac));
+        bc = smlad(b13, c13, smlad(b02, c02, bc));
+        ad = smlad(a13, d13, smlad(a02, d02, ad));
+        bd = smlad(b13, d13, smlad(b02, d02, bd));
+    }
+    [ac, ad, bc, bd]
+}

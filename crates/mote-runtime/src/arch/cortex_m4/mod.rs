@@ -1,13 +1,13 @@
 //! The same primitives as `arch::portable`, each one Armv7E-M DSP instruction
 //! through `asm!` (LLVM emits `SMLAD` for `i16` dot products but not the
 //! `SXTB16`/`SXTAB16` widening of `i8`). Each block reads and writes only
-//! registers: no memory, no stack, no flags. `rows` is the one whole loop in
-//! `asm!`.
+//! registers: no memory, no stack, no flags. `rows` holds the two whole loops
+//! in `asm!`.
 
 use core::arch::asm;
 
 mod rows;
-pub use rows::dot_4_rows_wide;
+pub use rows::{dot_2x2_wide, dot_4_rows_wide};
 
 /// `SXTAB16`: bytes 0 and 2 of `x`, sign-extended, added to the halves of `a`.
 #[inline(always)]

@@ -1,7 +1,9 @@
-//! The inner loop of FULLY_CONNECTED on Armv7E-M: four weight rows against
-//! one input widened once, in one `asm!` block so that nothing spills (LLVM,
-//! left to allocate the same loop written with the primitives of `super`,
-//! spilled 11 of its 42 instructions per 16 MACs to the stack).
+//! The inner loops of FULLY_CONNECTED (four weight rows against one input)
+//! and of CONV_2D's pixel pairs (two weight rows against two inputs) on
+//! Armv7E-M over inputs widened once, each one `asm!` block so that nothing
+//! spills: LLVM, left to allocate the same loops written with the primitives
+//! of `super`, spilled 11 of 42 instructions per 16 MACs (FULLY_CONNECTED)
+//! and 4 of 25 (CONV_2D) to the stack.
 
 use core::arch::asm;
 
@@ -72,4 +74,64 @@ pub unsafe fn dot_4_rows_wide(
         );
     }
     [a0, a1, a2, a3]
+}
+
+/// Adds to `acc` = `[ac, ad, bc, bd]` the sums over `len` weight bytes (a
+/// multiple of 4, at least 4) at `wc` and `wd` times two pixels' inputs at
+/// `x` (16-bit halves, offset added; per 4 bytes the words `a02, b02, a13,
+/// b13`). 18 instructions per 4 bytes: 16 MACs.
+///
+/// # Safety
+/// `len` must be a nonzero multiple of 4, `x` readable for `len` words (and
+/// word-aligned, for `ldrd`), `wc` and `wd` for `len` bytes.
+#[inline(always)]
+pub unsafe fn dot_2x2_wide(
+    x: *const u32,
+    [wc, wd]: [*const i8; 2],
+    len: usize,
+    [mut ac, mut ad, mut bc, mut bd]: [i32; 4],
+) -> [i32; 4] {
+    // SAFETY: the loop reads `len` words at `x` and `len` bytes at `wc` and
+    // `wd` (the caller's contract), and writes no memory but the stack slot
+    // that keeps r7, as in `dot_4_rows_wide`.
+    unsafe {
+        asm!(
+            "push {{r7}}",
+            "add r7, {wc}, {t}",
+            "2:",
+            "ldrd {x0}, {x1}, [{x}], #16",
+            "ldr {c}, [{wc}], #4",
+            "ldr {d}, [{wd}], #4",
+            "sxtb16 {t}, {c}",
+            "smlad {ac}, {x0}, {t}, {ac}",
+            "smlad {bc}, {x1}, {t}, {bc}",
+            "sxtb16 {t}, {d}",
+            "smlad {ad}, {x0}, {t}, {ad}",
+            "smlad {bd}, {x1}, {t}, {bd}",
+            "ldrd {x0}, {x1}, [{x}, #-8]",
+            "sxtb16 {t}, {c}, ror #8",
+            "smlad {ac}, {x0}, {t}, {ac}",
+            "smlad {bc}, {x1}, {t}, {bc}",
+            "sxtb16 {t}, {d}, ror #8",
+            "smlad {ad}, {x0}, {t}, {ad}",
+            "smlad {bd}, {x1}, {t}, {bd}",
+            "cmp {wc}, r7",
+            "bne 2b",
+            "pop {{r7}}",
+            x = inout(reg) x => _,
+            wc = inout(reg) wc => _,
+            wd = inout(reg) wd => _,
+            t = inout(reg) len => _,
+            ac = inout(reg) ac,
+            ad = inout(reg) ad,
+            bc = inout(reg) bc,
+            bd = inout(reg) bd,
+            x0 = out(reg) _,
+            x1 = out(reg) _,
+            c = out(reg) _,
+            d = out(reg) _,
+            options(readonly),
+        );
+    }
+    [ac, ad, bc, bd]
 }
