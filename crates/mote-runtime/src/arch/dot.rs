@@ -205,3 +205,21 @@ pub unsafe fn dot_2x1_wide(mut x: *const u32, mut w: *const i8, len: usize, acc:
     }
     *acc = [a, b];
 }
+
+/// `acc + sum w * x` over `steps` groups of 4 bytes of one weight row, the
+/// input widened as `simd::dot_4_rows_wide` reads it.
+///
+/// # Safety
+/// As for `simd::dot_4_rows_wide`, for the one row at `w`.
+#[inline(always)]
+pub unsafe fn dot_1_row_wide(x: *const u32, w: *const i8, steps: usize, mut acc: i32) -> i32 {
+    for s in 0..steps {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let c = load(w.add(4 * s));
+            acc = smlad(*x.add(2 * s), sxtb16(c), acc);
+            acc = smlad(*x.add(2 * s + 1), sxtb16_ror8(c), acc);
+        }
+    }
+    acc
+}

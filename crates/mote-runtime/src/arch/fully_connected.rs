@@ -11,9 +11,9 @@
 use core::mem::MaybeUninit;
 
 use super::conv_2d::offset_fits;
-use super::dot::{load, packed};
+use super::dot::{dot_1_row_wide, load, packed};
 use super::requant::Fixed;
-use super::simd::{dot_4_rows_wide, smlad, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
+use super::simd::{dot_4_rows_wide, sxtab16, sxtab16_ror8};
 use crate::ops::fully_connected::FullyConnectedParams;
 use crate::ops::per_channel::Requant;
 
@@ -38,23 +38,6 @@ unsafe fn widen(x: *const i8, steps: usize, offset: i32, to: *mut u32) {
             to.add(2 * s + 1).write(sxtab16_ror8(off, v));
         }
     }
-}
-
-/// `acc + sum w * x` over `steps` groups of 4 bytes of one weight row.
-///
-/// # Safety
-/// As for `dot_4_rows_wide`, for the one row at `w`.
-#[inline(always)]
-unsafe fn dot_1_row_wide(x: *const u32, w: *const i8, steps: usize, mut acc: i32) -> i32 {
-    for s in 0..steps {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let c = load(w.add(4 * s));
-            acc = smlad(*x.add(2 * s), sxtb16(c), acc);
-            acc = smlad(*x.add(2 * s + 1), sxtb16_ror8(c), acc);
-        }
-    }
-    acc
 }
 
 /// The int8 FULLY_CONNECTED: `false` if it does not apply (see the module).

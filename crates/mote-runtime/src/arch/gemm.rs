@@ -2,11 +2,12 @@
 //! pixel is a dot product of its input taps with every output channel's
 //! filter, the taps lying in `rows` contiguous runs of `len` bytes (one per
 //! filter row inside the image). Pixels go in pairs when their runs match
-//! (2 pixels x 2 channels per pass), else alone (1 pixel x 4 channels).
+//! (2 pixels x 2 channels per pass), else alone (1 pixel x 4 channels, over
+//! the whole filter window widened with zeros for the padding).
 
-use super::dot::{dot_1x1, dot_1x4, dot_2x1_wide, dot_2x2, widen};
+use super::dot::{dot_1_row_wide, dot_1x1, dot_1x4, dot_2x1_wide, dot_2x2, widen};
 use super::requant::Scales;
-use super::simd::dot_2x2_wide;
+use super::simd::{dot_2x2_wide, dot_4_rows_wide};
 use crate::ops::per_channel::Requant;
 
 /// Which filter taps an output pixel uses: `rows` runs of `len` bytes, run
@@ -54,6 +55,10 @@ pub struct Gemm<'a> {
 /// for every channel, two pixels into two words per byte: enough for a 3x3
 /// filter over 64 channels.
 pub const WIDE: usize = 640;
+
+/// Filter bytes (one channel's) that [`Gemm::one_wide`] widens once per
+/// pixel for every channel, into half as many words.
+pub const ONE_WIDE: usize = 640;
 
 /// Pixel pairs widen their inputs once into a stack buffer of [`WIDE`]
 /// words; outputs use the fast requantization of `requant.rs`.
@@ -108,6 +113,9 @@ impl Gemm<'_> {
     /// Every channel of one pixel into `out`, whose length is the channel
     /// count `inside` approved.
     fn one(&self, s: &Scales<'_>, p: &Pixel, out: &mut [i8]) {
+        if self.one_wide(s, p, out) {
+            return;
+        }
         let off = self.quant.input_offset;
         let Runs { rows, len, .. } = p.runs;
         let mut quads = out.chunks_exact_mut(4);
@@ -136,6 +144,65 @@ impl Gemm<'_> {
             *o = unsafe { self.finish(s, acc, c) };
             c += 1;
         }
+    }
+
+    /// [`Gemm::one`] over the pixel's whole filter window widened once
+    /// (offset added; zeros for the taps in the padding) into a stack
+    /// buffer, 4 channels per `dot_4_rows_wide` pass: `false` (nothing
+    /// written) for filters that are not whole words or exceed [`ONE_WIDE`]
+    /// bytes, or runs that leave the filter.
+    #[inline(never)]
+    fn one_wide(&self, s: &Scales<'_>, p: &Pixel, out: &mut [i8]) -> bool {
+        let size = self.filter_size;
+        let Runs { filter, rows, len } = p.runs;
+        let last = rows
+            .checked_sub(1)
+            .map(|r| r * self.filter_step + filter + len);
+        if size == 0 || !size.is_multiple_of(4) || size > ONE_WIDE || last.is_some_and(|e| e > size)
+        {
+            return false;
+        }
+        let off = self.quant.input_offset;
+        let mut buf = [0u32; ONE_WIDE / 2];
+        let halves = buf.as_mut_ptr().cast::<i16>();
+        for r in 0..rows {
+            let x = self.x(p, r);
+            let at = filter + r * self.filter_step;
+            for j in 0..len {
+                // Filter byte `q`'s half: word `2 (q / 4) + q % 2`, high
+                // half when `q % 4 >= 2` (the order `sxtb16` splits words).
+                let q = at + j;
+                let h = (q & !3) + 2 * (q & 1) + ((q >> 1) & 1);
+                // SAFETY: `inside` proved run `r` of the input in bounds,
+                // and q < size <= ONE_WIDE bytes (checked above), whose
+                // halves fill the ONE_WIDE / 2 words.
+                unsafe { *halves.add(h) = (i32::from(*x.add(j)) + off) as i16 };
+            }
+        }
+        let (x, steps) = (buf.as_ptr(), size / 4);
+        let mut c = 0;
+        while c < out.len() {
+            let w = self.filter.as_ptr().wrapping_add(c * size);
+            if let Some(o) = out.get_mut(c..c + 4) {
+                // SAFETY: `inside` proved the filters of channels up to
+                // `c + 3` (< out.len()) inside `filter`, `size` bytes each.
+                let acc = unsafe { dot_4_rows_wide(x, w, size, steps, [0; 4]) };
+                for ((o, a), k) in o.iter_mut().zip(acc).zip(c..) {
+                    // SAFETY: k < out.len(), the channel count of `s`.
+                    *o = unsafe { self.finish(s, a, k) };
+                }
+                c += 4;
+            } else {
+                // SAFETY: as above, for channel `c`.
+                let acc = unsafe { dot_1_row_wide(x, w, steps, 0) };
+                if let Some(o) = out.get_mut(c) {
+                    // SAFETY: c < out.len(), the channel count of `s`.
+                    *o = unsafe { self.finish(s, acc, c) };
+                }
+                c += 1;
+            }
+        }
+        true
     }
 
     /// Every channel of two pixels with equal runs into `out_a` and `out_b`
