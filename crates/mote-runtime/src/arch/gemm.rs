@@ -150,15 +150,29 @@ impl Gemm<'_> {
     /// (offset added; zeros for the taps in the padding) into a stack
     /// buffer, 4 channels per `dot_4_rows_wide` pass: `false` (nothing
     /// written) for filters that are not whole words or exceed [`ONE_WIDE`]
-    /// bytes, or runs that leave the filter.
+    /// bytes, a filter tensor shorter than the channels' filters, or runs
+    /// that leave the filter.
     #[inline(never)]
     fn one_wide(&self, s: &Scales<'_>, p: &Pixel, out: &mut [i8]) -> bool {
         let size = self.filter_size;
         let Runs { filter, rows, len } = p.runs;
-        let last = rows
-            .checked_sub(1)
-            .map(|r| r * self.filter_step + filter + len);
-        if size == 0 || !size.is_multiple_of(4) || size > ONE_WIDE || last.is_some_and(|e| e > size)
+        // The end of the last run inside a channel's filter (None: no runs;
+        // an overflow counts as past the filter).
+        let last = rows.checked_sub(1).map(|r| {
+            r.checked_mul(self.filter_step)
+                .and_then(|v| v.checked_add(filter))
+                .and_then(|v| v.checked_add(len))
+                .unwrap_or(usize::MAX)
+        });
+        let whole = out
+            .len()
+            .checked_mul(size)
+            .is_some_and(|n| n <= self.filter.len());
+        if size == 0
+            || !size.is_multiple_of(4)
+            || size > ONE_WIDE
+            || !whole
+            || last.is_some_and(|e| e > size)
         {
             return false;
         }
@@ -184,8 +198,9 @@ impl Gemm<'_> {
         while c < out.len() {
             let w = self.filter.as_ptr().wrapping_add(c * size);
             if let Some(o) = out.get_mut(c..c + 4) {
-                // SAFETY: `inside` proved the filters of channels up to
-                // `c + 3` (< out.len()) inside `filter`, `size` bytes each.
+                // SAFETY: the whole filters of all out.len() channels,
+                // `size` bytes each, lie inside `filter` (`whole`), and
+                // `c + 3 < out.len()`.
                 let acc = unsafe { dot_4_rows_wide(x, w, size, steps, [0; 4]) };
                 for ((o, a), k) in o.iter_mut().zip(acc).zip(c..) {
                     // SAFETY: k < out.len(), the channel count of `s`.
