@@ -12,9 +12,10 @@
 /// default; a firmware for other models leaves it out and links none of its code).
 pub const LUT: bool = cfg!(feature = "lut");
 
-use super::{Persistent, PrepareContext};
+use super::per_channel::{ChannelParams, OutputQuant, Requant};
+use super::{EvalContext, Persistent, PrepareContext};
 use crate::error::Error;
-use crate::model::{Lut, Tensor};
+use crate::model::{BuiltinOperator, Lut, Tensor, TensorType};
 
 /// Values decoded at a time (bytes of stack).
 pub const BLOCK: usize = 64;
@@ -143,8 +144,8 @@ impl LutLayout {
 }
 
 /// Refuses a LUT-compressed tensor as input `i` of an op that cannot read
-/// one: every op but FULLY_CONNECTED's filter (input 1). (Without the `lut`
-/// feature the model does not parse.)
+/// one: every op but the filter (input 1) of FULLY_CONNECTED, CONV_2D and
+/// DEPTHWISE_CONV_2D. (Without the `lut` feature the model does not parse.)
 pub fn refuse_elsewhere(
     ctx: &PrepareContext<'_, '_>,
     i: usize,
@@ -153,10 +154,155 @@ pub fn refuse_elsewhere(
     if !LUT || tensor.lut().is_none() {
         return Ok(());
     }
-    if ctx.op == crate::model::BuiltinOperator::FULLY_CONNECTED && i == 1 {
+    let filter_op = matches!(
+        ctx.op,
+        BuiltinOperator::FULLY_CONNECTED
+            | BuiltinOperator::CONV_2D
+            | BuiltinOperator::DEPTHWISE_CONV_2D
+    );
+    if filter_op && i == 1 {
         return Ok(());
     }
-    Err(ctx.invalid("a LUT-compressed input (mote reads one only as FULLY_CONNECTED's filter)"))
+    Err(ctx.invalid(
+        "a LUT-compressed input (mote reads one only as the filter of FULLY_CONNECTED, CONV_2D or DEPTHWISE_CONV_2D)",
+    ))
+}
+
+/// Checks the tensors of an op whose filter is LUT-compressed: the filter's
+/// type is int8 (the verifier checked its indices and tables against its
+/// shape) and the bias, if any, is readable int32.
+pub fn expect_filter(
+    ctx: &PrepareContext<'_, '_>,
+    filter: &Tensor<'_>,
+    bias: Option<&Tensor<'_>>,
+) -> Result<(), Error> {
+    ctx.expect_type(filter, TensorType::Int8)?;
+    if let Some(bias) = bias {
+        ctx.expect_type(bias, TensorType::Int32)?;
+        ctx.expect_readable::<i32>(bias)?;
+    }
+    Ok(())
+}
+
+/// A LUT-compressed filter as a kernel reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct LutFilter<'f> {
+    /// How the indices decode.
+    pub layout: LutLayout,
+    /// The value tables.
+    pub values: &'f [i8],
+    /// The packed indices (the filter tensor's data).
+    pub packed: &'f [u8],
+}
+
+impl LutFilter<'_> {
+    /// Elements `start..start + out.len()` of the filter ([`LutLayout::decode`]).
+    #[inline]
+    pub fn decode(&self, start: usize, out: &mut [i8]) {
+        self.layout.decode(self.values, self.packed, start, out);
+    }
+
+    /// `(sum w*x, sum w)` of the `x.len()` elements from `start` ([`LutLayout::dot`]).
+    #[inline]
+    pub fn dot(&self, start: usize, x: &[i8]) -> (i32, i32) {
+        self.layout.dot(self.values, self.packed, start, x)
+    }
+}
+
+/// What a LUT-filter kernel reads and writes.
+#[derive(Debug)]
+pub struct LutOperands<'c> {
+    /// Input 0.
+    pub input: &'c [i8],
+    /// The filter (input 1).
+    pub filter: LutFilter<'c>,
+    /// The bias (input 2), empty without one.
+    pub bias: &'c [i32],
+    /// Output 0.
+    pub out: &'c mut [i8],
+    /// The requantization of the accumulators into `out` (its input offset
+    /// read back from the block).
+    pub quant: Requant<'c>,
+}
+
+/// The operands of an int8 op with a LUT filter: input 0, the packed filter
+/// 1, bias 2 (if `has_bias`), output 0 with its requantization, and the
+/// layout and tables of the block [`store`] wrote at `lut`.
+pub fn operands<'c, 'x: 'c>(
+    ctx: &'c mut EvalContext<'x>,
+    channels: &ChannelParams,
+    has_bias: bool,
+    output: OutputQuant,
+    lut: Persistent,
+) -> LutOperands<'c> {
+    let input = ctx.input_as::<i8>(0);
+    let packed = ctx.input(1);
+    let bias = if has_bias {
+        ctx.input_as::<i32>(2)
+    } else {
+        &[]
+    };
+    let (out, multipliers, shifts, block) = channels.with_output_and::<i8, i8>(ctx, 0, lut);
+    let (input_offset, layout, values) = load(block);
+    LutOperands {
+        input,
+        filter: LutFilter {
+            layout,
+            values,
+            packed,
+        },
+        bias,
+        out,
+        quant: Requant {
+            input_offset,
+            output,
+            multipliers,
+            shifts,
+        },
+    }
+}
+
+/// `indices` packed `bits` bits each, high bits first (the LUT layout; for
+/// kernel tests).
+#[cfg(test)]
+pub(crate) fn pack(indices: &[usize], bits: u8) -> Vec<u8> {
+    let bits = usize::from(bits);
+    let mut packed = vec![0u8; (indices.len() * bits).div_ceil(8)];
+    for (i, &v) in indices.iter().enumerate() {
+        for b in 0..bits {
+            if (v >> (bits - 1 - b)) & 1 == 1 {
+                let at = i * bits + b;
+                packed[at / 8] |= 1 << (7 - at % 8);
+            }
+        }
+    }
+    packed
+}
+
+/// A random LUT filter of `elements` values in `channels` tables along axis
+/// 0 (`inner` elements each) or the last axis (`inner` 0), with its decoded
+/// values: `(layout, values, packed, decoded)` (for kernel tests).
+#[cfg(test)]
+pub(crate) fn random_filter(
+    next: &mut impl FnMut(u64) -> usize,
+    elements: usize,
+    channels: usize,
+    inner: usize,
+) -> (LutLayout, Vec<i8>, Vec<u8>, Vec<i8>) {
+    let bits = 1 + next(7) as u8;
+    let stride = 1 + next((1u64 << bits) - 1);
+    let values: Vec<i8> = (0..channels * stride).map(|_| next(256) as u8 as i8).collect();
+    let indices: Vec<usize> = (0..elements).map(|_| next(stride as u64)).collect();
+    let layout = LutLayout {
+        bits,
+        stride,
+        channels,
+        inner,
+    };
+    let decoded = (0..elements)
+        .map(|i| values[layout.channel(i) * stride + indices[i]])
+        .collect();
+    (layout, values, pack(&indices, bits), decoded)
 }
 
 #[cfg(test)]
