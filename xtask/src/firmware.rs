@@ -402,23 +402,14 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
             let run = run_firmware(&entry.path, &input_path, &Build::dsp(2 << 20))?;
             (run.clone(), run)
         };
-        // mote-codegen refuses LUT-compressed models: no generated variant.
-        let compiled = if needs(&entry.path)?.lut {
-            println!(
-                "{:<24} generated code skipped: mote-codegen refuses LUT-compressed models",
-                entry.name
-            );
-            None
-        } else {
-            Some(run_firmware(
-                &entry.path,
-                &input_path,
-                &Build {
-                    compiled: true,
-                    ..Build::dsp(0)
-                },
-            )?)
-        };
+        let compiled = Some(run_firmware(
+            &entry.path,
+            &input_path,
+            &Build {
+                compiled: true,
+                ..Build::dsp(0)
+            },
+        )?);
         let equal = run.output == expected
             && probe.output == expected
             && compiled.as_ref().is_none_or(|c| c.output == expected);

@@ -140,6 +140,9 @@ fn per_channel_clustering_keeps_the_anomaly_score_at_half_the_filter_bytes() {
             compressed.len(),
             int8_bytes.len()
         );
-        assert_eq!(dense_score, lut_score, "K = {k}: the LUT file scores differently");
+        assert_eq!(
+            dense_score, lut_score,
+            "K = {k}: the LUT file scores differently"
+        );
     }
 }

@@ -13,7 +13,6 @@ use mote_train::data::{read_csv, LabelColumn};
 use mote_train::tflite::ModelDef;
 use mote_train::{Activation, Adam, Dense, Fit, Loss, Sequential, Tensor};
 
-
 /// scikit-learn's digits, pixels / 16: (train x, train y, test x, test y).
 fn digits() -> (Tensor, Tensor, Tensor, Tensor) {
     let path = common::assets().join("data/digits.csv.gz");
@@ -177,7 +176,8 @@ fn clustered_digits_cnn_lut_file_runs_its_convolutions_as_tflite_micro_does() {
     // DEPTHWISE_CONV_2D (tables along the last axis) and FULLY_CONNECTED.
     let (train_x, train_y, test_x, _) = digits();
     let float = trained_cnn(&train_x, &train_y);
-    let calibration = Calibration::new(vec![train_x.rows(), 8, 8, 1], train_x.data().to_vec()).unwrap();
+    let calibration =
+        Calibration::new(vec![train_x.rows(), 8, 8, 1], train_x.data().to_vec()).unwrap();
     let int8 = quantize(&float, &calibration, &QuantizeConfig::default()).unwrap();
     let mut def = int8.clone();
     let filters = cluster(&mut def, 8).unwrap();
@@ -191,7 +191,10 @@ fn clustered_digits_cnn_lut_file_runs_its_convolutions_as_tflite_micro_does() {
     assert_eq!(assert_identical_to_tflm(&models, test_x.data(), 64), 360);
     let ours = common::oracle::mote_outputs(&compressed, &steps(&compressed, test_x.data(), 64));
     let want = common::oracle::mote_outputs(&dense, &steps(&dense, test_x.data(), 64));
-    assert_eq!(ours, want, "LUT outputs differ from the dense clustered model's");
+    assert_eq!(
+        ours, want,
+        "LUT outputs differ from the dense clustered model's"
+    );
 }
 
 #[test]
