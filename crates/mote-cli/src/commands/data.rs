@@ -48,7 +48,7 @@ pub fn ad01_windows(assets: &Path) -> Result<Tensor> {
     let data = (0..windows)
         .flat_map(|w| values[w * BINS..(w + FRAMES) * BINS].iter().copied())
         .collect();
-    Ok(Tensor::new(data, &[windows, FRAMES * BINS])?)
+    Ok(Tensor::new(data, [windows, FRAMES * BINS])?)
 }
 
 /// Arguments of `mote data`.
