@@ -109,7 +109,7 @@ fn int4_weights_halve_the_autoencoder_at_a_measured_score_cost() {
 }
 
 #[test]
-fn per_channel_clustering_keeps_the_anomaly_score_at_half_the_filter_bytes() {
+fn per_channel_clustering_keeps_the_anomaly_score_in_two_thirds_of_the_file() {
     // ad01's own int8 has one weight scale per tensor, so clustering it gives
     // 16 values for up to 81,920 weights (score 36). mote's int8 of the float
     // model is per channel: one table of K values per output unit.
