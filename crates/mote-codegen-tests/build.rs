@@ -1,4 +1,5 @@
-//! Compiles every `.tflite` model in the test assets with mote-codegen into
+//! Compiles every `.tflite` model in the test assets (and mote-runtime's own
+//! test models) with mote-codegen into
 //! `$OUT_DIR/models.rs`: one module per model, and `MODELS`, a table of
 //! `(path, run)` the tests walk. Models the generator refuses are listed in
 //! `REFUSED` with the reason, so the test can check the interpreter refuses
@@ -17,6 +18,13 @@ fn main() {
     let mut models = Vec::new();
     collect(&assets, &mut models);
     models.sort();
+    // mote's own test models (int4 and LUT filters among them), by absolute path.
+    let ours = manifest.join("../mote-runtime/tests/data");
+    println!("cargo:rerun-if-changed={}", ours.display());
+    let mut own = Vec::new();
+    collect(&ours, &mut own);
+    own.sort();
+    models.extend(own);
     if models.is_empty() {
         panic!(
             "no .tflite models under {} (set MOTE_ASSETS)",

@@ -55,6 +55,7 @@ fn entries() -> Result<Vec<Entry>> {
     let list = root().join("firmware/models.txt");
     let text = std::fs::read_to_string(&list).with_context(|| format!("{}", list.display()))?;
     let mut entries = Vec::new();
+    let mut made = false;
     for (n, line) in text.lines().enumerate() {
         let words: Vec<&str> = line.split_whitespace().collect();
         if words.is_empty() || words[0].starts_with('#') {
@@ -70,7 +71,8 @@ fn entries() -> Result<Vec<Entry>> {
         let path = words.get(1).with_context(bad)?;
         let path = PathBuf::from(
             path.replace("$MOTE_ASSETS", &assets().to_string_lossy())
-                .replace("$ROOT", &root().to_string_lossy()),
+                .replace("$ROOT", &root().to_string_lossy())
+                .replace("$MADE", &made_dir().to_string_lossy()),
         );
         let input = match words.get(2..) {
             Some(["uniform", low, high]) => InputKind::Uniform(low.parse()?, high.parse()?),
@@ -82,6 +84,10 @@ fn entries() -> Result<Vec<Entry>> {
                 continue;
             }
         }
+        if words[1].starts_with("$MADE") && !made {
+            make_models()?;
+            made = true;
+        }
         entries.push(Entry {
             name: words[0].to_string(),
             path,
@@ -89,6 +95,39 @@ fn entries() -> Result<Vec<Entry>> {
         });
     }
     Ok(entries)
+}
+
+/// Where `firmware/made.sh` writes the models it derives from the assets.
+fn made_dir() -> PathBuf {
+    root().join("firmware/target/made")
+}
+
+/// Runs `firmware/made.sh`, which derives models from the shared assets with
+/// mote's own commands (a debug `mote`, built here if needed) into [`made_dir`].
+fn make_models() -> Result<()> {
+    let status = Command::new("cargo")
+        .args(["build", "--quiet", "-p", "mote-cli"])
+        .current_dir(root())
+        .status()
+        .context("cargo build -p mote-cli")?;
+    if !status.success() {
+        bail!("cargo build -p mote-cli failed");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let status = Command::new("sh")
+        .arg(root().join("firmware/made.sh"))
+        .arg(target.join("debug/mote"))
+        .arg(made_dir())
+        .env("MOTE_ASSETS", assets())
+        .stdout(Stdio::null())
+        .status()
+        .context("sh firmware/made.sh")?;
+    if !status.success() {
+        bail!("firmware/made.sh failed");
+    }
+    Ok(())
 }
 
 /// A seeded input for input 0 of `model`.
@@ -363,23 +402,14 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
             let run = run_firmware(&entry.path, &input_path, &Build::dsp(2 << 20))?;
             (run.clone(), run)
         };
-        // mote-codegen refuses LUT-compressed models: no generated variant.
-        let compiled = if needs(&entry.path)?.lut {
-            println!(
-                "{:<24} generated code skipped: mote-codegen refuses LUT-compressed models",
-                entry.name
-            );
-            None
-        } else {
-            Some(run_firmware(
-                &entry.path,
-                &input_path,
-                &Build {
-                    compiled: true,
-                    ..Build::dsp(0)
-                },
-            )?)
-        };
+        let compiled = Some(run_firmware(
+            &entry.path,
+            &input_path,
+            &Build {
+                compiled: true,
+                ..Build::dsp(0)
+            },
+        )?);
         let equal = run.output == expected
             && probe.output == expected
             && compiled.as_ref().is_none_or(|c| c.output == expected);

@@ -12,8 +12,6 @@
 //! ```
 //!
 //! `MOTE_FIRMWARE_MODELS=a,b` limits either to those models of models.txt.
-//! Models with LUT-compressed tensors get no generated-code run (mote-codegen
-//! refuses them; the output says so).
 
 mod elf;
 mod firmware;

@@ -303,3 +303,29 @@ fn every_example_spec_parses_and_builds() {
         assert_eq!(model.param_count(), params, "{name}");
     }
 }
+
+#[test]
+fn ad01_data_is_the_anomaly_samples_196_windows() {
+    let dir = scratch("ad01");
+    let out = mote(&["data", "ad01", "-o", s(&dir)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("196 windows of 640 values"));
+    let x = mote_train::npy::read(&dir.join("x.npy")).unwrap();
+    assert_eq!(x.shape, vec![196, 640]);
+    // Window 1 starts one frame (128 values) after window 0.
+    let values = x.to_f64();
+    assert_eq!(values[640..640 + 512], values[128..640]);
+    assert!(values.iter().any(|&v| v != values[0]));
+    // An assets folder without the sample: one line naming the file.
+    let empty = scratch("ad01-assets");
+    std::fs::write(empty.join("MANIFEST.md"), "").unwrap();
+    let out = mote(&[
+        "data",
+        "ad01",
+        "-o",
+        s(&dir.join("o")),
+        "--assets",
+        s(&empty),
+    ]);
+    assert_one_line_error(&out, "normal_id_01_00000000_hist_librosa.bin");
+}

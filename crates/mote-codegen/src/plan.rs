@@ -179,12 +179,9 @@ fn read(
                 continue;
             };
             let (t, tensor) = tensor;
-            if tensor.lut().is_some() {
-                return Err(CodegenError::Unsupported(format!(
-                    "operator {index} ({name}): input {i} is LUT-compressed (COMPRESSION_METADATA); \
-                     mote-codegen does not generate LUT decoding, run this model with the interpreter"
-                )));
-            }
+            // A LUT-compressed filter is a constant of packed indices: the
+            // kernel reads them as it does in the interpreter, and its value
+            // tables are persistent data `prepare` wrote.
             if tensor.is_constant() {
                 let data = tensor.data();
                 let key = (data.as_ptr() as usize, data.len());
@@ -364,16 +361,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lut_models_are_refused_naming_the_op() {
+    fn lut_models_keep_their_packed_filters_as_constants() {
         let bytes = include_bytes!("../../mote-runtime/tests/data/digits_mlp_lut.tflite");
-        let Err(err) = Plan::new(bytes) else {
-            panic!("a LUT model must be refused");
-        };
-        let text = err.to_string();
-        assert!(
-            text.contains("operator 0 (FULLY_CONNECTED)") && text.contains("LUT-compressed"),
-            "{text}"
-        );
+        let plan = Plan::new(bytes).unwrap();
+        let model = mote_runtime::Model::parse(bytes).unwrap();
+        let graph = model.main();
+        let packed: Vec<Vec<u8>> = (0..graph.tensor_count())
+            .filter_map(|i| graph.tensor(i)?.lut().map(|l| l.packed().to_vec()))
+            .collect();
+        assert_eq!(packed.len(), 2);
+        for p in &packed {
+            assert!(
+                plan.constants.contains(p),
+                "a packed filter is not a constant"
+            );
+        }
     }
 
     #[test]

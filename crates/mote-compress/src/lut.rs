@@ -11,7 +11,7 @@
 //! TensorFlow Lite Micro reads the channel of element `i` along axis 0
 //! (`i / (elements / channels)`) or along the last axis (`i % channels`);
 //! other axes are refused there, so here too. mote-runtime reads this encoding
-//! (`Tensor::lut()`, FULLY_CONNECTED filters), as does the tflite-micro pip
+//! (`Tensor::lut()`; FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D filters), as does the tflite-micro pip
 //! package (built with `USE_TFLM_COMPRESSION`).
 
 use mote_train::tflite::builder::{finish, Field, Object, Scalar};

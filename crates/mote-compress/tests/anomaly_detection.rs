@@ -107,3 +107,42 @@ fn int4_weights_halve_the_autoencoder_at_a_measured_score_cost() {
     // 270 880 weight bytes become 135 440, and FULLY_CONNECTED's scales one.
     assert!(sizes[2] < sizes[0] / 2, "{sizes:?}");
 }
+
+#[test]
+fn per_channel_clustering_keeps_the_anomaly_score_in_two_thirds_of_the_file() {
+    // ad01's own int8 has one weight scale per tensor, so clustering it gives
+    // 16 values for up to 81,920 weights (score 36). mote's int8 of the float
+    // model is per channel: one table of K values per output unit.
+    let float = common::asset("mlperf-tiny/ad/ad01_fp32.tflite");
+    let theirs = common::asset("mlperf-tiny/ad/ad01_int8.tflite");
+    let windows = windows();
+    let float_score = score(&float, &windows);
+    let their_score = score(&theirs, &windows);
+    let calibration = Calibration::new(vec![196, 640], windows.clone()).unwrap();
+    let config = QuantizeConfig {
+        method: RangeMethod::Percentile,
+        ..QuantizeConfig::default()
+    };
+    let int8 = quantize(&float, &calibration, &config).unwrap();
+    let int8_bytes = int8.to_bytes().unwrap();
+    for k in [16, 8, 4] {
+        let mut def = int8.clone();
+        let filters = mote_compress::cluster::cluster(&mut def, k).unwrap();
+        let dense = def.to_bytes().unwrap();
+        let compressed = mote_compress::lut::compress(&def, &filters)
+            .unwrap()
+            .to_bytes()
+            .unwrap();
+        let dense_score = score(&dense, &windows);
+        let lut_score = score(&compressed, &windows);
+        println!(
+            "K = {k}: score {dense_score:.3} (LUT file {lut_score:.3}), {} bytes LUT vs {} int8 (float {float_score:.3}, TensorFlow int8 {their_score:.3})",
+            compressed.len(),
+            int8_bytes.len()
+        );
+        assert_eq!(
+            dense_score, lut_score,
+            "K = {k}: the LUT file scores differently"
+        );
+    }
+}

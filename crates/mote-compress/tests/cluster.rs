@@ -149,6 +149,54 @@ fn clustered_digits_mlp_has_k_values_per_channel_and_runs_in_tflite_micro() {
     }
 }
 
+/// The digits CNN of `examples/specs/digits_cnn.toml` (CONV_2D,
+/// DEPTHWISE_CONV_2D, CONV_2D 1x1, FULLY_CONNECTED), trained 5 epochs.
+fn trained_cnn(x: &Tensor, y: &Tensor) -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/specs/digits_cnn.toml"
+    );
+    let spec = mote_train::spec::Spec::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut shape = vec![x.rows()];
+    shape.extend_from_slice(&spec.input_shape);
+    let x = x.clone().reshape(shape).unwrap();
+    let mut model = spec.model().unwrap();
+    model
+        .fit(&x, y, Fit::epochs(5).batch_size(32).seed(0).verbose(0))
+        .unwrap();
+    mote_train::tflite::export(&model)
+        .unwrap()
+        .to_bytes()
+        .unwrap()
+}
+
+#[test]
+fn clustered_digits_cnn_lut_file_runs_its_convolutions_as_tflite_micro_does() {
+    // Every filter kind LUT-compressed: CONV_2D (tables along axis 0),
+    // DEPTHWISE_CONV_2D (tables along the last axis) and FULLY_CONNECTED.
+    let (train_x, train_y, test_x, _) = digits();
+    let float = trained_cnn(&train_x, &train_y);
+    let calibration =
+        Calibration::new(vec![train_x.rows(), 8, 8, 1], train_x.data().to_vec()).unwrap();
+    let int8 = quantize(&float, &calibration, &QuantizeConfig::default()).unwrap();
+    let mut def = int8.clone();
+    let filters = cluster(&mut def, 8).unwrap();
+    assert_eq!(filters.len(), 4, "{filters:?}");
+    let dense = def.to_bytes().unwrap();
+    let compressed = lut::compress(&def, &filters).unwrap().to_bytes().unwrap();
+    let models = vec![
+        ("digits_cnn_c8".to_string(), dense.clone()),
+        ("digits_cnn_c8_lut".to_string(), compressed.clone()),
+    ];
+    assert_eq!(assert_identical_to_tflm(&models, test_x.data(), 64), 360);
+    let ours = common::oracle::mote_outputs(&compressed, &steps(&compressed, test_x.data(), 64));
+    let want = common::oracle::mote_outputs(&dense, &steps(&dense, test_x.data(), 64));
+    assert_eq!(
+        ours, want,
+        "LUT outputs differ from the dense clustered model's"
+    );
+}
+
 #[test]
 fn bad_cluster_counts_and_float_models_are_refused() {
     let mut model = Sequential::new([Dense::new(4).input_shape([3])])

@@ -162,6 +162,77 @@ fn mean_matches_tflm() {
     check_all(models);
 }
 
+#[test]
+fn options_of_another_type_read_as_the_defaults_as_in_tflm() {
+    // LEAKY_RELU whose options table (alpha 0.2) is tagged 93 (WhileOptions,
+    // whose field 0 is also 4 bytes), as mote-train once wrote it: TFLM's
+    // `builtin_options_as_LeakyReluOptions()` is null, so alpha keeps its
+    // default 0; and MEAN whose ReducerOptions (keep_dims 1) is tagged 11
+    // (AddOptions): keep_dims keeps its default, false.
+    let leaky = |kind: u8| {
+        ModelDef {
+            description: "leaky".into(),
+            name: "main".into(),
+            tensors: vec![
+                TensorDef::new("x", &[1, 8], TensorType::Float32),
+                TensorDef::new("y", &[1, 8], TensorType::Float32),
+            ],
+            operators: vec![OperatorDef::new(
+                BuiltinOperator::LEAKY_RELU,
+                &[0],
+                &[1],
+                OptionsDef {
+                    kind,
+                    scalars: vec![(0, Scalar::F32(0.2))],
+                    ..OptionsDef::default()
+                },
+            )],
+            inputs: vec![0],
+            outputs: vec![1],
+            metadata: vec![],
+            signature_defs: vec![],
+        }
+        .to_bytes()
+        .unwrap()
+    };
+    let x = Array::from_f32(vec![1, 8], &[-4.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0]);
+    let mut mean = ModelDef::from_model(
+        &Model::parse(&mean_model(
+            quantized("x", &[1, 2, 2, 3], 0.05, -3),
+            &[1, 2],
+            false,
+            quantized("y", &[1, 3], 0.05, -3),
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    mean.operators[0].options.kind = 11;
+    mean.operators[0].options.scalars = vec![(0, Scalar::U8(1))];
+    let mean_x = Array {
+        shape: vec![1, 2, 2, 3],
+        dtype: TensorType::Int8,
+        data: Rng::new(4).bytes(12),
+    };
+    // The right tag for contrast: alpha 0.2 is read and changes the output.
+    check_all(vec![
+        (leaky(93), x.clone()),
+        (leaky(75), x.clone()),
+        (mean.to_bytes().unwrap(), mean_x),
+    ]);
+    let run_mote = |bytes: &[u8]| {
+        let model = Model::parse(bytes).unwrap();
+        let mut arena = vec![0u8; 1 << 16];
+        let mut interpreter = Interpreter::new(&model, &mut arena, &OpResolver::all()).unwrap();
+        interpreter
+            .input_bytes_mut(0)
+            .unwrap()
+            .copy_from_slice(&x.data);
+        interpreter.invoke().unwrap();
+        interpreter.output_bytes(0).unwrap().to_vec()
+    };
+    assert_ne!(run_mote(&leaky(93)), run_mote(&leaky(75)));
+}
+
 /// Operator `index` of the model at `path` as a model of its own: the same
 /// tensors (data, quantization, variables), its inputs and outputs as the
 /// graph's, with `options` (the reader does not hand out raw option tables).

@@ -505,6 +505,7 @@ fn prepare(
         operator,
         graph: *graph,
         persistent: persistent.borrow(),
+        options_tag: registration.options,
     };
     // A LUT-compressed tensor's buffer holds indices, not values: only the
     // ops that decode it may see it (one check here, not one per op).

@@ -22,7 +22,7 @@ The output is a dense int8 model (same scales, same ops) that mote and TensorFlo
 is; the table printed gives each filter's bytes dense, as a look-up table (ceil(log2 K)-bit indices\n\
 plus one K-value table per channel, TensorFlow Lite Micro's LUT layout), as bitmask + nonzeros, and\n\
 as bitmask + LUT indices of the nonzeros (mask+lut). --lut writes that LUT file too, which\n\
-TensorFlow Lite Micro (built with USE_TFLM_COMPRESSION) and mote run; mote codegen refuses it."
+TensorFlow Lite Micro (built with USE_TFLM_COMPRESSION), mote run and mote codegen compile."
 )]
 pub struct ClusterArgs {
     /// The int8 .tflite model (from `mote quantize`).

@@ -288,6 +288,15 @@ pub struct Options<'a> {
 }
 
 impl<'a> Options<'a> {
+    /// No builtin options: every field reads as its default.
+    pub fn absent() -> Self {
+        Options {
+            union: Union::Builtin,
+            kind: 0,
+            table: None,
+        }
+    }
+
     /// The union's type tag (`BuiltinOptions` enum value; 0 = none).
     pub fn kind(&self) -> u8 {
         self.kind

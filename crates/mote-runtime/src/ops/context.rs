@@ -127,6 +127,8 @@ pub struct PrepareContext<'m, 'p> {
     pub(crate) operator: Operator<'m>,
     pub(crate) graph: Subgraph<'m>,
     pub(crate) persistent: PersistentRegion<'p>,
+    /// The op's `BuiltinOptions` tag ([`super::OpRegistration::options`]).
+    pub(crate) options_tag: u8,
 }
 
 impl<'m, 'p> PrepareContext<'m, 'p> {
@@ -206,9 +208,17 @@ impl<'m, 'p> PrepareContext<'m, 'p> {
             .ok_or(self.invalid("a required output is missing"))
     }
 
-    /// The operator's builtin options.
+    /// The operator's builtin options (absent, every field its default, when
+    /// the table is not of this op's options type).
     pub fn options(&self) -> Options<'m> {
-        self.operator.options()
+        let options = self.operator.options();
+        // A table of another type is as good as none: TensorFlow Lite
+        // Micro's parsers read it through `builtin_options_as_X()`, which is
+        // null for another type, and keep the defaults. So do we.
+        if options.kind() != self.options_tag {
+            return Options::absent();
+        }
+        options
     }
 
     /// An [`Error::InvalidOp`] for this operator.

@@ -11,7 +11,7 @@ use super::activation::clamp;
 use super::fully_connected::dot_i8;
 use super::padding::{axis, Padding};
 use super::per_channel::{ChannelParams, OutputQuant, Requant};
-use super::{EvalContext, PrepareContext};
+use super::{EvalContext, Persistent, PrepareContext};
 use crate::error::Error;
 use crate::model::{Tensor, TensorType};
 
@@ -212,6 +212,43 @@ pub enum ConvKind {
         /// Per output channel multiplier and shift.
         channels: ChannelParams,
     },
+    /// int8 activations, a LUT-compressed int8 filter ([`super::lut`]),
+    /// per-channel requantization: the arithmetic of [`ConvKind::Int8`] on
+    /// the decoded values.
+    LutFilter {
+        /// Output zero point and clamp range.
+        output: OutputQuant,
+        /// Per output channel multiplier and shift.
+        channels: ChannelParams,
+        /// Minus the input zero point, the filter's layout and its value
+        /// tables ([`super::lut::store`]).
+        lut: Persistent,
+    },
+}
+
+/// The params of an int8 convolution-like op whose filter is
+/// LUT-compressed: checks the filter and the int32 bias, computes the
+/// requantization of `channels` output channels (filter axis `dimension`)
+/// and stores the filter's tables.
+pub(crate) fn prepare_lut_filter(
+    ctx: &mut PrepareContext<'_, '_>,
+    (input, filter, bias, output): (&Tensor<'_>, &Tensor<'_>, Option<&Tensor<'_>>, &Tensor<'_>),
+    activation: u8,
+    channels: usize,
+    dimension: usize,
+) -> Result<ConvKind, Error> {
+    let Some(lut) = filter.lut() else {
+        return Err(ctx.invalid("the filter is not LUT-compressed"));
+    };
+    super::lut::expect_filter(ctx, filter, bias)?;
+    let (_, input_zero_point) = ctx.quantization(input)?;
+    let output_quant = OutputQuant::prepare(ctx, output, activation, -128, 127)?;
+    let channels = ChannelParams::prepare(ctx, input, filter, output, channels, dimension)?;
+    Ok(ConvKind::LutFilter {
+        output: output_quant,
+        channels,
+        lut: super::lut::store(ctx, &lut, input_zero_point.wrapping_neg())?,
+    })
 }
 
 /// The params of an int8 convolution-like op whose filter is int4: checks
@@ -363,6 +400,13 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<Conv2dParams, Error> 
                 0,
             )?
         }
+        TensorType::Int8 if super::lut::LUT && filter.lut().is_some() => prepare_lut_filter(
+            ctx,
+            (&input, &filter, bias.as_ref(), &output),
+            activation,
+            window.out_depth,
+            0,
+        )?,
         TensorType::Int8 => {
             ctx.expect_weights::<i8, i32>(&filter, bias.as_ref())?;
             let (_, input_zero_point) = ctx.quantization(&input)?;
@@ -458,6 +502,17 @@ pub fn eval(params: &Conv2dParams, ctx: &mut EvalContext<'_>) -> Result<(), Erro
             let o = channels.int8_operands(ctx, params.has_bias, input_offset, output);
             conv_i8_int4(params, &o.quant, o.input, o.weights, o.bias, o.out);
         }
+        ConvKind::LutFilter {
+            output,
+            channels,
+            lut,
+        } => {
+            if !super::lut::LUT {
+                return Err(ctx.invalid_data("a LUT filter needs mote-runtime's `lut` feature"));
+            }
+            let o = super::lut::operands(ctx, &channels, params.has_bias, output, lut);
+            conv_i8_lut(params, &o.quant, o.input, &o.filter, o.bias, o.out);
+        }
     }
     Ok(())
 }
@@ -529,7 +584,24 @@ pub fn conv_i8_int4(
     });
 }
 
-/// The int8 convolution both filter encodings share: the walk over outputs
+/// The LUT-filter kernel: [`conv_i8_reference`]'s sums with each tap's
+/// `filter_depth` weights decoded [`super::lut::BLOCK`] at a time from
+/// `filter` (one output channel's weights are a run of the filter, so each
+/// tap reads one value table).
+pub fn conv_i8_lut(
+    params: &Conv2dParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    filter: &super::lut::LutFilter<'_>,
+    bias: &[i32],
+    output: &mut [i8],
+) {
+    conv_i8_taps(params, quant, input, bias, output, |f_at, x| {
+        Some(filter.dot(f_at, x))
+    });
+}
+
+/// The int8 convolution every filter encoding shares: the walk over outputs
 /// and taps, the bias and the requantization. `tap(f_at, x)` is
 /// `(sum(f * x), sum(f))` of the filter's `filter_depth` weights from element
 /// `f_at` with the input `x` (`None` skips the tap, as out-of-range data).
@@ -820,5 +892,75 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, [3, -1, 3, 2]);
+    }
+
+    #[test]
+    fn lut_filter_equals_the_reference_on_its_decoded_values() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n.max(1)) as usize
+        };
+        for case in 0..200 {
+            let (fh, fw) = (1 + next(3), 1 + next(3));
+            let stride = 1 + next(2);
+            let (in_h, in_w) = (1 + next(6), 1 + next(6));
+            // Depths past the 64-value decode block, and grouped filters.
+            let filter_depth = [1, 3, 8, 70][next(4)];
+            let groups = 1 + next(2);
+            let out_depth = groups * (1 + next(4));
+            let mut w = window(
+                (in_h, in_w),
+                (fh, fw),
+                (in_h.div_ceil(stride), in_w.div_ceil(stride)),
+                (next(fh as u64), next(fw as u64)),
+                stride,
+            );
+            w.in_depth = filter_depth * groups;
+            w.out_depth = out_depth;
+            let params = Conv2dParams {
+                window: w,
+                filter_depth,
+                has_bias: true,
+                kind: ConvKind::Float32 { range: (0.0, 0.0) },
+            };
+            let input: Vec<i8> = (0..in_h * in_w * w.in_depth)
+                .map(|_| next(256) as u8 as i8)
+                .collect();
+            let per_channel = fh * fw * filter_depth;
+            let (layout, values, packed, decoded) = crate::ops::lut::random_filter(
+                &mut next,
+                out_depth * per_channel,
+                out_depth,
+                per_channel,
+            );
+            let bias: Vec<i32> = (0..out_depth).map(|_| next(4000) as i32 - 2000).collect();
+            let multipliers: Vec<i32> = (0..out_depth)
+                .map(|_| (1 << 30) + next(1 << 30) as i32)
+                .collect();
+            let shifts: Vec<i32> = (0..out_depth).map(|_| -(next(10) as i32)).collect();
+            let quant = Requant {
+                input_offset: next(256) as i32 - 127,
+                output: OutputQuant {
+                    offset: -5,
+                    min: -128,
+                    max: 127,
+                },
+                multipliers: &multipliers,
+                shifts: &shifts,
+            };
+            let outputs = w.out_height * w.out_width * out_depth;
+            let (mut want, mut got) = (vec![0i8; outputs], vec![0i8; outputs]);
+            conv_i8_reference(&params, &quant, &input, &decoded, &bias, &mut want);
+            let filter = crate::ops::lut::LutFilter {
+                layout,
+                values: &values,
+                packed: &packed,
+            };
+            conv_i8_lut(&params, &quant, &input, &filter, &bias, &mut got);
+            assert_eq!(got, want, "case {case} (LUT {layout:?}): {params:?}");
+        }
     }
 }

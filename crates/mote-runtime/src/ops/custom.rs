@@ -14,6 +14,7 @@ macro_rules! custom_ops {
             $(
                 #[doc = concat!("The `", $name, "` kernel.")]
                 pub const $konst: $crate::ops::OpRegistration = $crate::ops::OpRegistration {
+                    options: 0,
                     op: $crate::model::BuiltinOperator::CUSTOM,
                     custom: $name,
                     prepare: |ctx| {

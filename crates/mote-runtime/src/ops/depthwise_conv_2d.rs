@@ -8,7 +8,7 @@
 //! Micro's reference `DepthwiseConvPerChannel` and float `DepthwiseConv`.
 
 use super::activation::clamp;
-use super::conv_2d::{dims4, prepare_int4_filter, window, ConvKind, Window};
+use super::conv_2d::{dims4, prepare_int4_filter, prepare_lut_filter, window, ConvKind, Window};
 use super::int4::{self, INT4};
 use super::per_channel::{ChannelParams, OutputQuant, Requant};
 use super::{EvalContext, PrepareContext};
@@ -89,6 +89,13 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<DepthwiseConv2dParams
             window.out_depth,
             3,
         )?,
+        TensorType::Int8 if super::lut::LUT && filter.lut().is_some() => prepare_lut_filter(
+            ctx,
+            (&input, &filter, bias.as_ref(), &output),
+            activation,
+            window.out_depth,
+            3,
+        )?,
         TensorType::Int8 => {
             ctx.expect_weights::<i8, i32>(&filter, bias.as_ref())?;
             let (_, input_zero_point) = ctx.quantization(&input)?;
@@ -144,6 +151,17 @@ pub fn eval(params: &DepthwiseConv2dParams, ctx: &mut EvalContext<'_>) -> Result
             }
             let o = channels.int8_operands(ctx, params.has_bias, input_offset, output);
             depthwise_conv_i8_int4(params, &o.quant, o.input, o.weights, o.bias, o.out);
+        }
+        ConvKind::LutFilter {
+            output,
+            channels,
+            lut,
+        } => {
+            if !super::lut::LUT {
+                return Err(ctx.invalid_data("a LUT filter needs mote-runtime's `lut` feature"));
+            }
+            let o = super::lut::operands(ctx, &channels, params.has_bias, output, lut);
+            depthwise_conv_i8_lut(params, &o.quant, o.input, &o.filter, o.bias, o.out);
         }
     }
     Ok(())
@@ -263,11 +281,9 @@ pub fn depthwise_conv_i8(
     }
 }
 
-/// The int4-filter kernel: per output pixel and block of
-/// [`int4::BLOCK`] channels, each tap's weights unpacked from `packed` (the
-/// filter `[1, height, width, channels]` as TensorFlow Lite stores int4), then
-/// `sum(f * (x + input_offset))` plus the bias, requantized per channel, as
-/// [`depthwise_conv_i8`].
+/// The int4-filter kernel: [`depthwise_conv_i8_blocks`] with each tap's
+/// weights unpacked from `packed` (the filter `[1, height, width, channels]`
+/// as TensorFlow Lite stores int4).
 pub fn depthwise_conv_i8_int4(
     params: &DepthwiseConv2dParams,
     quant: &Requant<'_>,
@@ -275,6 +291,40 @@ pub fn depthwise_conv_i8_int4(
     packed: &[i8],
     bias: &[i32],
     output: &mut [i8],
+) {
+    depthwise_conv_i8_blocks(params, quant, input, bias, output, |at, k| {
+        int4::unpack(packed, at, k)
+    });
+}
+
+/// The LUT-filter kernel: [`depthwise_conv_i8_blocks`] with each tap's
+/// weights decoded from `filter` (its channels are the last axis: one table
+/// per output channel).
+pub fn depthwise_conv_i8_lut(
+    params: &DepthwiseConv2dParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    filter: &super::lut::LutFilter<'_>,
+    bias: &[i32],
+    output: &mut [i8],
+) {
+    depthwise_conv_i8_blocks(params, quant, input, bias, output, |at, k| {
+        filter.decode(at, k)
+    });
+}
+
+/// The depthwise convolution of a filter stored other than as int8: per
+/// output pixel and block of [`int4::BLOCK`] channels, each tap's weights
+/// written by `unpack(first element, block)` into a stack buffer, then
+/// `sum(f * (x + input_offset))` plus the bias, requantized per channel, as
+/// [`depthwise_conv_i8`].
+fn depthwise_conv_i8_blocks(
+    params: &DepthwiseConv2dParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+    unpack: impl Fn(usize, &mut [i8]),
 ) {
     let w = &params.window;
     let multiplier = params.depth_multiplier.max(1);
@@ -292,7 +342,7 @@ pub fn depthwise_conv_i8_int4(
                     let accs = acc.get_mut(..end - start).unwrap_or(&mut []);
                     let k = weights.get_mut(..end - start).unwrap_or(&mut []);
                     taps(w, b, out_y, out_x, |in_at, f_at| {
-                        int4::unpack(packed, f_at + start, k);
+                        unpack(f_at + start, k);
                         for (j, (a, &f)) in accs.iter_mut().zip(k.iter()).enumerate() {
                             let x = input.get(in_at + (start + j) / multiplier).copied();
                             let x = i32::from(x.unwrap_or(0));
@@ -536,6 +586,21 @@ mod tests {
                 out,
                 naive(&p, &q, &input, &filter, &bias),
                 "case {case}: {p:?}"
+            );
+            // A LUT filter (one table per channel, the last axis) gives the
+            // numbers of its decoded values.
+            let (layout, values, packed, decoded) =
+                crate::ops::lut::random_filter(&mut next, filter.len(), w.out_depth, 0);
+            let lut = crate::ops::lut::LutFilter {
+                layout,
+                values: &values,
+                packed: &packed,
+            };
+            depthwise_conv_i8_lut(&p, &q, &input, &lut, &bias, &mut out);
+            assert_eq!(
+                out,
+                naive(&p, &q, &input, &decoded, &bias),
+                "case {case} (LUT {layout:?}): {p:?}"
             );
         }
     }

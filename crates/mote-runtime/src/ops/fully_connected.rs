@@ -6,7 +6,7 @@
 
 use super::activation::clamp;
 use super::int4::{self, INT4};
-use super::lut::{self, LutLayout, LUT};
+use super::lut::{self, LutFilter, LUT};
 use super::per_channel::{ChannelParams, OutputQuant, Requant};
 use super::Persistent;
 use super::{EvalContext, PrepareContext};
@@ -123,12 +123,7 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<FullyConnectedParams,
             let int4 = INT4 && weights.dtype() == TensorType::Int4;
             let lut = if LUT { weights.lut() } else { None };
             if lut.is_some() {
-                // The verifier checked the indices and tables against the shape.
-                ctx.expect_type(&weights, TensorType::Int8)?;
-                if let Some(bias) = &bias {
-                    ctx.expect_type(bias, TensorType::Int32)?;
-                    ctx.expect_readable::<i32>(bias)?;
-                }
+                lut::expect_filter(ctx, &weights, bias.as_ref())?;
             } else if int4 {
                 int4::expect_filter(ctx, &weights)?;
                 if let Some(bias) = &bias {
@@ -216,22 +211,8 @@ pub fn eval(params: &FullyConnectedParams, ctx: &mut EvalContext<'_>) -> Result<
             if !LUT {
                 return Err(ctx.invalid_data("a LUT filter needs mote-runtime's `lut` feature"));
             }
-            let input = ctx.input_as::<i8>(0);
-            let packed = ctx.input(1);
-            let bias = if params.has_bias {
-                ctx.input_as::<i32>(2)
-            } else {
-                &[]
-            };
-            let (out, multipliers, shifts, block) = channels.with_output_and::<i8, i8>(ctx, 0, lut);
-            let (input_offset, layout, values) = lut::load(block);
-            let quant = Requant {
-                input_offset,
-                output,
-                multipliers,
-                shifts,
-            };
-            fully_connected_i8_lut(params, &quant, input, &layout, values, packed, bias, out);
+            let o = lut::operands(ctx, &channels, params.has_bias, output, lut);
+            fully_connected_i8_lut(params, &o.quant, o.input, &o.filter, o.bias, o.out);
         }
     }
     Ok(())
@@ -339,9 +320,7 @@ pub fn fully_connected_i8_lut(
     params: &FullyConnectedParams,
     quant: &Requant<'_>,
     input: &[i8],
-    layout: &LutLayout,
-    values: &[i8],
-    packed: &[u8],
+    filter: &LutFilter<'_>,
     bias: &[i32],
     output: &mut [i8],
 ) {
@@ -351,7 +330,7 @@ pub fn fully_connected_i8_lut(
         .zip(output.chunks_exact_mut(params.units))
     {
         for (unit, out) in out_row.iter_mut().enumerate() {
-            let (dot, filter_sum) = layout.dot(values, packed, unit * depth, row);
+            let (dot, filter_sum) = filter.dot(unit * depth, row);
             let mut acc = dot.wrapping_add(filter_sum.wrapping_mul(quant.input_offset));
             if let Some(b) = bias.get(unit) {
                 acc = acc.wrapping_add(*b);
@@ -414,6 +393,7 @@ pub fn fully_connected_f32(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::lut::LutLayout;
 
     fn bytes(v: &[f32]) -> Vec<u8> {
         v.iter().flat_map(|x| x.to_le_bytes()).collect()
@@ -626,10 +606,12 @@ mod tests {
         let bias = [100, -50, 7];
         let (mut want, mut got) = ([0i8; 6], [0i8; 6]);
         fully_connected_i8(&params, &quant, &input, &weights, &bias, &mut want);
-        let kernel = fully_connected_i8_lut;
-        kernel(
-            &params, &quant, &input, &layout, &values, &packed, &bias, &mut got,
-        );
+        let filter = LutFilter {
+            layout,
+            values: &values,
+            packed: &packed,
+        };
+        fully_connected_i8_lut(&params, &quant, &input, &filter, &bias, &mut got);
         assert_eq!(got, want);
         assert!(want.iter().any(|&v| v != want[0]), "{want:?}");
     }

@@ -12,9 +12,10 @@
 /// default; a firmware for other models leaves it out and links none of its code).
 pub const LUT: bool = cfg!(feature = "lut");
 
-use super::{Persistent, PrepareContext};
+use super::per_channel::{ChannelParams, OutputQuant, Requant};
+use super::{EvalContext, Persistent, PrepareContext};
 use crate::error::Error;
-use crate::model::{Lut, Tensor};
+use crate::model::{BuiltinOperator, Lut, Tensor, TensorType};
 
 /// Values decoded at a time (bytes of stack).
 pub const BLOCK: usize = 64;
@@ -103,6 +104,10 @@ impl LutLayout {
         let last = self.channel((start + out.len()).saturating_sub(1));
         if first == last && (self.channels <= 1 || self.inner != 0) {
             let table = values.get(first * self.stride..).unwrap_or(&[]);
+            if self.bits == 4 {
+                decode_nibbles(table, packed, start, out);
+                return;
+            }
             // At most 8 bits keeps every shift in range (the verifier allows 7).
             let bits = usize::from(self.bits.clamp(1, 8));
             let mask = (1u16 << bits) - 1;
@@ -128,6 +133,13 @@ impl LutLayout {
     /// `x.len()` values from element `start`, decoded [`BLOCK`] at a time.
     #[inline]
     pub fn dot(&self, values: &[i8], packed: &[u8], start: usize, x: &[i8]) -> (i32, i32) {
+        let first = self.channel(start);
+        let one_table = self.channels <= 1
+            || (self.inner != 0 && first == self.channel((start + x.len()).saturating_sub(1)));
+        if self.bits == 4 && one_table {
+            let table = values.get(first * self.stride..).unwrap_or(&[]);
+            return dot_nibbles(table, packed, start, x);
+        }
         let mut block = [0i8; BLOCK];
         let (mut dot, mut sum) = (0i32, 0i32);
         for (k, xs) in x.chunks(BLOCK).enumerate() {
@@ -142,9 +154,71 @@ impl LutLayout {
     }
 }
 
+/// [`LutLayout::dot`] of 4-bit indices from one table, without a decode
+/// buffer: the table is copied to 16 stack bytes, so a nibble indexes it
+/// without a bounds check.
+#[inline]
+fn dot_nibbles(table: &[i8], packed: &[u8], start: usize, x: &[i8]) -> (i32, i32) {
+    let mut t = [0i8; 16];
+    for (d, s) in t.iter_mut().zip(table) {
+        *d = *s;
+    }
+    let w = |index: u8| t.get(usize::from(index)).copied().unwrap_or(0);
+    let (mut dot, mut sum) = (0i32, 0i32);
+    let mut add = |w: i8, x: i8| {
+        dot = dot.wrapping_add(i32::from(w) * i32::from(x));
+        sum = sum.wrapping_add(i32::from(w));
+    };
+    let lead = (start % 2).min(x.len());
+    let (head, rest) = x.split_at(lead);
+    if let Some(&x0) = head.first() {
+        add(w(packed.get(start / 2).copied().unwrap_or(0) & 0x0f), x0);
+    }
+    let bytes = packed.get((start + lead) / 2..).unwrap_or(&[]);
+    let pairs = rest.chunks_exact(2);
+    let tail = pairs.remainder();
+    let mut used = 0;
+    for (pair, &byte) in pairs.zip(bytes) {
+        if let [x0, x1] = *pair {
+            add(w(byte >> 4), x0);
+            add(w(byte & 0x0f), x1);
+        }
+        used += 1;
+    }
+    if let Some(&x0) = tail.first() {
+        add(w(bytes.get(used).copied().unwrap_or(0) >> 4), x0);
+    }
+    (dot, sum)
+}
+
+/// [`LutLayout::decode`] of 4-bit indices from one table: two indices a
+/// byte, high nibble first (what `mote cluster` writes for 9 to 16 values).
+#[inline]
+fn decode_nibbles(table: &[i8], packed: &[u8], start: usize, out: &mut [i8]) {
+    let value = |index: u8| table.get(usize::from(index)).copied().unwrap_or(0);
+    let lead = (start % 2).min(out.len());
+    let (head, rest) = out.split_at_mut(lead);
+    if let Some(first) = head.first_mut() {
+        *first = value(packed.get(start / 2).copied().unwrap_or(0) & 0x0f);
+    }
+    let bytes = packed.get((start + lead) / 2..).unwrap_or(&[]);
+    let mut pairs = rest.chunks_exact_mut(2);
+    let mut used = 0;
+    for (pair, &byte) in (&mut pairs).zip(bytes) {
+        if let [high, low] = pair {
+            *high = value(byte >> 4);
+            *low = value(byte & 0x0f);
+        }
+        used += 1;
+    }
+    if let Some(last) = pairs.into_remainder().first_mut() {
+        *last = value(bytes.get(used).copied().unwrap_or(0) >> 4);
+    }
+}
+
 /// Refuses a LUT-compressed tensor as input `i` of an op that cannot read
-/// one: every op but FULLY_CONNECTED's filter (input 1). (Without the `lut`
-/// feature the model does not parse.)
+/// one: every op but the filter (input 1) of FULLY_CONNECTED, CONV_2D and
+/// DEPTHWISE_CONV_2D. (Without the `lut` feature the model does not parse.)
 pub fn refuse_elsewhere(
     ctx: &PrepareContext<'_, '_>,
     i: usize,
@@ -153,10 +227,157 @@ pub fn refuse_elsewhere(
     if !LUT || tensor.lut().is_none() {
         return Ok(());
     }
-    if ctx.op == crate::model::BuiltinOperator::FULLY_CONNECTED && i == 1 {
+    let filter_op = matches!(
+        ctx.op,
+        BuiltinOperator::FULLY_CONNECTED
+            | BuiltinOperator::CONV_2D
+            | BuiltinOperator::DEPTHWISE_CONV_2D
+    );
+    if filter_op && i == 1 {
         return Ok(());
     }
-    Err(ctx.invalid("a LUT-compressed input (mote reads one only as FULLY_CONNECTED's filter)"))
+    Err(ctx.invalid(
+        "a LUT-compressed input (mote reads one only as the filter of FULLY_CONNECTED, CONV_2D or DEPTHWISE_CONV_2D)",
+    ))
+}
+
+/// Checks the tensors of an op whose filter is LUT-compressed: the filter's
+/// type is int8 (the verifier checked its indices and tables against its
+/// shape) and the bias, if any, is readable int32.
+pub fn expect_filter(
+    ctx: &PrepareContext<'_, '_>,
+    filter: &Tensor<'_>,
+    bias: Option<&Tensor<'_>>,
+) -> Result<(), Error> {
+    ctx.expect_type(filter, TensorType::Int8)?;
+    if let Some(bias) = bias {
+        ctx.expect_type(bias, TensorType::Int32)?;
+        ctx.expect_readable::<i32>(bias)?;
+    }
+    Ok(())
+}
+
+/// A LUT-compressed filter as a kernel reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct LutFilter<'f> {
+    /// How the indices decode.
+    pub layout: LutLayout,
+    /// The value tables.
+    pub values: &'f [i8],
+    /// The packed indices (the filter tensor's data).
+    pub packed: &'f [u8],
+}
+
+impl LutFilter<'_> {
+    /// Elements `start..start + out.len()` of the filter ([`LutLayout::decode`]).
+    #[inline]
+    pub fn decode(&self, start: usize, out: &mut [i8]) {
+        self.layout.decode(self.values, self.packed, start, out);
+    }
+
+    /// `(sum w*x, sum w)` of the `x.len()` elements from `start` ([`LutLayout::dot`]).
+    #[inline]
+    pub fn dot(&self, start: usize, x: &[i8]) -> (i32, i32) {
+        self.layout.dot(self.values, self.packed, start, x)
+    }
+}
+
+/// What a LUT-filter kernel reads and writes.
+#[derive(Debug)]
+pub struct LutOperands<'c> {
+    /// Input 0.
+    pub input: &'c [i8],
+    /// The filter (input 1).
+    pub filter: LutFilter<'c>,
+    /// The bias (input 2), empty without one.
+    pub bias: &'c [i32],
+    /// Output 0.
+    pub out: &'c mut [i8],
+    /// The requantization of the accumulators into `out` (its input offset
+    /// read back from the block).
+    pub quant: Requant<'c>,
+}
+
+/// The operands of an int8 op with a LUT filter: input 0, the packed filter
+/// 1, bias 2 (if `has_bias`), output 0 with its requantization, and the
+/// layout and tables of the block [`store`] wrote at `lut`.
+pub fn operands<'c, 'x: 'c>(
+    ctx: &'c mut EvalContext<'x>,
+    channels: &ChannelParams,
+    has_bias: bool,
+    output: OutputQuant,
+    lut: Persistent,
+) -> LutOperands<'c> {
+    let input = ctx.input_as::<i8>(0);
+    let packed = ctx.input(1);
+    let bias = if has_bias {
+        ctx.input_as::<i32>(2)
+    } else {
+        &[]
+    };
+    let (out, multipliers, shifts, block) = channels.with_output_and::<i8, i8>(ctx, 0, lut);
+    let (input_offset, layout, values) = load(block);
+    LutOperands {
+        input,
+        filter: LutFilter {
+            layout,
+            values,
+            packed,
+        },
+        bias,
+        out,
+        quant: Requant {
+            input_offset,
+            output,
+            multipliers,
+            shifts,
+        },
+    }
+}
+
+/// `indices` packed `bits` bits each, high bits first (the LUT layout; for
+/// kernel tests).
+#[cfg(test)]
+pub(crate) fn pack(indices: &[usize], bits: u8) -> Vec<u8> {
+    let bits = usize::from(bits);
+    let mut packed = vec![0u8; (indices.len() * bits).div_ceil(8)];
+    for (i, &v) in indices.iter().enumerate() {
+        for b in 0..bits {
+            if (v >> (bits - 1 - b)) & 1 == 1 {
+                let at = i * bits + b;
+                packed[at / 8] |= 1 << (7 - at % 8);
+            }
+        }
+    }
+    packed
+}
+
+/// A random LUT filter of `elements` values in `channels` tables along axis
+/// 0 (`inner` elements each) or the last axis (`inner` 0), with its decoded
+/// values: `(layout, values, packed, decoded)` (for kernel tests).
+#[cfg(test)]
+pub(crate) fn random_filter(
+    next: &mut impl FnMut(u64) -> usize,
+    elements: usize,
+    channels: usize,
+    inner: usize,
+) -> (LutLayout, Vec<i8>, Vec<u8>, Vec<i8>) {
+    let bits = 1 + next(7) as u8;
+    let stride = 1 + next((1u64 << bits) - 1);
+    let values: Vec<i8> = (0..channels * stride)
+        .map(|_| next(256) as u8 as i8)
+        .collect();
+    let indices: Vec<usize> = (0..elements).map(|_| next(stride as u64)).collect();
+    let layout = LutLayout {
+        bits,
+        stride,
+        channels,
+        inner,
+    };
+    let decoded = (0..elements)
+        .map(|i| values[layout.channel(i) * stride + indices[i]])
+        .collect();
+    (layout, values, pack(&indices, bits), decoded)
 }
 
 #[cfg(test)]
@@ -173,35 +394,68 @@ mod tests {
 
     #[test]
     fn decode_of_any_run_equals_element_by_element() {
-        // 3 channels x 7, 3-bit indices, tables of 8: every start and
-        // length, along axis 0 (the one-table path within a channel) and
-        // the last axis (the general path).
-        let indices: Vec<usize> = (0..21).map(|i| i * 5 % 8).collect();
-        let mut packed = vec![0u8; 8];
-        for (i, &v) in indices.iter().enumerate() {
-            for b in 0..3 {
-                if (v >> (2 - b)) & 1 == 1 {
-                    packed[(i * 3 + b) / 8] |= 1 << (7 - (i * 3 + b) % 8);
+        // 3 channels x 7, 3-, 4- (the nibble path) and 5-bit indices: every
+        // start and length, along axis 0 (the one-table path within a
+        // channel) and the last axis (the general path).
+        for bits in [3u8, 4, 5] {
+            let stride = 1usize << bits;
+            let indices: Vec<usize> = (0..21).map(|i| i * 5 % stride).collect();
+            let packed = pack(&indices, bits);
+            let values: Vec<i8> = (0..3 * stride).map(|v| (v as i32 * 7 - 80) as i8).collect();
+            for inner in [7, 0] {
+                let layout = LutLayout {
+                    bits,
+                    stride,
+                    channels: 3,
+                    inner,
+                };
+                let channel = |i: usize| if inner == 0 { i % 3 } else { i / 7 };
+                for start in 0..21 {
+                    for len in 0..=21 - start {
+                        let mut out = vec![0i8; len];
+                        layout.decode(&values, &packed, start, &mut out);
+                        let want: Vec<i8> = (start..start + len)
+                            .map(|i| values[channel(i) * stride + indices[i]])
+                            .collect();
+                        assert_eq!(
+                            out, want,
+                            "bits {bits} inner {inner} start {start} len {len}"
+                        );
+                    }
                 }
             }
         }
-        let values: Vec<i8> = (0..24).map(|v| (v * 7 - 80) as i8).collect();
-        for inner in [7, 0] {
+    }
+
+    #[test]
+    fn dot_of_any_run_equals_the_decoded_values() {
+        // 3 units x 7 (odd, so runs start mid-byte): the nibble path (4 bits)
+        // and the block path (3 bits) against decode, every start and length
+        // within a unit, and runs across units (the block path).
+        for bits in [3u8, 4] {
+            let stride = 1usize << bits;
+            let indices: Vec<usize> = (0..21).map(|i| i * 5 % stride).collect();
+            let packed = pack(&indices, bits);
+            let values: Vec<i8> = (0..3 * stride)
+                .map(|v| (v as i32 * 11 - 90) as i8)
+                .collect();
+            let x: Vec<i8> = (0..21).map(|i| (i * 53 % 256) as u8 as i8).collect();
             let layout = LutLayout {
-                bits: 3,
-                stride: 8,
+                bits,
+                stride,
                 channels: 3,
-                inner,
+                inner: 7,
             };
-            let channel = |i: usize| if inner == 0 { i % 3 } else { i / 7 };
             for start in 0..21 {
                 for len in 0..=21 - start {
-                    let mut out = vec![0i8; len];
-                    layout.decode(&values, &packed, start, &mut out);
-                    let want: Vec<i8> = (start..start + len)
-                        .map(|i| values[channel(i) * 8 + indices[i]])
-                        .collect();
-                    assert_eq!(out, want, "inner {inner} start {start} len {len}");
+                    let mut w = vec![0i8; len];
+                    layout.decode(&values, &packed, start, &mut w);
+                    let xs = &x[..len];
+                    let want = w.iter().zip(xs).fold((0i32, 0i32), |(d, s), (&w, &x)| {
+                        (d + i32::from(w) * i32::from(x), s + i32::from(w))
+                    });
+                    let got = layout.dot(&values, &packed, start, xs);
+                    assert_eq!(got, want, "bits {bits} start {start} len {len}");
                 }
             }
         }

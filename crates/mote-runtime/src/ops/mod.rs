@@ -82,6 +82,11 @@ pub struct OpRegistration {
     pub op: BuiltinOperator,
     /// The custom op's name (`"SignalWindow"`); empty for builtin ops.
     pub custom: &'static str,
+    /// The `BuiltinOptions` union tag of the op's options table (0: none).
+    /// An options table of another type reads as absent, every field its
+    /// default, as in TensorFlow Lite Micro, whose parsers get null from
+    /// `builtin_options_as_...()` for another type and keep the defaults.
+    pub options: u8,
     /// Checks the operator and computes its params.
     pub prepare: PrepareFn,
     /// Runs it.
@@ -137,7 +142,7 @@ macro_rules! stateful {
 }
 
 macro_rules! ops {
-    ($( $code:ident => $module:ident :: $params:ident as $variant:ident $(($mark:ident))? ),* $(,)?) => {
+    ($( $code:ident [$tag:literal] => $module:ident :: $params:ident as $variant:ident $(($mark:ident))? ),* $(,)?) => {
         /// The registration of every op, by its TensorFlow Lite name.
         pub mod registration {
             use super::*;
@@ -146,6 +151,7 @@ macro_rules! ops {
                 pub const $code: OpRegistration = OpRegistration {
                     op: BuiltinOperator::$code,
                     custom: "",
+                    options: $tag,
                     prepare: |ctx| {
                         let params = $module::prepare(ctx)?;
                         ctx.store_params(params)
@@ -180,42 +186,43 @@ macro_rules! ops {
     };
 }
 
-// One line per op: CODE => module::Params as Variant, marked `(stateful)` when
-// its `eval` changes its persistent data.
+// One line per op: CODE [TAG] => module::Params as Variant, marked `(stateful)`
+// when its `eval` changes its persistent data. TAG is the `BuiltinOptions`
+// union tag of the op's options table in `schema.fbs` (0: the op has none).
 ops! {
-    ADD => add::AddParams as Add,
-    AVERAGE_POOL_2D => average_pool_2d::PoolParams as AveragePool2d,
-    CAST => cast::CastParams as Cast,
-    CONCATENATION => concatenation::ConcatenationParams as Concatenation,
-    CONV_2D => conv_2d::Conv2dParams as Conv2d,
-    DEPTHWISE_CONV_2D => depthwise_conv_2d::DepthwiseConv2dParams as DepthwiseConv2d,
-    DEQUANTIZE => dequantize::DequantizeParams as Dequantize,
-    DIV => div::DivParams as Div,
-    EXPAND_DIMS => expand_dims::ExpandDimsParams as ExpandDims,
-    FULLY_CONNECTED => fully_connected::FullyConnectedParams as FullyConnected,
-    HARD_SWISH => hard_swish::HardSwishParams as HardSwish,
-    LEAKY_RELU => leaky_relu::LeakyReluParams as LeakyRelu,
-    LOGISTIC => logistic::LogisticParams as Logistic,
-    MAXIMUM => maximum::MaximumParams as Maximum,
-    MEAN => mean::MeanParams as Mean,
-    MAX_POOL_2D => max_pool_2d::PoolParams as MaxPool2d,
-    MINIMUM => minimum::MinimumParams as Minimum,
-    MUL => mul::MulParams as Mul,
-    PAD => pad::PadParams as Pad,
-    PADV2 => padv2::PadParams as PadV2,
-    QUANTIZE => quantize::QuantizeParams as Quantize,
-    RELU => relu::ReluParams as Relu,
-    RELU6 => relu6::Relu6Params as Relu6,
-    RESHAPE => reshape::ReshapeParams as Reshape,
-    SOFTMAX => softmax::SoftmaxParams as Softmax,
-    SQUEEZE => squeeze::SqueezeParams as Squeeze,
-    STRIDED_SLICE => strided_slice::StridedSliceParams as StridedSlice,
-    SUB => sub::SubParams as Sub,
-    TANH => tanh::TanhParams as Tanh,
-    TRANSPOSE => transpose::TransposeParams as Transpose,
-    SVDF => svdf::SvdfParams as Svdf (stateful),
-    TRANSPOSE_CONV => transpose_conv::TransposeConvParams as TransposeConv,
-    UNIDIRECTIONAL_SEQUENCE_LSTM => unidirectional_sequence_lstm::UnidirectionalSequenceLstmParams as UnidirectionalSequenceLstm (stateful),
+    ADD [11] => add::AddParams as Add,
+    AVERAGE_POOL_2D [5] => average_pool_2d::PoolParams as AveragePool2d,
+    CAST [37] => cast::CastParams as Cast,
+    CONCATENATION [10] => concatenation::ConcatenationParams as Concatenation,
+    CONV_2D [1] => conv_2d::Conv2dParams as Conv2d,
+    DEPTHWISE_CONV_2D [2] => depthwise_conv_2d::DepthwiseConv2dParams as DepthwiseConv2d,
+    DEQUANTIZE [38] => dequantize::DequantizeParams as Dequantize,
+    DIV [29] => div::DivParams as Div,
+    EXPAND_DIMS [52] => expand_dims::ExpandDimsParams as ExpandDims,
+    FULLY_CONNECTED [8] => fully_connected::FullyConnectedParams as FullyConnected,
+    HARD_SWISH [91] => hard_swish::HardSwishParams as HardSwish,
+    LEAKY_RELU [75] => leaky_relu::LeakyReluParams as LeakyRelu,
+    LOGISTIC [0] => logistic::LogisticParams as Logistic,
+    MAXIMUM [39] => maximum::MaximumParams as Maximum,
+    MEAN [27] => mean::MeanParams as Mean,
+    MAX_POOL_2D [5] => max_pool_2d::PoolParams as MaxPool2d,
+    MINIMUM [39] => minimum::MinimumParams as Minimum,
+    MUL [21] => mul::MulParams as Mul,
+    PAD [22] => pad::PadParams as Pad,
+    PADV2 [43] => padv2::PadParams as PadV2,
+    QUANTIZE [89] => quantize::QuantizeParams as Quantize,
+    RELU [0] => relu::ReluParams as Relu,
+    RELU6 [0] => relu6::Relu6Params as Relu6,
+    RESHAPE [17] => reshape::ReshapeParams as Reshape,
+    SOFTMAX [9] => softmax::SoftmaxParams as Softmax,
+    SQUEEZE [30] => squeeze::SqueezeParams as Squeeze,
+    STRIDED_SLICE [32] => strided_slice::StridedSliceParams as StridedSlice,
+    SUB [28] => sub::SubParams as Sub,
+    TANH [0] => tanh::TanhParams as Tanh,
+    TRANSPOSE [26] => transpose::TransposeParams as Transpose,
+    SVDF [6] => svdf::SvdfParams as Svdf (stateful),
+    TRANSPOSE_CONV [49] => transpose_conv::TransposeConvParams as TransposeConv,
+    UNIDIRECTIONAL_SEQUENCE_LSTM [71] => unidirectional_sequence_lstm::UnidirectionalSequenceLstmParams as UnidirectionalSequenceLstm (stateful),
 }
 
 /// The kernels an interpreter may use, builtin and custom alike. A firmware
@@ -249,6 +256,61 @@ impl OpResolver<'static> {
         OpResolver {
             ops: ALL,
             more: custom::ALL,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::options::Union;
+
+    #[test]
+    fn each_ops_options_tag_names_its_options_table() {
+        // The `BuiltinOptions` member each builtin op's options are, by name
+        // (schema.fbs); tag 0: the op has no options table.
+        let expected = [
+            ("ADD", "AddOptions"),
+            ("AVERAGE_POOL_2D", "Pool2DOptions"),
+            ("CAST", "CastOptions"),
+            ("CONCATENATION", "ConcatenationOptions"),
+            ("CONV_2D", "Conv2DOptions"),
+            ("DEPTHWISE_CONV_2D", "DepthwiseConv2DOptions"),
+            ("DEQUANTIZE", "DequantizeOptions"),
+            ("DIV", "DivOptions"),
+            ("EXPAND_DIMS", "ExpandDimsOptions"),
+            ("FULLY_CONNECTED", "FullyConnectedOptions"),
+            ("HARD_SWISH", "HardSwishOptions"),
+            ("LEAKY_RELU", "LeakyReluOptions"),
+            ("MAXIMUM", "MaximumMinimumOptions"),
+            ("MEAN", "ReducerOptions"),
+            ("MAX_POOL_2D", "Pool2DOptions"),
+            ("MINIMUM", "MaximumMinimumOptions"),
+            ("MUL", "MulOptions"),
+            ("PAD", "PadOptions"),
+            ("PADV2", "PadV2Options"),
+            ("QUANTIZE", "QuantizeOptions"),
+            ("RESHAPE", "ReshapeOptions"),
+            ("SOFTMAX", "SoftmaxOptions"),
+            ("SQUEEZE", "SqueezeOptions"),
+            ("STRIDED_SLICE", "StridedSliceOptions"),
+            ("SUB", "SubOptions"),
+            ("TRANSPOSE", "TransposeOptions"),
+            ("SVDF", "SVDFOptions"),
+            ("TRANSPOSE_CONV", "TransposeConvOptions"),
+            (
+                "UNIDIRECTIONAL_SEQUENCE_LSTM",
+                "UnidirectionalSequenceLSTMOptions",
+            ),
+        ];
+        for r in ALL {
+            let op = r.op.to_string();
+            let name = Union::Builtin.table(r.options).map(|t| t.name);
+            let want = expected.iter().find(|(o, _)| *o == op).map(|(_, n)| *n);
+            assert_eq!(name, want, "{op}: tag {}", r.options);
+        }
+        for r in custom::ALL {
+            assert_eq!(r.options, 0, "{r:?}");
         }
     }
 }
