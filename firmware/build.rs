@@ -1,8 +1,10 @@
 //! Embeds the model and its input chosen at build time, and a resolver over
 //! exactly the operators the model uses (so only their kernels are linked):
 //! `MOTE_MODEL` (a .tflite path), `MOTE_INPUT` (raw input bytes; zeros if unset)
-//! and `MOTE_ARENA` (arena bytes, default 262144). `MOTE_MEMORY` replaces
-//! `memory.x` (the budget check links with a real chip's sizes).
+//! and `MOTE_ARENA` (arena bytes, default 262144). The linker's `memory.x` is
+//! `board.x` (the emulated board) or `MOTE_MEMORY` (the budget check links with
+//! a real chip's sizes), copied to `OUT_DIR`: the only `memory.x` the linker
+//! can find (one in the package folder would win over the search path).
 
 use std::path::PathBuf;
 use std::{env, fs};
@@ -10,7 +12,7 @@ use std::{env, fs};
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let memory = env::var_os("MOTE_MEMORY").map(PathBuf::from).unwrap_or_else(|| manifest.join("memory.x"));
+    let memory = env::var_os("MOTE_MEMORY").map(PathBuf::from).unwrap_or_else(|| manifest.join("board.x"));
     fs::copy(&memory, out.join("memory.x")).unwrap_or_else(|e| panic!("MOTE_MEMORY {}: {e}", memory.display()));
     // cortex-m-rt's `device` feature includes a `device.x` (weak aliases of
     // named interrupt handlers); the firmware names none.

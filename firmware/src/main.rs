@@ -8,6 +8,10 @@
 //! text is what the same model gives on the host (`cargo xtask firmware` runs
 //! it there first).
 //!
+//! The deepest stack is measured by painting: free RAM below the stack pointer
+//! (at most [`PAINT_MAX`] bytes) is filled with a pattern at start, and the
+//! lowest word no longer holding it at the end is how deep the stack went.
+//!
 //! Instructions are counted as `../shared/EMBEDDED.md` describes: QEMU's
 //! `-icount shift=6` advances the virtual clock 64 ns per instruction, and the
 //! 25 MHz CMSDK TIMER0 counts that clock.
@@ -32,6 +36,59 @@ use interpreted::Engine;
 static INPUT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/input.bin"));
 
 const TIMER0: usize = 0x4000_0000;
+
+/// The word free stack RAM is painted with.
+const PAINT: u32 = 0xA5C3_5A3C;
+/// At most this many bytes below the stack pointer are painted (and measured).
+const PAINT_MAX: usize = 256 << 10;
+
+extern "C" {
+    /// `cortex-m-rt`'s end of static RAM (`.data`, `.bss`, `.uninit`).
+    static __sheap: u32;
+    /// `cortex-m-rt`'s initial stack pointer: the top of RAM.
+    static _stack_start: u32;
+}
+
+/// The painted region: from the end of static RAM (or `PAINT_MAX` below the
+/// top of the stack) to 64 bytes below the stack pointer of the caller.
+fn paint_region(sp: usize) -> (usize, usize) {
+    let (heap, top) = (core::ptr::addr_of!(__sheap) as usize, core::ptr::addr_of!(_stack_start) as usize);
+    let start = heap.max(top.saturating_sub(PAINT_MAX)).next_multiple_of(4);
+    (start, sp.saturating_sub(64) & !3)
+}
+
+/// Fills the free RAM below the stack with [`PAINT`]. Called first thing.
+#[inline(never)]
+fn paint_stack() {
+    let sp: usize;
+    // SAFETY: reads the stack pointer.
+    unsafe { core::arch::asm!("mov {}, sp", out(reg) sp) };
+    let (start, end) = paint_region(sp);
+    let mut at = start;
+    while at < end {
+        // SAFETY: between the end of static RAM and 64 bytes below the stack
+        // pointer: RAM nothing uses (no heap, no interrupts).
+        unsafe { write_volatile(at as *mut u32, PAINT) };
+        at += 4;
+    }
+}
+
+/// Bytes of stack used so far: from the top of RAM down to the lowest word
+/// [`paint_stack`] painted that no longer holds [`PAINT`].
+#[inline(never)]
+fn stack_used() -> u32 {
+    let sp: usize;
+    // SAFETY: reads the stack pointer.
+    unsafe { core::arch::asm!("mov {}, sp", out(reg) sp) };
+    let (start, end) = paint_region(sp);
+    let top = core::ptr::addr_of!(_stack_start) as usize;
+    let mut at = start;
+    // SAFETY: the region `paint_stack` painted (this frame is above it).
+    while at < end && unsafe { read_volatile(at as *const u32) } == PAINT {
+        at += 4;
+    }
+    (top - at) as u32
+}
 
 extern "C" {
     /// `cortex-m-rt`'s handler for every exception and interrupt not given one.
@@ -74,6 +131,7 @@ fn exit(code: u32) -> ! {
 
 #[entry]
 fn main() -> ! {
+    paint_stack();
     let mut out = match hio::hstdout() {
         Ok(out) => out,
         Err(()) => exit(3),
@@ -122,6 +180,8 @@ fn run(out: &mut hio::HostStream) -> Result<(), mote_runtime::Error> {
     write_decimal(out, instructions);
     let _ = out.write_all(b"\narena_used: ");
     write_decimal(out, engine.arena_used() as u32);
+    let _ = out.write_all(b"\nstack: ");
+    write_decimal(out, stack_used());
     let _ = out.write_all(b"\n");
     Ok(())
 }

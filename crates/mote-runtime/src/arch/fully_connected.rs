@@ -21,6 +21,9 @@ use crate::ops::per_channel::Requant;
 /// for all units into twice this in stack bytes.
 pub const CHUNK: usize = 640;
 
+/// Rows up to this long are widened into a `SMALL / 2`-word buffer.
+const SMALL: usize = 64;
+
 /// Widens the `4 * steps` bytes at `x` with `offset` into `2 * steps` words
 /// at `to`: per 4 bytes `(x0, x2)` then `(x1, x3)`, offset added.
 ///
@@ -62,6 +65,33 @@ pub fn fully_connected_i8(
     {
         return false;
     }
+    // Small rows take a small buffer, in a frame of their own: a 1,280-byte
+    // one would be most of a 4 KiB chip's stack (hello_world's rows are 16).
+    if depth <= SMALL {
+        rows::<{ SMALL / 2 }>(params, quant, input, weights, bias, output);
+    } else {
+        rows::<{ CHUNK / 2 }>(params, quant, input, weights, bias, output);
+    }
+    true
+}
+
+/// [`fully_connected_i8`]'s loop with rows of up to `2 * WORDS` bytes widened
+/// into a `WORDS`-word stack buffer (the caller checked every bound for
+/// rows of `params.depth <= 2 * WORDS` bytes, a multiple of 4).
+#[inline(never)]
+fn rows<const WORDS: usize>(
+    params: &FullyConnectedParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    weights: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+) {
+    let (depth, units) = (params.depth, params.units);
+    let offset = quant.input_offset;
+    if depth > 2 * WORDS {
+        return;
+    }
     // One scale for all units: its folded requantization, found once.
     let shared = match (quant.multipliers, quant.shifts) {
         ([m], [s]) => Fixed::new(*m, *s),
@@ -73,14 +103,14 @@ pub fn fully_connected_i8(
     };
     let steps = depth / 4;
     // Uninitialized: `widen` writes every word the dot products read.
-    let mut buf = [MaybeUninit::<u32>::uninit(); CHUNK / 2];
+    let mut buf = [MaybeUninit::<u32>::uninit(); WORDS];
     let wide = buf.as_mut_ptr().cast::<u32>();
     for (row, out) in input
         .chunks_exact(depth)
         .zip(output.chunks_exact_mut(units))
     {
-        // SAFETY: `row` holds `depth = 4 * steps <= CHUNK` bytes, which
-        // widen into `2 * steps <= CHUNK / 2` words.
+        // SAFETY: `row` holds `depth = 4 * steps <= 2 * WORDS` bytes, which
+        // widen into `2 * steps <= WORDS` words.
         unsafe { widen(row.as_ptr(), steps, offset, wide) };
         let x = wide.cast_const();
         let mut c = 0;
@@ -110,5 +140,4 @@ pub fn fully_connected_i8(
             }
         }
     }
-    true
 }

@@ -240,7 +240,9 @@ pub fn fully_connected_i8(
 
 /// Rows of up to `N` values are widened once to 16 bits with the offset
 /// folded in; each unit is then one 16x8 dot product. Longer rows take the
-/// 8-bit path with the filter sum.
+/// 8-bit path with the filter sum. Not inlined: each size's buffer stays in
+/// its own frame, off the stack of calls that do not use it.
+#[inline(never)]
 fn fully_connected_i8_rows<const N: usize>(
     params: &FullyConnectedParams,
     quant: &Requant<'_>,
