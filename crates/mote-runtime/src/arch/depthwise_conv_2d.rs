@@ -5,7 +5,7 @@
 //! than 1, short tensors, an offset whose sums leave 16 bits).
 
 use super::conv_2d::offset_fits;
-use super::depthwise_groups::{depthwise_groups, MAX_TAPS};
+use super::depthwise_groups::depthwise_groups;
 use super::dot::{load, packed};
 use super::requant::Scales;
 use super::simd::{smlabb, smlatt, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
@@ -40,8 +40,8 @@ pub fn depthwise_conv_i8(
     let Some(scales) = Scales::new(quant, bias, depth) else {
         return false;
     };
-    if depth.is_multiple_of(4) && w.filter_height * w.filter_width <= MAX_TAPS {
-        return depthwise_groups(&w, &scales, offs, input, filter, output);
+    if depthwise_groups(&w, (quant, bias), &scales, input, filter, output) {
+        return true;
     }
     // SAFETY (of every call): `c` < depth, the channel count of `scales`.
     let finish = |acc: i32, c: usize| unsafe { scales.channel(c) }.apply(acc, &scales.output);

@@ -26,6 +26,8 @@ mod depthwise_groups;
 #[cfg(any(test, mote_dsp))]
 mod dot;
 #[cfg(any(test, mote_dsp))]
+mod dsp_extra;
+#[cfg(any(test, mote_dsp))]
 mod gemm;
 #[cfg(test)]
 mod portable;
