@@ -320,32 +320,48 @@ pub fn depthwise_groups(
                         at += depth;
                     }
                 }
-                let rows3 = [slot(y0), slot(y0 + dh), slot(y0 + 2 * dh)];
+                // SAFETY: channels c..c + 4 of each output pixel end at
+                // most at out_len <= output.len().
+                let row_out = unsafe { op.add(out) };
+                out += w.out_width * depth;
+                if square3 {
+                    // SAFETY: slot(..) < span * width <= STRIP.
+                    let mut rows = unsafe {
+                        [slot(y0), slot(y0 + dh), slot(y0 + 2 * dh)].map(|r| sp.add(r).cast_const())
+                    };
+                    for ox in 0..w.out_width {
+                        // SAFETY: tap (r, t) reads strip pixel slot(y0 + r)
+                        // + ox * stride + t < span * width <= STRIP, as
+                        // `width` covers the last output's last tap; the
+                        // output as above.
+                        unsafe {
+                            let acc = taps_3x3(rows, &k, start);
+                            group.store(acc, &scales.output, row_out.add(ox * depth));
+                            rows = [
+                                rows[0].add(w.stride_width),
+                                rows[1].add(w.stride_width),
+                                rows[2].add(w.stride_width),
+                            ];
+                        }
+                    }
+                    continue;
+                }
                 for ox in 0..w.out_width {
                     let first = ox * w.stride_width;
-                    // SAFETY: tap (r, t) reads strip pixel slot(y0 + r * dh)
-                    // + first + t * dw < span * width <= STRIP, as `width`
-                    // covers the last output's last tap.
-                    let acc = unsafe {
-                        if square3 {
-                            let rows = rows3.map(|r| sp.add(r + first).cast_const());
-                            taps_3x3(rows, &k, start)
-                        } else {
-                            let mut acc = start;
-                            for r in 0..fh {
-                                let row = sp.add(slot(y0 + r as isize * dh) + first);
-                                for t in 0..fw {
-                                    let k = k.get(r * fw + t).copied().unwrap_or([0, 0]);
-                                    acc = mac4(*row.add(t * dw), k, acc);
-                                }
-                            }
-                            acc
+                    let mut acc = start;
+                    for r in 0..fh {
+                        // SAFETY: tap (r, t) reads strip pixel slot(y0 + r *
+                        // dh) + first + t * dw < span * width <= STRIP, as
+                        // `width` covers the last output's last tap.
+                        let row = unsafe { sp.add(slot(y0 + r as isize * dh) + first) };
+                        for t in 0..fw {
+                            let k = k.get(r * fw + t).copied().unwrap_or([0, 0]);
+                            // SAFETY: as above.
+                            acc = mac4(unsafe { *row.add(t * dw) }, k, acc);
                         }
-                    };
-                    // SAFETY: channels c..c + 4 of output pixel `out / depth`
-                    // end at most at out_len <= output.len().
-                    unsafe { group.store(acc, &scales.output, op.add(out)) };
-                    out += depth;
+                    }
+                    // SAFETY: as for the 3x3 loop.
+                    unsafe { group.store(acc, &scales.output, row_out.add(ox * depth)) };
                 }
             }
         }
