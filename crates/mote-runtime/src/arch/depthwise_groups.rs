@@ -18,9 +18,17 @@ use crate::ops::per_channel::{OutputQuant, Requant};
 /// Most filter taps (`filter_height * filter_width`) this kernel takes.
 const MAX_TAPS: usize = 25;
 
-/// Most widened pixels the strip holds (its rows times its width), 2 KiB of
-/// stack.
-const STRIP: usize = 256;
+/// The strip's row length for 3x3 filters: rows a constant apart, so that
+/// every tap is a constant offset from the pixel's first (and within reach
+/// of `ldrd`'s immediate, 1020 bytes).
+const ROW: usize = 56;
+
+/// Most widened pixels the strip holds (its rows times its row length),
+/// 2,240 bytes of stack: for 3x3 filters five rows of `ROW`, each input row
+/// `y` at row `y % 3` and, when that is 0 or 1, again at row `y % 3 + 3`, so
+/// that the three rows an output row reads are always three consecutive
+/// ones.
+const STRIP: usize = 5 * ROW;
 
 /// Four channels' values, widened: channels 0 and 2, then 1 and 3.
 type Quad = [u32; 2];
@@ -36,25 +44,117 @@ fn mac4([x02, x13]: Quad, [k02, k13]: Quad, [a0, a1, a2, a3]: [i32; 4]) -> [i32;
     ]
 }
 
-/// Sums a 3x3 filter's taps, undilated across (written out: opt-level "s"
-/// does not unroll loops); `rows` at the pixel's first tap in each strip row.
+/// Sums a 3x3 filter's taps from the strip (written out: opt-level "s"
+/// does not unroll loops), `s` at the pixel's first tap, rows `ROW` apart.
 ///
 /// # Safety
-/// `rows[r] + t` must be readable for every `r < 3`, `t < 3`.
+/// `s + r * ROW + t` must be readable for every `r < 3`, `t < 3`.
+#[cfg(not(mote_dsp))]
 #[inline(always)]
-unsafe fn taps_3x3(rows: [*const Quad; 3], k: &[Quad; MAX_TAPS], acc: [i32; 4]) -> [i32; 4] {
-    let [s0, s1, s2] = rows;
+unsafe fn taps_3x3(s: *const Quad, k: &[Quad; MAX_TAPS], acc: [i32; 4]) -> [i32; 4] {
     // SAFETY: the caller's contract.
     unsafe {
-        let mut acc = mac4(*s0, k[0], acc);
-        acc = mac4(*s0.add(1), k[1], acc);
-        acc = mac4(*s0.add(2), k[2], acc);
-        acc = mac4(*s1, k[3], acc);
-        acc = mac4(*s1.add(1), k[4], acc);
-        acc = mac4(*s1.add(2), k[5], acc);
-        acc = mac4(*s2, k[6], acc);
-        acc = mac4(*s2.add(1), k[7], acc);
-        mac4(*s2.add(2), k[8], acc)
+        let mut acc = mac4(*s, k[0], acc);
+        acc = mac4(*s.add(1), k[1], acc);
+        acc = mac4(*s.add(2), k[2], acc);
+        acc = mac4(*s.add(ROW), k[3], acc);
+        acc = mac4(*s.add(ROW + 1), k[4], acc);
+        acc = mac4(*s.add(ROW + 2), k[5], acc);
+        acc = mac4(*s.add(2 * ROW), k[6], acc);
+        acc = mac4(*s.add(2 * ROW + 1), k[7], acc);
+        mac4(*s.add(2 * ROW + 2), k[8], acc)
+    }
+}
+
+/// Tap `t` of [`taps_3x3`]: input halves at byte offset `x`, weights at `k`.
+#[cfg(mote_dsp)]
+macro_rules! tap {
+    ($x:literal, $k:literal) => {
+        concat!(
+            "ldrd {x0}, {x1}, [{s}, #",
+            $x,
+            "]\n",
+            "ldrd {k0}, {k1}, [{k}, #",
+            $k,
+            "]\n",
+            "smlabb {a0}, {x0}, {k0}, {a0}\n",
+            "smlabb {a1}, {x1}, {k1}, {a1}\n",
+            "smlatt {a2}, {x0}, {k0}, {a2}\n",
+            "smlatt {a3}, {x1}, {k1}, {a3}\n",
+        )
+    };
+}
+
+/// The offsets below are for rows of 56 pixels (448 bytes).
+#[cfg(mote_dsp)]
+const _: () = assert!(ROW == 56 && core::mem::size_of::<Quad>() == 8);
+
+/// [`taps_3x3`] on Armv7E-M: the same 36 `smlabb`/`smlatt` (the portable
+/// version's arithmetic, instruction for instruction), each tap's input and
+/// weight halves loaded by one `ldrd` each at a constant offset (LLVM at
+/// opt-level "s" reloads and recomputes addresses between them).
+///
+/// # Safety
+/// `s + r * ROW + t` must be readable for every `r < 3`, `t < 3`; both
+/// pointers are 4-aligned (`Quad` is), as `ldrd` needs.
+#[cfg(mote_dsp)]
+#[inline(always)]
+unsafe fn taps_3x3(s: *const Quad, k: &[Quad; MAX_TAPS], acc: [i32; 4]) -> [i32; 4] {
+    let [mut a0, mut a1, mut a2, mut a3] = acc;
+    // SAFETY: reads s + 0..3 pixels of each of three rows (the caller's
+    // contract) and k's first nine taps (it holds 25); registers only
+    // otherwise, no stack, no flags.
+    unsafe {
+        core::arch::asm!(
+            tap!(0, 0),
+            tap!(8, 8),
+            tap!(16, 16),
+            tap!(448, 24),
+            tap!(456, 32),
+            tap!(464, 40),
+            tap!(896, 48),
+            tap!(904, 56),
+            tap!(912, 64),
+            s = in(reg) s,
+            k = in(reg) k.as_ptr(),
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            a2 = inout(reg) a2,
+            a3 = inout(reg) a3,
+            x0 = out(reg) _,
+            x1 = out(reg) _,
+            k0 = out(reg) _,
+            k1 = out(reg) _,
+            options(pure, readonly, nostack, preserves_flags),
+        )
+    };
+    [a0, a1, a2, a3]
+}
+
+/// One output row of a 3x3 filter: `n` pixels, the first's taps at `s`,
+/// each next `stride` strip pixels on and `depth` output bytes on; `store`
+/// requantizes and writes one pixel's four channels.
+///
+/// # Safety
+/// Every pixel's taps must be readable as [`taps_3x3`] says, and `store`'s
+/// four bytes at `out + i * depth` writable for every `i < n`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn row_3x3(
+    mut s: *const Quad,
+    (stride, n): (usize, usize),
+    k: &[Quad; MAX_TAPS],
+    start: [i32; 4],
+    (mut out, depth): (*mut i8, usize),
+    store: impl Fn([i32; 4], *mut i8),
+) {
+    for _ in 0..n {
+        // SAFETY: the caller's contract.
+        unsafe {
+            store(taps_3x3(s, k, start), out);
+            s = s.add(stride);
+            out = out.add(depth);
+        }
     }
 }
 
@@ -140,7 +240,8 @@ impl Group {
         let fast: [Option<Fast>; 4] = core::array::from_fn(|i| {
             let m = *quant.multipliers.get((c + i) * per_channel)?;
             let shift = *quant.shifts.get((c + i) * per_channel)?;
-            let fits = i64::from(start[i]).abs() + bound < 1 << 30;
+            let b = bias.get(c + i).copied().unwrap_or(0);
+            let fits = i64::from(b).abs() + bound < 1 << 30;
             ((-30..=-1).contains(&shift) && fits).then(|| Fast {
                 multiplier: m,
                 half: 1 << (-shift - 1),
@@ -161,6 +262,56 @@ impl Group {
     /// Whether the accumulators are doubled (and so the weights must be).
     fn doubled(&self) -> bool {
         !matches!(self, Group::General(_))
+    }
+
+    /// Runs a 3x3 output row (as [`row_3x3`], whose contract is the
+    /// caller's), one copy of the loop per requantization.
+    #[inline(always)]
+    unsafe fn row_3x3(
+        &self,
+        s: *const Quad,
+        steps: (usize, usize),
+        (k, start): (&[Quad; MAX_TAPS], [i32; 4]),
+        out: (*mut i8, usize),
+        o: &OutputQuant,
+    ) {
+        let put = |v: [i8; 4], out: *mut i8| {
+            // SAFETY: the caller's contract.
+            unsafe {
+                *out = v[0];
+                *out.add(1) = v[1];
+                *out.add(2) = v[2];
+                *out.add(3) = v[3];
+            }
+        };
+        // SAFETY (of the three): the caller's contract.
+        match self {
+            Group::FastFull(q) => unsafe {
+                row_3x3(s, steps, k, start, out, |[a0, a1, a2, a3], at| {
+                    let v = [
+                        q[0].apply_full(a0, o),
+                        q[1].apply_full(a1, o),
+                        q[2].apply_full(a2, o),
+                        q[3].apply_full(a3, o),
+                    ];
+                    put(v, at)
+                })
+            },
+            Group::Fast(q) => unsafe {
+                row_3x3(s, steps, k, start, out, |[a0, a1, a2, a3], at| {
+                    let v = [
+                        q[0].apply(a0, o),
+                        q[1].apply(a1, o),
+                        q[2].apply(a2, o),
+                        q[3].apply(a3, o),
+                    ];
+                    put(v, at)
+                })
+            },
+            Group::General(_) => unsafe {
+                row_3x3(s, steps, k, start, out, |acc, at| self.store(acc, o, at))
+            },
+        }
     }
 
     /// Writes the four requantized accumulators (started as `new` says) to
@@ -242,9 +393,14 @@ pub fn depthwise_groups(
     let Some((in_len, out_len, f_len, strip_len)) = sizes else {
         return false;
     };
+    let (dh, dw) = (w.dilation_height as isize, w.dilation_width);
+    // 3x3 undilated filters: rows ROW apart, the three an output row reads
+    // consecutive (see STRIP).
+    let fixed = (fh, fw, dh, dw) == (3, 3, 1, 1) && width <= ROW;
+    let row_len = if fixed { ROW } else { width };
     if !depth.is_multiple_of(4)
         || taps > MAX_TAPS
-        || strip_len > STRIP
+        || !(fixed || strip_len <= STRIP)
         || input.len() < in_len
         || output.len() < out_len
         || filter.len() < f_len
@@ -256,8 +412,6 @@ pub fn depthwise_groups(
     // |x + offset| <= 128 + |offset| for int8 x, |w| <= 128.
     let bound = (128 + i64::from(offset).abs()) * 128 * taps as i64;
     let (xp, op) = (input.as_ptr(), output.as_mut_ptr());
-    let (dh, dw) = (w.dilation_height as isize, w.dilation_width);
-    let square3 = (fh, fw, dw) == (3, 3, 1);
     // The strip's columns that hold input columns 0..in_width.
     let inside = (
         w.pad_width.min(width),
@@ -265,8 +419,16 @@ pub fn depthwise_groups(
     );
     let mut strip = [[0u32; 2]; STRIP];
     let sp = strip.as_mut_ptr();
-    // The strip row of input row `y`.
-    let slot = |y: isize| y.rem_euclid(span as isize) as usize * width;
+    // The strip row of input row `y`, and where it is written again.
+    let slot = |y: isize| y.rem_euclid(span as isize) as usize * row_len;
+    let again = |y: isize| {
+        let at = slot(y);
+        if fixed && at < 2 * ROW {
+            at + 3 * ROW
+        } else {
+            at
+        }
+    };
     for c in (0..depth).step_by(4) {
         // SAFETY: c + 3 < depth, the channel count of `scales`.
         let (group, start) = unsafe { Group::new(scales, (quant, bias), c, bound) };
@@ -292,19 +454,21 @@ pub fn depthwise_groups(
                 while next < y0 + span as isize {
                     let y = next;
                     next += 1;
-                    // SAFETY (of this and every write below): slot(y) + j <
-                    // span * width <= STRIP.
-                    let row = unsafe { sp.add(slot(y)) };
+                    // SAFETY (of these and every write below): slot(y) + j
+                    // and again(y) + j < span * row_len <= STRIP for
+                    // j < width <= row_len; with `fixed`, again(y) + j
+                    // < 5 * ROW = STRIP.
+                    let (row, dup) = unsafe { (sp.add(slot(y)), sp.add(again(y))) };
                     if y < 0 || y as usize >= w.in_height {
                         for j in 0..width {
                             // SAFETY: as above.
-                            unsafe { row.add(j).write([0, 0]) };
+                            unsafe { (row.add(j).write([0, 0]), dup.add(j).write([0, 0])) };
                         }
                         continue;
                     }
                     for j in (0..inside.0).chain(inside.1..width) {
                         // SAFETY: as above.
-                        unsafe { row.add(j).write([0, 0]) };
+                        unsafe { (row.add(j).write([0, 0]), dup.add(j).write([0, 0])) };
                     }
                     // Strip column j holds input column j - pad_width.
                     let base = (b * w.in_height + y as usize) * w.in_width;
@@ -316,7 +480,7 @@ pub fn depthwise_groups(
                         let v = unsafe { load(xp.add(at)) };
                         let v = [sxtab16(offs, v), sxtab16_ror8(offs, v)];
                         // SAFETY: as above.
-                        unsafe { row.add(j).write(v) };
+                        unsafe { (row.add(j).write(v), dup.add(j).write(v)) };
                         at += depth;
                     }
                 }
@@ -324,26 +488,20 @@ pub fn depthwise_groups(
                 // most at out_len <= output.len().
                 let row_out = unsafe { op.add(out) };
                 out += w.out_width * depth;
-                if square3 {
-                    // SAFETY: slot(..) < span * width <= STRIP.
-                    let mut rows = unsafe {
-                        [slot(y0), slot(y0 + dh), slot(y0 + 2 * dh)].map(|r| sp.add(r).cast_const())
+                if fixed {
+                    // SAFETY: rows slot(y0) .. slot(y0) + 2 are input rows y0
+                    // .. y0 + 2 (see STRIP), slot(y0) + 2 * ROW + (n - 1) *
+                    // stride + 2 < 5 * ROW as `width` <= ROW covers the last
+                    // output's last tap; the output as above.
+                    unsafe {
+                        group.row_3x3(
+                            sp.add(slot(y0)),
+                            (w.stride_width, w.out_width),
+                            (&k, start),
+                            (row_out, depth),
+                            &scales.output,
+                        )
                     };
-                    for ox in 0..w.out_width {
-                        // SAFETY: tap (r, t) reads strip pixel slot(y0 + r)
-                        // + ox * stride + t < span * width <= STRIP, as
-                        // `width` covers the last output's last tap; the
-                        // output as above.
-                        unsafe {
-                            let acc = taps_3x3(rows, &k, start);
-                            group.store(acc, &scales.output, row_out.add(ox * depth));
-                            rows = [
-                                rows[0].add(w.stride_width),
-                                rows[1].add(w.stride_width),
-                                rows[2].add(w.stride_width),
-                            ];
-                        }
-                    }
                     continue;
                 }
                 for ox in 0..w.out_width {
