@@ -1,6 +1,9 @@
-//! DEPTHWISE_CONV_2D (int8, depth multiplier 1): four channels per pass, each
-//! tap's four inputs widened with their offset by two `sxtab16` and
-//! multiplied into four accumulators by `smlabb`/`smlatt`. Returns `false`
+//! DEPTHWISE_CONV_2D (int8, depth multiplier 1): undilated 3x3 filters over
+//! channels in fours run `depthwise_groups` (a group of channels over all
+//! pixels, inputs widened once into a padded strip); other shapes run here,
+//! four channels per pass, each tap's four inputs widened with their offset
+//! by two `sxtab16` and multiplied into four accumulators by
+//! `smlabb`/`smlatt`. Returns `false`
 //! (the caller then runs the reference) for what it does not cover (depth multiplier other
 //! than 1, short tensors, an offset whose sums leave 16 bits).
 

@@ -1,22 +1,27 @@
-//! DEPTHWISE_CONV_2D (int8, depth multiplier 1, channels a multiple of 4)
-//! one group of four channels at a time over every output pixel. Per group,
+//! DEPTHWISE_CONV_2D (int8, depth multiplier 1, channels a multiple of 4,
+//! 3x3 filters without dilation, rows of at most 56 padded input pixels: the
+//! depthwise layers of the MLPerf Tiny models) one group of four channels at
+//! a time over every output pixel. Per group,
 //! the filter taps are widened once and the requantization worked out once.
 //! Input rows are widened once each, offset added, into a ring of stack rows
 //! (a strip) whose padding columns and rows are zero, so a tap in the
 //! padding adds `0 * w`, as the reference's skipped taps add nothing. Every
 //! output pixel then runs the same loop, without padding checks and without
 //! widening: per tap one pair of input halves, one pair of weight halves,
-//! four `smlabb`/`smlatt`; written out for 3x3 filters.
+//! four `smlabb`/`smlatt`. Other shapes run `depthwise_conv_2d.rs`'s
+//! per-pixel loop (a general loop here cost 1.5 KB of flash).
 
 use super::dot::load;
 use super::dsp_extra::{smmulr, ssat8};
 use super::requant::{Channel, Scales};
-use super::simd::{smlabb, smlatt, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
+#[cfg(not(mote_dsp))]
+use super::simd::{smlabb, smlatt};
+use super::simd::{sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
 use crate::ops::conv_2d::Window;
 use crate::ops::per_channel::{OutputQuant, Requant};
 
-/// Most filter taps (`filter_height * filter_width`) this kernel takes.
-const MAX_TAPS: usize = 25;
+/// Filter taps (3x3).
+const TAPS: usize = 9;
 
 /// The strip's row length for 3x3 filters: rows a constant apart, so that
 /// every tap is a constant offset from the pixel's first (and within reach
@@ -34,6 +39,7 @@ const STRIP: usize = 5 * ROW;
 type Quad = [u32; 2];
 
 /// Adds one tap to the four accumulators.
+#[cfg(not(mote_dsp))]
 #[inline(always)]
 fn mac4([x02, x13]: Quad, [k02, k13]: Quad, [a0, a1, a2, a3]: [i32; 4]) -> [i32; 4] {
     [
@@ -51,7 +57,7 @@ fn mac4([x02, x13]: Quad, [k02, k13]: Quad, [a0, a1, a2, a3]: [i32; 4]) -> [i32;
 /// `s + r * ROW + t` must be readable for every `r < 3`, `t < 3`.
 #[cfg(not(mote_dsp))]
 #[inline(always)]
-unsafe fn taps_3x3(s: *const Quad, k: &[Quad; MAX_TAPS], acc: [i32; 4]) -> [i32; 4] {
+unsafe fn taps_3x3(s: *const Quad, k: &[Quad; TAPS], acc: [i32; 4]) -> [i32; 4] {
     // SAFETY: the caller's contract.
     unsafe {
         let mut acc = mac4(*s, k[0], acc);
@@ -99,10 +105,10 @@ const _: () = assert!(ROW == 56 && core::mem::size_of::<Quad>() == 8);
 /// pointers are 4-aligned (`Quad` is), as `ldrd` needs.
 #[cfg(mote_dsp)]
 #[inline(always)]
-unsafe fn taps_3x3(s: *const Quad, k: &[Quad; MAX_TAPS], acc: [i32; 4]) -> [i32; 4] {
+unsafe fn taps_3x3(s: *const Quad, k: &[Quad; TAPS], acc: [i32; 4]) -> [i32; 4] {
     let [mut a0, mut a1, mut a2, mut a3] = acc;
     // SAFETY: reads s + 0..3 pixels of each of three rows (the caller's
-    // contract) and k's first nine taps (it holds 25); registers only
+    // contract) and k's nine taps; registers only
     // otherwise, no stack, no flags.
     unsafe {
         core::arch::asm!(
@@ -143,7 +149,7 @@ unsafe fn taps_3x3(s: *const Quad, k: &[Quad; MAX_TAPS], acc: [i32; 4]) -> [i32;
 unsafe fn row_3x3(
     mut s: *const Quad,
     (stride, n): (usize, usize),
-    k: &[Quad; MAX_TAPS],
+    k: &[Quad; TAPS],
     start: [i32; 4],
     (mut out, depth): (*mut i8, usize),
     store: impl Fn([i32; 4], *mut i8),
@@ -271,7 +277,7 @@ impl Group {
         &self,
         s: *const Quad,
         steps: (usize, usize),
-        (k, start): (&[Quad; MAX_TAPS], [i32; 4]),
+        (k, start): (&[Quad; TAPS], [i32; 4]),
         out: (*mut i8, usize),
         o: &OutputQuant,
     ) {
@@ -355,8 +361,9 @@ impl Group {
 /// `depth = in_depth = out_depth`, that the input offset fits the 16-bit
 /// sums, and that `scales` (made of `quant` and `bias`) covers `depth`
 /// channels. Returns `false` (the caller then runs another kernel) if the
-/// depth is not a multiple of 4, the filter has more than 25 taps, the strip
-/// does not fit or a tensor is shorter than its shape.
+/// depth is not a multiple of 4, the filter is not an undilated 3x3, the
+/// strip's rows would be longer than `ROW` or a tensor is shorter than its
+/// shape.
 pub fn depthwise_groups(
     w: &Window,
     (quant, bias): (&Requant<'_>, &[i32]),
@@ -366,14 +373,9 @@ pub fn depthwise_groups(
     output: &mut [i8],
 ) -> bool {
     let depth = w.out_depth;
-    let (fh, fw) = (w.filter_height, w.filter_width);
-    let taps = fh * fw;
     // The strip's columns: input columns -pad_width.. of every output's
-    // taps; its rows: a ring of the `span` input rows one output row reads.
-    let width = w.out_width.saturating_sub(1) * w.stride_width
-        + fw.saturating_sub(1) * w.dilation_width
-        + 1;
-    let span = fh.saturating_sub(1) * w.dilation_height + 1;
+    // taps; its rows: the three input rows an output row reads (see STRIP).
+    let width = w.out_width.saturating_sub(1) * w.stride_width + 3;
     let sizes = (|| {
         let pixels = w
             .batches
@@ -383,34 +385,30 @@ pub fn depthwise_groups(
             .batches
             .checked_mul(w.out_height)?
             .checked_mul(w.out_width)?;
-        Some((
-            pixels.checked_mul(depth)?,
-            outs.checked_mul(depth)?,
-            taps.checked_mul(depth)?,
-            span.checked_mul(width)?,
-        ))
+        Some((pixels.checked_mul(depth)?, outs.checked_mul(depth)?))
     })();
-    let Some((in_len, out_len, f_len, strip_len)) = sizes else {
+    let Some((in_len, out_len)) = sizes else {
         return false;
     };
-    let (dh, dw) = (w.dilation_height as isize, w.dilation_width);
-    // 3x3 undilated filters: rows ROW apart, the three an output row reads
-    // consecutive (see STRIP).
-    let fixed = (fh, fw, dh, dw) == (3, 3, 1, 1) && width <= ROW;
-    let row_len = if fixed { ROW } else { width };
-    if !depth.is_multiple_of(4)
-        || taps > MAX_TAPS
-        || !(fixed || strip_len <= STRIP)
+    let shape = (
+        w.filter_height,
+        w.filter_width,
+        w.dilation_height,
+        w.dilation_width,
+    );
+    if shape != (3, 3, 1, 1)
+        || width > ROW
+        || !depth.is_multiple_of(4)
         || input.len() < in_len
         || output.len() < out_len
-        || filter.len() < f_len
+        || filter.len() < TAPS * depth
     {
         return false;
     }
     let offset = quant.input_offset;
     let offs = super::dot::packed(offset);
     // |x + offset| <= 128 + |offset| for int8 x, |w| <= 128.
-    let bound = (128 + i64::from(offset).abs()) * 128 * taps as i64;
+    let bound = (128 + i64::from(offset).abs()) * 128 * TAPS as i64;
     let (xp, op) = (input.as_ptr(), output.as_mut_ptr());
     // The strip's columns that hold input columns 0..in_width.
     let inside = (
@@ -420,10 +418,10 @@ pub fn depthwise_groups(
     let mut strip = [[0u32; 2]; STRIP];
     let sp = strip.as_mut_ptr();
     // The strip row of input row `y`, and where it is written again.
-    let slot = |y: isize| y.rem_euclid(span as isize) as usize * row_len;
+    let slot = |y: isize| y.rem_euclid(3) as usize * ROW;
     let again = |y: isize| {
         let at = slot(y);
-        if fixed && at < 2 * ROW {
+        if at < 2 * ROW {
             at + 3 * ROW
         } else {
             at
@@ -433,9 +431,9 @@ pub fn depthwise_groups(
         // SAFETY: c + 3 < depth, the channel count of `scales`.
         let (group, start) = unsafe { Group::new(scales, (quant, bias), c, bound) };
         let doubled = group.doubled();
-        let mut k = [[0u32; 2]; MAX_TAPS];
-        for (t, slot) in k.iter_mut().enumerate().take(taps) {
-            // SAFETY: t * depth + c + 4 <= taps * depth <= filter.len().
+        let mut k = [[0u32; 2]; TAPS];
+        for (t, slot) in k.iter_mut().enumerate() {
+            // SAFETY: t * depth + c + 4 <= 9 * depth <= filter.len().
             let word = unsafe { load(filter.as_ptr().add(t * depth + c)) };
             *slot = if doubled {
                 let b = word.to_le_bytes().map(|b| i32::from(b as i8) * 2);
@@ -451,13 +449,12 @@ pub fn depthwise_groups(
             for oy in 0..w.out_height {
                 let y0 = (oy * w.stride_height) as isize - w.pad_height as isize;
                 next = next.max(y0);
-                while next < y0 + span as isize {
+                while next < y0 + 3 {
                     let y = next;
                     next += 1;
                     // SAFETY (of these and every write below): slot(y) + j
-                    // and again(y) + j < span * row_len <= STRIP for
-                    // j < width <= row_len; with `fixed`, again(y) + j
-                    // < 5 * ROW = STRIP.
+                    // and again(y) + j < 5 * ROW = STRIP for j < width <=
+                    // ROW.
                     let (row, dup) = unsafe { (sp.add(slot(y)), sp.add(again(y))) };
                     if y < 0 || y as usize >= w.in_height {
                         for j in 0..width {
@@ -488,39 +485,19 @@ pub fn depthwise_groups(
                 // most at out_len <= output.len().
                 let row_out = unsafe { op.add(out) };
                 out += w.out_width * depth;
-                if fixed {
-                    // SAFETY: rows slot(y0) .. slot(y0) + 2 are input rows y0
-                    // .. y0 + 2 (see STRIP), slot(y0) + 2 * ROW + (n - 1) *
-                    // stride + 2 < 5 * ROW as `width` <= ROW covers the last
-                    // output's last tap; the output as above.
-                    unsafe {
-                        group.row_3x3(
-                            sp.add(slot(y0)),
-                            (w.stride_width, w.out_width),
-                            (&k, start),
-                            (row_out, depth),
-                            &scales.output,
-                        )
-                    };
-                    continue;
-                }
-                for ox in 0..w.out_width {
-                    let first = ox * w.stride_width;
-                    let mut acc = start;
-                    for r in 0..fh {
-                        // SAFETY: tap (r, t) reads strip pixel slot(y0 + r *
-                        // dh) + first + t * dw < span * width <= STRIP, as
-                        // `width` covers the last output's last tap.
-                        let row = unsafe { sp.add(slot(y0 + r as isize * dh) + first) };
-                        for t in 0..fw {
-                            let k = k.get(r * fw + t).copied().unwrap_or([0, 0]);
-                            // SAFETY: as above.
-                            acc = mac4(unsafe { *row.add(t * dw) }, k, acc);
-                        }
-                    }
-                    // SAFETY: as for the 3x3 loop.
-                    unsafe { group.store(acc, &scales.output, row_out.add(ox * depth)) };
-                }
+                // SAFETY: rows slot(y0) .. slot(y0) + 2 are input rows y0
+                // .. y0 + 2 (see STRIP), slot(y0) + 2 * ROW + (n - 1) *
+                // stride + 2 < 5 * ROW as `width` <= ROW covers the last
+                // output's last tap; the output as above.
+                unsafe {
+                    group.row_3x3(
+                        sp.add(slot(y0)),
+                        (w.stride_width, w.out_width),
+                        (&k, start),
+                        (row_out, depth),
+                        &scales.output,
+                    )
+                };
             }
         }
     }
