@@ -170,46 +170,45 @@ fn halves(lo: i32, hi: i32) -> u32 {
     (lo as u16 as u32) | ((hi as u16 as u32) << 16)
 }
 
-/// One channel's requantization when `|acc + bias| < 2^30` and the shift is
-/// a right shift `e` of 1 to 30: the doubling high multiply is
-/// `(2x * m + 2^31) >> 32` (`smmulr`, exact as 2x fits 32 bits; the kernel
-/// sums 2x directly, with doubled weights and bias), and the rounding divide
-/// `(h + 2^(e-1) - (h < 0)) >> e` (exact as `|h| < 2^30`).
+/// One channel's requantization when `|acc + bias| < 2^30`, the shift is a
+/// right shift `e` of 1 to 20 and the output offset `z` within 255: the
+/// doubling high multiply is `(2x * m + 2^31) >> 32` (`smmulr`, exact as 2x
+/// fits 32 bits; the kernel sums 2x directly, with doubled weights and
+/// bias), and the rounding divide plus the offset `(h + 2^(e-1) + z * 2^e -
+/// (h < 0)) >> e` (exact: `|h| < 2^30 + 1`, so the sum stays below 2^31).
 #[derive(Clone, Copy)]
 struct Fast {
     multiplier: i32,
-    half: i32,
+    /// `2^(e-1) + z * 2^e`.
+    nudge: i32,
     right: u32,
 }
 
 impl Fast {
-    /// The scaled, rounded value of the doubled accumulator `acc2`, before
-    /// the output offset.
+    /// The scaled, rounded value of the doubled accumulator `acc2`, output
+    /// offset added.
     #[inline(always)]
     fn scale(&self, acc2: i32) -> i32 {
         let h = smmulr(acc2, self.multiplier);
-        h.wrapping_add(self.half).wrapping_add(h >> 31) >> self.right
+        h.wrapping_add(self.nudge).wrapping_add(h >> 31) >> self.right
     }
 
     /// The int8 output of the doubled accumulator `acc2`.
     #[inline(always)]
     fn apply(&self, acc2: i32, o: &OutputQuant) -> i8 {
-        self.scale(acc2)
-            .wrapping_add(o.offset)
-            .max(o.min)
-            .min(o.max) as i8
+        self.scale(acc2).max(o.min).min(o.max) as i8
     }
 
     /// As `apply`, for an output range of all of int8: the clamp is one `ssat`.
     #[inline(always)]
-    fn apply_full(&self, acc2: i32, o: &OutputQuant) -> i8 {
-        ssat8(self.scale(acc2).wrapping_add(o.offset)) as i8
+    fn apply_full(&self, acc2: i32) -> i8 {
+        ssat8(self.scale(acc2)) as i8
     }
 }
 
 /// A group's four requantizations: the general one of `requant.rs`, or,
 /// where the sums cannot leave 30 bits and the shifts are right shifts of
-/// 1 to 30, the shorter `Fast`.
+/// 1 to 20 (output offsets within 255), the shorter `Fast`.
 enum Group {
     General([Channel; 4]),
     /// `Fast` with an output range narrower than int8's.
@@ -248,9 +247,10 @@ impl Group {
             let shift = *quant.shifts.get((c + i) * per_channel)?;
             let b = bias.get(c + i).copied().unwrap_or(0);
             let fits = i64::from(b).abs() + bound < 1 << 30;
-            ((-30..=-1).contains(&shift) && fits).then(|| Fast {
+            let z = scales.output.offset;
+            ((-20..=-1).contains(&shift) && fits && (-255..=255).contains(&z)).then(|| Fast {
                 multiplier: m,
-                half: 1 << (-shift - 1),
+                nudge: (1 << (-shift - 1)) + (z << -shift),
                 right: (-shift) as u32,
             })
         });
@@ -295,10 +295,10 @@ impl Group {
             Group::FastFull(q) => unsafe {
                 row_3x3(s, steps, k, start, out, |[a0, a1, a2, a3], at| {
                     let v = [
-                        q[0].apply_full(a0, o),
-                        q[1].apply_full(a1, o),
-                        q[2].apply_full(a2, o),
-                        q[3].apply_full(a3, o),
+                        q[0].apply_full(a0),
+                        q[1].apply_full(a1),
+                        q[2].apply_full(a2),
+                        q[3].apply_full(a3),
                     ];
                     put(v, at)
                 })
@@ -329,10 +329,10 @@ impl Group {
     unsafe fn store(&self, [a0, a1, a2, a3]: [i32; 4], o: &OutputQuant, out: *mut i8) {
         let v = match self {
             Group::FastFull(q) => [
-                q[0].apply_full(a0, o),
-                q[1].apply_full(a1, o),
-                q[2].apply_full(a2, o),
-                q[3].apply_full(a3, o),
+                q[0].apply_full(a0),
+                q[1].apply_full(a1),
+                q[2].apply_full(a2),
+                q[3].apply_full(a3),
             ],
             Group::Fast(q) => [
                 q[0].apply(a0, o),
