@@ -1,10 +1,14 @@
-//! DEPTHWISE_CONV_2D (int8, depth multiplier 1): four channels per pass, each
-//! tap's four inputs widened with their offset by two `sxtab16` and
-//! multiplied into four accumulators by `smlabb`/`smlatt`. Returns `false`
+//! DEPTHWISE_CONV_2D (int8, depth multiplier 1): undilated 3x3 filters over
+//! channels in fours run `depthwise_groups` (a group of channels over all
+//! pixels, inputs widened once into a padded strip); other shapes run here,
+//! one pixel at a time, four channels per pass, each tap's four inputs widened with their offset
+//! by two `sxtab16` and multiplied into four accumulators by
+//! `smlabb`/`smlatt`. Returns `false`
 //! (the caller then runs the reference) for what it does not cover (depth multiplier other
 //! than 1, short tensors, an offset whose sums leave 16 bits).
 
 use super::conv_2d::offset_fits;
+use super::depthwise_groups::depthwise_groups;
 use super::dot::{load, packed};
 use super::requant::Scales;
 use super::simd::{smlabb, smlatt, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
@@ -39,6 +43,9 @@ pub fn depthwise_conv_i8(
     let Some(scales) = Scales::new(quant, bias, depth) else {
         return false;
     };
+    if depthwise_groups(&w, (quant, bias), &scales, input, filter, output) {
+        return true;
+    }
     // SAFETY (of every call): `c` < depth, the channel count of `scales`.
     let finish = |acc: i32, c: usize| unsafe { scales.channel(c) }.apply(acc, &scales.output);
     let row_step = w.dilation_height * w.in_width * depth;
@@ -47,10 +54,7 @@ pub fn depthwise_conv_i8(
     for b in 0..w.batches {
         for oy in 0..w.out_height {
             let (y_first, y_end, y0) = w.rows(oy);
-            let mut next_x = 0;
-            while next_x < w.out_width {
-                let ox = next_x;
-                next_x += 1;
+            for ox in 0..w.out_width {
                 let Some(out) = pixels.next() else {
                     return true;
                 };
@@ -77,69 +81,6 @@ pub fn depthwise_conv_i8(
                     return false;
                 }
                 let (xp, fp) = (input.as_ptr(), filter.as_ptr());
-                // The next pixel of the row, if it has the same taps, runs
-                // with this one: they share each weight word's widening and
-                // each channel's scales.
-                if depth.is_multiple_of(4) && next_x < w.out_width {
-                    let (xf, xe, x0b) = w.columns(next_x);
-                    let xb = (x0b + (x_first * w.dilation_width) as isize) as usize;
-                    let in_base_b = ((b * w.in_height + y) * w.in_width + xb) * depth;
-                    let fits = in_base_b >= in_base && in_end - in_base + in_base_b <= input.len();
-                    if (xf, xe) == (x_first, x_end) && fits {
-                        if let Some(out_b) = pixels.next() {
-                            next_x += 1;
-                            let db = in_base_b - in_base;
-                            let quads = out.chunks_exact_mut(4).zip(out_b.chunks_exact_mut(4));
-                            for (c, (oa, ob)) in (0..depth).step_by(4).zip(quads) {
-                                let (mut a0, mut a1, mut a2, mut a3) = (0, 0, 0, 0);
-                                let (mut b0, mut b1, mut b2, mut b3) = (0, 0, 0, 0);
-                                for r in 0..rows {
-                                    let mut i = in_base + r * row_step + c;
-                                    let mut f = f_base + r * f_row + c;
-                                    for _ in 0..cols {
-                                        // SAFETY: as below for pixel a; pixel b's
-                                        // reads end db further, at most at
-                                        // in_end + db <= input.len() (`fits`).
-                                        let (va, vb, k) = unsafe {
-                                            (load(xp.add(i)), load(xp.add(i + db)), load(fp.add(f)))
-                                        };
-                                        let (k02, k13) = (sxtb16(k), sxtb16_ror8(k));
-                                        let (x02, x13) =
-                                            (sxtab16(offs, va), sxtab16_ror8(offs, va));
-                                        a0 = smlabb(x02, k02, a0);
-                                        a2 = smlatt(x02, k02, a2);
-                                        a1 = smlabb(x13, k13, a1);
-                                        a3 = smlatt(x13, k13, a3);
-                                        let (x02, x13) =
-                                            (sxtab16(offs, vb), sxtab16_ror8(offs, vb));
-                                        b0 = smlabb(x02, k02, b0);
-                                        b2 = smlatt(x02, k02, b2);
-                                        b1 = smlabb(x13, k13, b1);
-                                        b3 = smlatt(x13, k13, b3);
-                                        i += col_step;
-                                        f += depth;
-                                    }
-                                }
-                                if let ([oa0, oa1, oa2, oa3], [ob0, ob1, ob2, ob3]) = (oa, ob) {
-                                    let out = &scales.output;
-                                    // SAFETY: c + 3 < depth, the channel count of `scales`.
-                                    let q = unsafe { scales.channel(c) };
-                                    (*oa0, *ob0) = (q.apply(a0, out), q.apply(b0, out));
-                                    // SAFETY: as above.
-                                    let q = unsafe { scales.channel(c + 1) };
-                                    (*oa1, *ob1) = (q.apply(a1, out), q.apply(b1, out));
-                                    // SAFETY: as above.
-                                    let q = unsafe { scales.channel(c + 2) };
-                                    (*oa2, *ob2) = (q.apply(a2, out), q.apply(b2, out));
-                                    // SAFETY: as above.
-                                    let q = unsafe { scales.channel(c + 3) };
-                                    (*oa3, *ob3) = (q.apply(a3, out), q.apply(b3, out));
-                                }
-                            }
-                            continue;
-                        }
-                    }
-                }
                 let mut quads = out.chunks_exact_mut(4);
                 let mut c = 0;
                 for o in &mut quads {

@@ -23,7 +23,11 @@ mod cortex_m4;
 #[cfg(any(test, mote_dsp))]
 mod depthwise_conv_2d;
 #[cfg(any(test, mote_dsp))]
+mod depthwise_groups;
+#[cfg(any(test, mote_dsp))]
 mod dot;
+#[cfg(any(test, mote_dsp))]
+mod dsp_extra;
 #[cfg(any(test, mote_dsp))]
 mod fully_connected;
 #[cfg(any(test, mote_dsp))]

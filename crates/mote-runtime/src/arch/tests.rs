@@ -833,3 +833,116 @@ mod avx2 {
         }
     }
 }
+
+/// The channel-group depthwise kernel (`depthwise_groups`) against the
+/// reference on the shapes it takes: depths of multiples of 4, 3x3 filters
+/// over images wide enough to have interior pixels (and past the strip),
+/// strides 1 and 2, and that it declines other filters and dilation, SAME-like and larger padding, per-channel scales
+/// whose shifts take both the short requantization (right shifts of 1 to 30,
+/// small biases, full or narrow output ranges) and the general one (left
+/// shifts, large biases, any multiplier including `i32::MIN`).
+#[test]
+fn depthwise_groups_match_reference() {
+    let mut rng = Rng(31);
+    let mut ran = 0;
+    for case in 0..600 {
+        let depth = 4 * rng.usize(1, 6);
+        let (fh, fw) = if case % 4 == 0 {
+            (rng.usize(1, 5), rng.usize(1, 5))
+        } else {
+            (3, 3)
+        };
+        let (sh, sw) = (rng.usize(1, 2), rng.usize(1, 2));
+        let (dh, dw) = if case % 5 == 0 {
+            (rng.usize(1, 3), rng.usize(1, 3))
+        } else {
+            (1, 1)
+        };
+        let (ih, iw) = (rng.usize(1, 12), rng.usize(1, 64));
+        let (ph, pw) = (rng.usize(0, fh), rng.usize(0, fw));
+        let out = |i: usize, p: usize, f: usize, d: usize, s: usize| {
+            ((i + 2 * p).saturating_sub(d * (f - 1) + 1)) / s + 1
+        };
+        let w = Window {
+            batches: rng.usize(1, 2),
+            in_height: ih,
+            in_width: iw,
+            in_depth: depth,
+            filter_height: fh,
+            filter_width: fw,
+            out_height: out(ih, ph, fh, dh, sh),
+            out_width: out(iw, pw, fw, dw, sw),
+            out_depth: depth,
+            stride_height: sh,
+            stride_width: sw,
+            dilation_height: dh,
+            dilation_width: dw,
+            pad_height: ph,
+            pad_width: pw,
+        };
+        let params = DepthwiseConv2dParams {
+            window: w,
+            depth_multiplier: 1,
+            has_bias: true,
+            kind: ConvKind::Float32 { range: (0.0, 0.0) },
+        };
+        let mut q = Quant::random(&mut rng, depth);
+        let n = q.multipliers.len();
+        match case % 6 {
+            // The short path's whole range of right shifts.
+            0 => q.shifts = (0..n).map(|_| rng.range(-31, 0) as i32).collect(),
+            // Any multiplier, now and then a left shift.
+            1 => {
+                q.multipliers = (0..n)
+                    .map(|_| match rng.next() % 4 {
+                        0 => i32::MIN,
+                        _ => rng.next() as i32,
+                    })
+                    .collect();
+                q.shifts = (0..n).map(|_| rng.range(-20, 4) as i32).collect();
+            }
+            _ => {}
+        }
+        if case % 3 == 0 {
+            q.output = OutputQuant {
+                offset: rng.range(-128, 127) as i32,
+                min: -128,
+                max: 127,
+            };
+        }
+        let input = rng.bytes(w.batches * ih * iw * depth);
+        let filter = rng.bytes(fh * fw * depth);
+        let b = match case % 7 {
+            // Biases past what the short path takes.
+            0 => (0..depth)
+                .map(|_| rng.range(-(1 << 31), (1 << 31) - 1) as i32)
+                .collect(),
+            _ => bias(&mut rng, depth),
+        };
+        let len = w.batches * w.out_height * w.out_width * depth;
+        let (mut want, mut got) = (vec![0i8; len], vec![0i8; len]);
+        let requant = q.requant();
+        depthwise_conv_2d::depthwise_conv_i8(&params, &requant, &input, &filter, &b, &mut want);
+        let scales = super::requant::Scales::new(&requant, &b, depth).unwrap();
+        let took = super::depthwise_groups::depthwise_groups(
+            &w,
+            (&requant, &b),
+            &scales,
+            &input,
+            &filter,
+            &mut got,
+        );
+        if took {
+            ran += 1;
+            assert_eq!(got, want, "case {case}: {w:?}");
+        } else {
+            // Only other filters and rows past the strip's 56 pixels fall back.
+            let width = (w.out_width - 1) * sw + 3;
+            assert!(
+                (fh, fw, dh, dw) != (3, 3, 1, 1) || width > 56,
+                "case {case}: {w:?}"
+            );
+        }
+    }
+    assert!(ran > 250, "only {ran} cases ran the kernel");
+}

@@ -1,0 +1,505 @@
+//! DEPTHWISE_CONV_2D (int8, depth multiplier 1, channels a multiple of 4,
+//! 3x3 filters without dilation, rows of at most 56 padded input pixels: the
+//! depthwise layers of the MLPerf Tiny models) one group of four channels at
+//! a time over every output pixel. Per group,
+//! the filter taps are widened once and the requantization worked out once.
+//! Input rows are widened once each, offset added, into a ring of stack rows
+//! (a strip) whose padding columns and rows are zero, so a tap in the
+//! padding adds `0 * w`, as the reference's skipped taps add nothing. Every
+//! output pixel then runs the same loop, without padding checks and without
+//! widening: per tap one pair of input halves, one pair of weight halves,
+//! four `smlabb`/`smlatt`. Other shapes run `depthwise_conv_2d.rs`'s
+//! per-pixel loop (a general loop here cost 1.5 KB of flash).
+
+use super::dot::load;
+use super::dsp_extra::{smmulr, ssat8};
+use super::requant::{Channel, Scales};
+#[cfg(not(mote_dsp))]
+use super::simd::{smlabb, smlatt};
+use super::simd::{sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
+use crate::ops::conv_2d::Window;
+use crate::ops::per_channel::{OutputQuant, Requant};
+
+/// Filter taps (3x3).
+const TAPS: usize = 9;
+
+/// The strip's row length for 3x3 filters: rows a constant apart, so that
+/// every tap is a constant offset from the pixel's first (and within reach
+/// of `ldrd`'s immediate, 1020 bytes).
+const ROW: usize = 56;
+
+/// Most widened pixels the strip holds (its rows times its row length),
+/// 2,240 bytes of stack: for 3x3 filters five rows of `ROW`, each input row
+/// `y` at row `y % 3` and, when that is 0 or 1, again at row `y % 3 + 3`, so
+/// that the three rows an output row reads are always three consecutive
+/// ones.
+const STRIP: usize = 5 * ROW;
+
+/// Four channels' values, widened: channels 0 and 2, then 1 and 3.
+type Quad = [u32; 2];
+
+/// Adds one tap to the four accumulators.
+#[cfg(not(mote_dsp))]
+#[inline(always)]
+fn mac4([x02, x13]: Quad, [k02, k13]: Quad, [a0, a1, a2, a3]: [i32; 4]) -> [i32; 4] {
+    [
+        smlabb(x02, k02, a0),
+        smlabb(x13, k13, a1),
+        smlatt(x02, k02, a2),
+        smlatt(x13, k13, a3),
+    ]
+}
+
+/// Sums a 3x3 filter's taps from the strip (written out: opt-level "s"
+/// does not unroll loops), `s` at the pixel's first tap, rows `ROW` apart.
+///
+/// # Safety
+/// `s + r * ROW + t` must be readable for every `r < 3`, `t < 3`.
+#[cfg(not(mote_dsp))]
+#[inline(always)]
+unsafe fn taps_3x3(s: *const Quad, k: &[Quad; TAPS], acc: [i32; 4]) -> [i32; 4] {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let mut acc = mac4(*s, k[0], acc);
+        acc = mac4(*s.add(1), k[1], acc);
+        acc = mac4(*s.add(2), k[2], acc);
+        acc = mac4(*s.add(ROW), k[3], acc);
+        acc = mac4(*s.add(ROW + 1), k[4], acc);
+        acc = mac4(*s.add(ROW + 2), k[5], acc);
+        acc = mac4(*s.add(2 * ROW), k[6], acc);
+        acc = mac4(*s.add(2 * ROW + 1), k[7], acc);
+        mac4(*s.add(2 * ROW + 2), k[8], acc)
+    }
+}
+
+/// Tap `t` of [`taps_3x3`]: input halves at byte offset `x`, weights at `k`.
+#[cfg(mote_dsp)]
+macro_rules! tap {
+    ($x:literal, $k:literal) => {
+        concat!(
+            "ldrd {x0}, {x1}, [{s}, #",
+            $x,
+            "]\n",
+            "ldrd {k0}, {k1}, [{k}, #",
+            $k,
+            "]\n",
+            "smlabb {a0}, {x0}, {k0}, {a0}\n",
+            "smlabb {a1}, {x1}, {k1}, {a1}\n",
+            "smlatt {a2}, {x0}, {k0}, {a2}\n",
+            "smlatt {a3}, {x1}, {k1}, {a3}\n",
+        )
+    };
+}
+
+/// The offsets below are for rows of 56 pixels (448 bytes).
+#[cfg(mote_dsp)]
+const _: () = assert!(ROW == 56 && core::mem::size_of::<Quad>() == 8);
+
+/// [`taps_3x3`] on Armv7E-M: the same 36 `smlabb`/`smlatt` (the portable
+/// version's arithmetic, instruction for instruction), each tap's input and
+/// weight halves loaded by one `ldrd` each at a constant offset (LLVM at
+/// opt-level "s" reloads and recomputes addresses between them).
+///
+/// # Safety
+/// `s + r * ROW + t` must be readable for every `r < 3`, `t < 3`; both
+/// pointers are 4-aligned (`Quad` is), as `ldrd` needs.
+#[cfg(mote_dsp)]
+#[inline(always)]
+unsafe fn taps_3x3(s: *const Quad, k: &[Quad; TAPS], acc: [i32; 4]) -> [i32; 4] {
+    let [mut a0, mut a1, mut a2, mut a3] = acc;
+    // SAFETY: reads s + 0..3 pixels of each of three rows (the caller's
+    // contract) and k's nine taps; registers only
+    // otherwise, no stack, no flags.
+    unsafe {
+        core::arch::asm!(
+            tap!(0, 0),
+            tap!(8, 8),
+            tap!(16, 16),
+            tap!(448, 24),
+            tap!(456, 32),
+            tap!(464, 40),
+            tap!(896, 48),
+            tap!(904, 56),
+            tap!(912, 64),
+            s = in(reg) s,
+            k = in(reg) k.as_ptr(),
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            a2 = inout(reg) a2,
+            a3 = inout(reg) a3,
+            x0 = out(reg) _,
+            x1 = out(reg) _,
+            k0 = out(reg) _,
+            k1 = out(reg) _,
+            options(pure, readonly, nostack, preserves_flags),
+        )
+    };
+    [a0, a1, a2, a3]
+}
+
+/// One output row of a 3x3 filter: `n` pixels, the first's taps at `s`,
+/// each next `stride` strip pixels on and `depth` output bytes on; `store`
+/// requantizes and writes one pixel's four channels.
+///
+/// # Safety
+/// Every pixel's taps must be readable as [`taps_3x3`] says, and `store`'s
+/// four bytes at `out + i * depth` writable for every `i < n`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn row_3x3(
+    mut s: *const Quad,
+    (stride, n): (usize, usize),
+    k: &[Quad; TAPS],
+    start: [i32; 4],
+    (mut out, depth): (*mut i8, usize),
+    store: impl Fn([i32; 4], *mut i8),
+) {
+    for _ in 0..n {
+        // SAFETY: the caller's contract.
+        unsafe {
+            store(taps_3x3(s, k, start), out);
+            s = s.add(stride);
+            out = out.add(depth);
+        }
+    }
+}
+
+/// Two `i16` halves, low then high, in a word.
+#[inline(always)]
+fn halves(lo: i32, hi: i32) -> u32 {
+    (lo as u16 as u32) | ((hi as u16 as u32) << 16)
+}
+
+/// One channel's requantization when `|acc + bias| < 2^30`, the shift is a
+/// right shift `e` of 1 to 20 and the output offset `z` within 255: the
+/// doubling high multiply is `(2x * m + 2^31) >> 32` (`smmulr`, exact as 2x
+/// fits 32 bits; the kernel sums 2x directly, with doubled weights and
+/// bias), and the rounding divide plus the offset `(h + 2^(e-1) + z * 2^e -
+/// (h < 0)) >> e` (exact: `|h| < 2^30 + 1`, so the sum stays below 2^31).
+#[derive(Clone, Copy)]
+struct Fast {
+    multiplier: i32,
+    /// `2^(e-1) + z * 2^e`.
+    nudge: i32,
+    right: u32,
+}
+
+impl Fast {
+    /// The scaled, rounded value of the doubled accumulator `acc2`, output
+    /// offset added.
+    #[inline(always)]
+    fn scale(&self, acc2: i32) -> i32 {
+        let h = smmulr(acc2, self.multiplier);
+        h.wrapping_add(self.nudge).wrapping_add(h >> 31) >> self.right
+    }
+
+    /// The int8 output of the doubled accumulator `acc2`.
+    #[inline(always)]
+    fn apply(&self, acc2: i32, o: &OutputQuant) -> i8 {
+        self.scale(acc2).max(o.min).min(o.max) as i8
+    }
+
+    /// As `apply`, for an output range of all of int8: the clamp is one `ssat`.
+    #[inline(always)]
+    fn apply_full(&self, acc2: i32) -> i8 {
+        ssat8(self.scale(acc2)) as i8
+    }
+}
+
+/// A group's four requantizations: the general one of `requant.rs`, or,
+/// where the sums cannot leave 30 bits and the shifts are right shifts of
+/// 1 to 20 (output offsets within 255), the shorter `Fast`.
+enum Group {
+    General([Channel; 4]),
+    /// `Fast` with an output range narrower than int8's.
+    Fast([Fast; 4]),
+    /// `Fast` with the whole int8 range.
+    FastFull([Fast; 4]),
+}
+
+impl Group {
+    /// The group of channels `c..c + 4` and the accumulators' start (twice
+    /// the bias for `Fast`, 0 for `General`, which adds it); `bound` bounds
+    /// `|sum of taps|`.
+    ///
+    /// # Safety
+    /// `c + 3` must be below the channel count of `scales`, made of `quant`
+    /// and `bias`.
+    unsafe fn new(
+        scales: &Scales<'_>,
+        (quant, bias): (&Requant<'_>, &[i32]),
+        c: usize,
+        bound: i64,
+    ) -> (Self, [i32; 4]) {
+        // SAFETY: the caller's contract.
+        let q = unsafe {
+            [
+                scales.channel(c),
+                scales.channel(c + 1),
+                scales.channel(c + 2),
+                scales.channel(c + 3),
+            ]
+        };
+        let per_channel = usize::from(quant.multipliers.len() != 1 || quant.shifts.len() != 1);
+        let start: [i32; 4] = core::array::from_fn(|i| bias.get(c + i).copied().unwrap_or(0));
+        let fast: [Option<Fast>; 4] = core::array::from_fn(|i| {
+            let m = *quant.multipliers.get((c + i) * per_channel)?;
+            let shift = *quant.shifts.get((c + i) * per_channel)?;
+            let b = bias.get(c + i).copied().unwrap_or(0);
+            let fits = i64::from(b).abs() + bound < 1 << 30;
+            let z = scales.output.offset;
+            ((-20..=-1).contains(&shift) && fits && (-255..=255).contains(&z)).then(|| Fast {
+                multiplier: m,
+                nudge: (1 << (-shift - 1)) + (z << -shift),
+                right: (-shift) as u32,
+            })
+        });
+        let o = &scales.output;
+        let doubled = start.map(|b| b.wrapping_mul(2));
+        match fast {
+            [Some(a), Some(b), Some(c), Some(d)] if (o.min, o.max) == (-128, 127) => {
+                (Group::FastFull([a, b, c, d]), doubled)
+            }
+            [Some(a), Some(b), Some(c), Some(d)] => (Group::Fast([a, b, c, d]), doubled),
+            _ => (Group::General(q), [0; 4]),
+        }
+    }
+
+    /// Whether the accumulators are doubled (and so the weights must be).
+    fn doubled(&self) -> bool {
+        !matches!(self, Group::General(_))
+    }
+
+    /// Runs a 3x3 output row (as [`row_3x3`], whose contract is the
+    /// caller's), one copy of the loop per requantization.
+    #[inline(always)]
+    unsafe fn row_3x3(
+        &self,
+        s: *const Quad,
+        steps: (usize, usize),
+        (k, start): (&[Quad; TAPS], [i32; 4]),
+        out: (*mut i8, usize),
+        o: &OutputQuant,
+    ) {
+        let put = |v: [i8; 4], out: *mut i8| {
+            // SAFETY: the caller's contract.
+            unsafe {
+                *out = v[0];
+                *out.add(1) = v[1];
+                *out.add(2) = v[2];
+                *out.add(3) = v[3];
+            }
+        };
+        // SAFETY (of the three): the caller's contract.
+        match self {
+            Group::FastFull(q) => unsafe {
+                row_3x3(s, steps, k, start, out, |[a0, a1, a2, a3], at| {
+                    let v = [
+                        q[0].apply_full(a0),
+                        q[1].apply_full(a1),
+                        q[2].apply_full(a2),
+                        q[3].apply_full(a3),
+                    ];
+                    put(v, at)
+                })
+            },
+            Group::Fast(q) => unsafe {
+                row_3x3(s, steps, k, start, out, |[a0, a1, a2, a3], at| {
+                    let v = [
+                        q[0].apply(a0, o),
+                        q[1].apply(a1, o),
+                        q[2].apply(a2, o),
+                        q[3].apply(a3, o),
+                    ];
+                    put(v, at)
+                })
+            },
+            Group::General(_) => unsafe {
+                row_3x3(s, steps, k, start, out, |acc, at| self.store(acc, o, at))
+            },
+        }
+    }
+
+    /// Writes the four requantized accumulators (started as `new` says) to
+    /// `out..out + 4`.
+    ///
+    /// # Safety
+    /// `out..out + 4` must be writable.
+    #[inline(always)]
+    unsafe fn store(&self, [a0, a1, a2, a3]: [i32; 4], o: &OutputQuant, out: *mut i8) {
+        let v = match self {
+            Group::FastFull(q) => [
+                q[0].apply_full(a0),
+                q[1].apply_full(a1),
+                q[2].apply_full(a2),
+                q[3].apply_full(a3),
+            ],
+            Group::Fast(q) => [
+                q[0].apply(a0, o),
+                q[1].apply(a1, o),
+                q[2].apply(a2, o),
+                q[3].apply(a3, o),
+            ],
+            Group::General(q) => [
+                q[0].apply(a0, o),
+                q[1].apply(a1, o),
+                q[2].apply(a2, o),
+                q[3].apply(a3, o),
+            ],
+        };
+        // SAFETY: the caller's contract.
+        unsafe {
+            *out = v[0];
+            *out.add(1) = v[1];
+            *out.add(2) = v[2];
+            *out.add(3) = v[3];
+        }
+    }
+}
+
+/// Runs the op; the caller has checked that the depth multiplier is 1,
+/// `depth = in_depth = out_depth`, that the input offset fits the 16-bit
+/// sums, and that `scales` (made of `quant` and `bias`) covers `depth`
+/// channels. Returns `false` (the caller then runs another kernel) if the
+/// depth is not a multiple of 4, the filter is not an undilated 3x3, the
+/// strip's rows would be longer than `ROW` or a tensor is shorter than its
+/// shape.
+pub fn depthwise_groups(
+    w: &Window,
+    (quant, bias): (&Requant<'_>, &[i32]),
+    scales: &Scales<'_>,
+    input: &[i8],
+    filter: &[i8],
+    output: &mut [i8],
+) -> bool {
+    let depth = w.out_depth;
+    // The strip's columns: input columns -pad_width.. of every output's
+    // taps; its rows: the three input rows an output row reads (see STRIP).
+    let width = w.out_width.saturating_sub(1) * w.stride_width + 3;
+    let sizes = (|| {
+        let pixels = w
+            .batches
+            .checked_mul(w.in_height)?
+            .checked_mul(w.in_width)?;
+        let outs = w
+            .batches
+            .checked_mul(w.out_height)?
+            .checked_mul(w.out_width)?;
+        Some((pixels.checked_mul(depth)?, outs.checked_mul(depth)?))
+    })();
+    let Some((in_len, out_len)) = sizes else {
+        return false;
+    };
+    let shape = (
+        w.filter_height,
+        w.filter_width,
+        w.dilation_height,
+        w.dilation_width,
+    );
+    if shape != (3, 3, 1, 1)
+        || width > ROW
+        || !depth.is_multiple_of(4)
+        || input.len() < in_len
+        || output.len() < out_len
+        || filter.len() < TAPS * depth
+    {
+        return false;
+    }
+    let offset = quant.input_offset;
+    let offs = super::dot::packed(offset);
+    // |x + offset| <= 128 + |offset| for int8 x, |w| <= 128.
+    let bound = (128 + i64::from(offset).abs()) * 128 * TAPS as i64;
+    let (xp, op) = (input.as_ptr(), output.as_mut_ptr());
+    // The strip's columns that hold input columns 0..in_width.
+    let inside = (
+        w.pad_width.min(width),
+        (w.pad_width + w.in_width).min(width),
+    );
+    let mut strip = [[0u32; 2]; STRIP];
+    let sp = strip.as_mut_ptr();
+    // The strip row of input row `y`, and where it is written again.
+    let slot = |y: isize| y.rem_euclid(3) as usize * ROW;
+    let again = |y: isize| {
+        let at = slot(y);
+        if at < 2 * ROW {
+            at + 3 * ROW
+        } else {
+            at
+        }
+    };
+    for c in (0..depth).step_by(4) {
+        // SAFETY: c + 3 < depth, the channel count of `scales`.
+        let (group, start) = unsafe { Group::new(scales, (quant, bias), c, bound) };
+        let doubled = group.doubled();
+        let mut k = [[0u32; 2]; TAPS];
+        for (t, slot) in k.iter_mut().enumerate() {
+            // SAFETY: t * depth + c + 4 <= 9 * depth <= filter.len().
+            let word = unsafe { load(filter.as_ptr().add(t * depth + c)) };
+            *slot = if doubled {
+                let b = word.to_le_bytes().map(|b| i32::from(b as i8) * 2);
+                [halves(b[0], b[2]), halves(b[1], b[3])]
+            } else {
+                [sxtb16(word), sxtb16_ror8(word)]
+            };
+        }
+        let mut out = c;
+        for b in 0..w.batches {
+            // The next input row to widen into the strip.
+            let mut next = -(w.pad_height as isize);
+            for oy in 0..w.out_height {
+                let y0 = (oy * w.stride_height) as isize - w.pad_height as isize;
+                next = next.max(y0);
+                while next < y0 + 3 {
+                    let y = next;
+                    next += 1;
+                    // SAFETY (of these and every write below): slot(y) + j
+                    // and again(y) + j < 5 * ROW = STRIP for j < width <=
+                    // ROW.
+                    let (row, dup) = unsafe { (sp.add(slot(y)), sp.add(again(y))) };
+                    if y < 0 || y as usize >= w.in_height {
+                        for j in 0..width {
+                            // SAFETY: as above.
+                            unsafe { (row.add(j).write([0, 0]), dup.add(j).write([0, 0])) };
+                        }
+                        continue;
+                    }
+                    for j in (0..inside.0).chain(inside.1..width) {
+                        // SAFETY: as above.
+                        unsafe { (row.add(j).write([0, 0]), dup.add(j).write([0, 0])) };
+                    }
+                    // Strip column j holds input column j - pad_width.
+                    let base = (b * w.in_height + y as usize) * w.in_width;
+                    let mut at = (base + inside.0 - w.pad_width) * depth + c;
+                    for j in inside.0..inside.1 {
+                        // SAFETY: the pixel is inside the image, so its
+                        // channels c..c + 4 <= depth end at most at in_len
+                        // <= input.len().
+                        let v = unsafe { load(xp.add(at)) };
+                        let v = [sxtab16(offs, v), sxtab16_ror8(offs, v)];
+                        // SAFETY: as above.
+                        unsafe { (row.add(j).write(v), dup.add(j).write(v)) };
+                        at += depth;
+                    }
+                }
+                // SAFETY: channels c..c + 4 of each output pixel end at
+                // most at out_len <= output.len().
+                let row_out = unsafe { op.add(out) };
+                out += w.out_width * depth;
+                // SAFETY: rows slot(y0) .. slot(y0) + 2 are input rows y0
+                // .. y0 + 2 (see STRIP), slot(y0) + 2 * ROW + (n - 1) *
+                // stride + 2 < 5 * ROW as `width` <= ROW covers the last
+                // output's last tap; the output as above.
+                unsafe {
+                    group.row_3x3(
+                        sp.add(slot(y0)),
+                        (w.stride_width, w.out_width),
+                        (&k, start),
+                        (row_out, depth),
+                        &scales.output,
+                    )
+                };
+            }
+        }
+    }
+    true
+}
