@@ -67,29 +67,50 @@ pub fn fully_connected_i8(
     }
     // Small rows take a small buffer, in a frame of their own: a 1,280-byte
     // one would be most of a 4 KiB chip's stack (hello_world's rows are 16).
+    let operands = (params, quant, input, weights, bias, output);
     if depth <= SMALL {
-        rows::<{ SMALL / 2 }>(params, quant, input, weights, bias, output);
+        with_buffer::<{ SMALL / 2 }>(operands);
     } else {
-        rows::<{ CHUNK / 2 }>(params, quant, input, weights, bias, output);
+        with_buffer::<{ CHUNK / 2 }>(operands);
     }
     true
 }
 
-/// [`fully_connected_i8`]'s loop with rows of up to `2 * WORDS` bytes widened
-/// into a `WORDS`-word stack buffer (the caller checked every bound for
-/// rows of `params.depth <= 2 * WORDS` bytes, a multiple of 4).
+/// The operands of [`rows`].
+type Operands<'a, 'q> = (
+    &'a FullyConnectedParams,
+    &'a Requant<'q>,
+    &'a [i8],
+    &'a [i8],
+    &'a [i32],
+    &'a mut [i8],
+);
+
+/// [`rows`] with a `WORDS`-word stack buffer, in a frame of its own (one
+/// copy of the loop serves every buffer size).
 #[inline(never)]
-fn rows<const WORDS: usize>(
+fn with_buffer<const WORDS: usize>(operands: Operands<'_, '_>) {
+    let mut buf = [MaybeUninit::<u32>::uninit(); WORDS];
+    let (params, quant, input, weights, bias, output) = operands;
+    rows(params, quant, input, weights, bias, output, &mut buf);
+}
+
+/// [`fully_connected_i8`]'s loop with rows of up to `2 * buf.len()` bytes
+/// widened into `buf` (the caller checked every other bound for rows of
+/// `params.depth` bytes, a multiple of 4).
+#[inline(never)]
+fn rows(
     params: &FullyConnectedParams,
     quant: &Requant<'_>,
     input: &[i8],
     weights: &[i8],
     bias: &[i32],
     output: &mut [i8],
+    buf: &mut [MaybeUninit<u32>],
 ) {
     let (depth, units) = (params.depth, params.units);
     let offset = quant.input_offset;
-    if depth > 2 * WORDS {
+    if depth > 2 * buf.len() {
         return;
     }
     // One scale for all units: its folded requantization, found once.
@@ -103,14 +124,13 @@ fn rows<const WORDS: usize>(
     };
     let steps = depth / 4;
     // Uninitialized: `widen` writes every word the dot products read.
-    let mut buf = [MaybeUninit::<u32>::uninit(); WORDS];
     let wide = buf.as_mut_ptr().cast::<u32>();
     for (row, out) in input
         .chunks_exact(depth)
         .zip(output.chunks_exact_mut(units))
     {
-        // SAFETY: `row` holds `depth = 4 * steps <= 2 * WORDS` bytes, which
-        // widen into `2 * steps <= WORDS` words.
+        // SAFETY: `row` holds `depth = 4 * steps <= 2 * buf.len()` bytes,
+        // which widen into `2 * steps <= buf.len()` words.
         unsafe { widen(row.as_ptr(), steps, offset, wide) };
         let x = wide.cast_const();
         let mut c = 0;

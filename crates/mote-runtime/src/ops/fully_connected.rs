@@ -232,18 +232,17 @@ pub fn fully_connected_i8(
 ) {
     // Small rows take a small buffer: zeroing it is part of every call.
     if params.depth <= 64 {
-        fully_connected_i8_rows::<64>(params, quant, input, weights, bias, output);
+        with_storage::<64>(params, quant, input, weights, bias, output);
     } else {
-        fully_connected_i8_rows::<WIDE_ROW>(params, quant, input, weights, bias, output);
+        with_storage::<WIDE_ROW>(params, quant, input, weights, bias, output);
     }
 }
 
-/// Rows of up to `N` values are widened once to 16 bits with the offset
-/// folded in; each unit is then one 16x8 dot product. Longer rows take the
-/// 8-bit path with the filter sum. Not inlined: each size's buffer stays in
-/// its own frame, off the stack of calls that do not use it.
+/// [`fully_connected_i8_rows`] with an `N`-value stack buffer, in a frame of
+/// its own, off the stack of calls that do not use it (one copy of the loop
+/// serves both sizes).
 #[inline(never)]
-fn fully_connected_i8_rows<const N: usize>(
+fn with_storage<const N: usize>(
     params: &FullyConnectedParams,
     quant: &Requant<'_>,
     input: &[i8],
@@ -251,8 +250,24 @@ fn fully_connected_i8_rows<const N: usize>(
     bias: &[i32],
     output: &mut [i8],
 ) {
-    let depth = params.depth;
     let mut storage = [0i16; N];
+    fully_connected_i8_rows(params, quant, input, weights, bias, output, &mut storage);
+}
+
+/// Rows of up to `storage.len()` values are widened once to 16 bits with the
+/// offset folded in; each unit is then one 16x8 dot product. Longer rows take
+/// the 8-bit path with the filter sum.
+#[inline(never)]
+fn fully_connected_i8_rows(
+    params: &FullyConnectedParams,
+    quant: &Requant<'_>,
+    input: &[i8],
+    weights: &[i8],
+    bias: &[i32],
+    output: &mut [i8],
+    storage: &mut [i16],
+) {
+    let depth = params.depth;
     let narrow = (-32_000..=32_000).contains(&quant.input_offset);
     for (row, out_row) in input
         .chunks_exact(depth)
