@@ -4,29 +4,15 @@
 
 mod common;
 
+use common::digits;
+
 use common::oracle::{assert_identical_to_tflm, steps};
 use mote_compress::cluster::cluster;
 use mote_compress::lut;
 use mote_compress::quantize::{quantize, Calibration, QuantizeConfig};
 use mote_runtime::Model;
-use mote_train::data::{read_csv, LabelColumn};
 use mote_train::tflite::ModelDef;
 use mote_train::{Activation, Adam, Dense, Fit, Loss, Sequential, Tensor};
-
-/// scikit-learn's digits, pixels / 16: (train x, train y, test x, test y).
-fn digits() -> (Tensor, Tensor, Tensor, Tensor) {
-    let path = common::assets().join("data/digits.csv.gz");
-    let (x, y) = read_csv(&path, LabelColumn::Last).unwrap();
-    let x = Tensor::new(x.data().iter().map(|v| v / 16.0).collect(), x.shape()).unwrap();
-    let test: Vec<usize> = (0..x.rows()).filter(|i| i % 5 == 0).collect();
-    let train: Vec<usize> = (0..x.rows()).filter(|i| i % 5 != 0).collect();
-    (
-        x.select_rows(&train),
-        y.select_rows(&train),
-        x.select_rows(&test),
-        y.select_rows(&test),
-    )
-}
 
 fn accuracy(bytes: &[u8], x: &Tensor, y: &Tensor) -> f64 {
     let outputs = common::run_float(bytes, x.data(), 64);
@@ -149,33 +135,12 @@ fn clustered_digits_mlp_has_k_values_per_channel_and_runs_in_tflite_micro() {
     }
 }
 
-/// The digits CNN of `examples/specs/digits_cnn.toml` (CONV_2D,
-/// DEPTHWISE_CONV_2D, CONV_2D 1x1, FULLY_CONNECTED), trained 5 epochs.
-fn trained_cnn(x: &Tensor, y: &Tensor) -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/specs/digits_cnn.toml"
-    );
-    let spec = mote_train::spec::Spec::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut shape = vec![x.rows()];
-    shape.extend_from_slice(&spec.input_shape);
-    let x = x.clone().reshape(shape).unwrap();
-    let mut model = spec.model().unwrap();
-    model
-        .fit(&x, y, Fit::epochs(5).batch_size(32).seed(0).verbose(0))
-        .unwrap();
-    mote_train::tflite::export(&model)
-        .unwrap()
-        .to_bytes()
-        .unwrap()
-}
-
 #[test]
 fn clustered_digits_cnn_lut_file_runs_its_convolutions_as_tflite_micro_does() {
     // Every filter kind LUT-compressed: CONV_2D (tables along axis 0),
     // DEPTHWISE_CONV_2D (tables along the last axis) and FULLY_CONNECTED.
     let (train_x, train_y, test_x, _) = digits();
-    let float = trained_cnn(&train_x, &train_y);
+    let float = common::trained_digits_cnn(&train_x, &train_y, Some(5));
     let calibration =
         Calibration::new(vec![train_x.rows(), 8, 8, 1], train_x.data().to_vec()).unwrap();
     let int8 = quantize(&float, &calibration, &QuantizeConfig::default()).unwrap();

@@ -10,56 +10,17 @@
 
 mod common;
 
+use common::digits;
+
 use common::oracle::assert_identical_to_tflm;
 use mote_compress::quantize::{quantize, Calibration, QuantizeConfig, RangeMethod};
 use mote_compress::report::{accuracy, run_float};
 use mote_runtime::{BuiltinOperator, Model};
-use mote_train::data::{read_csv, LabelColumn};
-use mote_train::spec::Spec;
-use mote_train::{Fit, Tensor};
-
-/// The split of `mote data digits`: pixels / 16, test = rows with index % 5 == 0.
-fn digits() -> (Tensor, Tensor, Tensor, Tensor) {
-    let path = common::assets().join("data/digits.csv.gz");
-    let (x, y) = read_csv(&path, LabelColumn::Last).unwrap();
-    let x = Tensor::new(x.data().iter().map(|v| v / 16.0).collect(), x.shape()).unwrap();
-    let test: Vec<usize> = (0..x.rows()).filter(|i| i % 5 == 0).collect();
-    let train: Vec<usize> = (0..x.rows()).filter(|i| i % 5 != 0).collect();
-    (
-        x.select_rows(&train),
-        y.select_rows(&train),
-        x.select_rows(&test),
-        y.select_rows(&test),
-    )
-}
-
-/// The reference CNN trained as `mote train examples/specs/digits_cnn.toml` does.
-fn trained_cnn(x: &Tensor, y: &Tensor) -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/specs/digits_cnn.toml"
-    );
-    let spec = Spec::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut shape = vec![x.rows()];
-    shape.extend_from_slice(&spec.input_shape);
-    let x = x.clone().reshape(shape).unwrap();
-    let mut model = spec.model().unwrap();
-    let fit = Fit::epochs(spec.epochs)
-        .batch_size(spec.batch_size)
-        .seed(spec.seed)
-        .shuffle(spec.shuffle)
-        .verbose(0);
-    model.fit(&x, y, fit).unwrap();
-    mote_train::tflite::export(&model)
-        .unwrap()
-        .to_bytes()
-        .unwrap()
-}
 
 #[test]
 fn int8_digits_cnn_keeps_its_accuracy_and_matches_tflite_micro() {
     let (train_x, train_y, test_x, test_y) = digits();
-    let float = trained_cnn(&train_x, &train_y);
+    let float = common::trained_digits_cnn(&train_x, &train_y, None);
     let model = Model::parse(&float).unwrap();
     let has_mean = (0..model.main().operator_count())
         .any(|i| model.main().operator(i).unwrap().builtin() == BuiltinOperator::MEAN);

@@ -3,25 +3,10 @@
 
 mod common;
 
-use mote_compress::quantize::{quantize, Calibration, QuantizeConfig, RangeMethod};
-use mote_train::data::{read_csv, LabelColumn};
-use mote_train::{Activation, Adam, Dense, Fit, Loss, Sequential, Tensor};
+use common::digits;
 
-/// scikit-learn's digits, pixels / 16: (train x, train y, test x, test y),
-/// test = rows whose index % 5 == 0.
-fn digits() -> (Tensor, Tensor, Tensor, Tensor) {
-    let path = common::assets().join("data/digits.csv.gz");
-    let (x, y) = read_csv(&path, LabelColumn::Last).unwrap();
-    let x = Tensor::new(x.data().iter().map(|v| v / 16.0).collect(), x.shape()).unwrap();
-    let test: Vec<usize> = (0..x.rows()).filter(|i| i % 5 == 0).collect();
-    let train: Vec<usize> = (0..x.rows()).filter(|i| i % 5 != 0).collect();
-    (
-        x.select_rows(&train),
-        y.select_rows(&train),
-        x.select_rows(&test),
-        y.select_rows(&test),
-    )
-}
+use mote_compress::quantize::{quantize, Calibration, QuantizeConfig, RangeMethod};
+use mote_train::{Activation, Adam, Dense, Fit, Loss, Sequential, Tensor};
 
 /// The fraction of samples whose largest output is at the label.
 fn accuracy(bytes: &[u8], x: &Tensor, y: &Tensor) -> f64 {

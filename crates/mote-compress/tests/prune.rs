@@ -13,27 +13,14 @@
 
 mod common;
 
+use common::digits;
+
 use common::oracle::assert_same_as_tflm;
 use mote_compress::prune::{kernels, loss_for, mask, prune, PruneConfig, Scope};
 use mote_compress::quantize::{quantize, Calibration, QuantizeConfig};
 use mote_compress::report::{accuracy, run_float};
-use mote_train::data::{read_csv, LabelColumn};
 use mote_train::spec::Spec;
 use mote_train::{Fit, Model, Tensor};
-
-fn digits() -> (Tensor, Tensor, Tensor, Tensor) {
-    let path = common::assets().join("data/digits.csv.gz");
-    let (x, y) = read_csv(&path, LabelColumn::Last).unwrap();
-    let x = Tensor::new(x.data().iter().map(|v| v / 16.0).collect(), x.shape()).unwrap();
-    let test: Vec<usize> = (0..x.rows()).filter(|i| i % 5 == 0).collect();
-    let train: Vec<usize> = (0..x.rows()).filter(|i| i % 5 != 0).collect();
-    (
-        x.select_rows(&train),
-        y.select_rows(&train),
-        x.select_rows(&test),
-        y.select_rows(&test),
-    )
-}
 
 /// The reference model of `examples/specs/digits_{kind}.toml`, trained as
 /// `mote train` does (seed 0), and `x` in its input shape.

@@ -192,34 +192,10 @@ fn layers_qat_cannot_simulate_are_named() {
     assert!(err.to_string().contains("does not end in SOFTMAX"), "{err}");
 }
 
-/// The digits CNN of `examples/specs/digits_cnn.toml` trained as `mote train`
-/// does (seed 0, 30 epochs).
-fn digits_cnn(train_x: &Tensor, train_y: &Tensor) -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/specs/digits_cnn.toml"
-    );
-    let spec = mote_train::spec::Spec::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut shape = vec![train_x.rows()];
-    shape.extend_from_slice(&spec.input_shape);
-    let x = train_x.clone().reshape(shape).unwrap();
-    let mut model = spec.model().unwrap();
-    let fit = Fit::epochs(spec.epochs)
-        .batch_size(spec.batch_size)
-        .seed(spec.seed)
-        .shuffle(spec.shuffle)
-        .verbose(0);
-    model.fit(&x, train_y, fit).unwrap();
-    mote_train::tflite::export(&model)
-        .unwrap()
-        .to_bytes()
-        .unwrap()
-}
-
 #[test]
 fn qat_cnn_beats_ptq_and_runs_identically_in_tflite_micro() {
     let (_, (train_x, train_y), (test_x, test_y)) = digits();
-    let float = digits_cnn(&train_x, &train_y);
+    let float = common::trained_digits_cnn(&train_x, &train_y, None);
     // Flat [N, 64] rows for the [1, 8, 8, 1] input, as `mote qat` reads x_train.npy.
     let train = Calibration::new(vec![train_x.rows(), 64], train_x.data().to_vec()).unwrap();
     let test_accuracy = |bytes: &[u8]| {

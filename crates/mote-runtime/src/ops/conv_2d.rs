@@ -241,13 +241,17 @@ pub(crate) fn prepare_lut_filter(
         return Err(ctx.invalid("the filter is not LUT-compressed"));
     };
     super::lut::expect_filter(ctx, filter, bias)?;
-    let (_, input_zero_point) = ctx.quantization(input)?;
-    let output_quant = OutputQuant::prepare(ctx, output, activation, -128, 127)?;
-    let channels = ChannelParams::prepare(ctx, input, filter, output, channels, dimension)?;
-    Ok(ConvKind::LutFilter {
-        output: output_quant,
+    let (input_offset, output, channels) = int8_requant(
+        ctx,
+        (input, filter, output),
+        activation,
         channels,
-        lut: super::lut::store(ctx, &lut, input_zero_point.wrapping_neg())?,
+        dimension,
+    )?;
+    Ok(ConvKind::LutFilter {
+        output,
+        channels,
+        lut: super::lut::store(ctx, &lut, input_offset)?,
     })
 }
 
@@ -266,14 +270,34 @@ pub(crate) fn prepare_int4_filter(
         ctx.expect_type(bias, TensorType::Int32)?;
         ctx.expect_readable::<i32>(bias)?;
     }
+    let (input_offset, output, channels) = int8_requant(
+        ctx,
+        (input, filter, output),
+        activation,
+        channels,
+        dimension,
+    )?;
+    Ok(ConvKind::Int4Filter {
+        input_offset,
+        output,
+        channels,
+    })
+}
+
+/// The requantization of an int8 convolution-like op: minus the input zero
+/// point, the output's zero point and clamp range, and the scales of
+/// `channels` output channels (filter axis `dimension`).
+pub(crate) fn int8_requant(
+    ctx: &mut PrepareContext<'_, '_>,
+    (input, filter, output): (&Tensor<'_>, &Tensor<'_>, &Tensor<'_>),
+    activation: u8,
+    channels: usize,
+    dimension: usize,
+) -> Result<(i32, OutputQuant, ChannelParams), Error> {
     let (_, input_zero_point) = ctx.quantization(input)?;
     let output_quant = OutputQuant::prepare(ctx, output, activation, -128, 127)?;
     let channels = ChannelParams::prepare(ctx, input, filter, output, channels, dimension)?;
-    Ok(ConvKind::Int4Filter {
-        input_offset: input_zero_point.wrapping_neg(),
-        output: output_quant,
-        channels,
-    })
+    Ok((input_zero_point.wrapping_neg(), output_quant, channels))
 }
 
 /// Reads the padding, strides and dilation of a convolution-like op and
@@ -409,13 +433,16 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<Conv2dParams, Error> 
         )?,
         TensorType::Int8 => {
             ctx.expect_weights::<i8, i32>(&filter, bias.as_ref())?;
-            let (_, input_zero_point) = ctx.quantization(&input)?;
-            let output_quant = OutputQuant::prepare(ctx, &output, activation, -128, 127)?;
-            let channels =
-                ChannelParams::prepare(ctx, &input, &filter, &output, window.out_depth, 0)?;
+            let (input_offset, output, channels) = int8_requant(
+                ctx,
+                (&input, &filter, &output),
+                activation,
+                window.out_depth,
+                0,
+            )?;
             ConvKind::Int8 {
-                input_offset: input_zero_point.wrapping_neg(),
-                output: output_quant,
+                input_offset,
+                output,
                 channels,
             }
         }

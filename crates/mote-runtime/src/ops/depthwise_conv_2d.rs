@@ -8,9 +8,11 @@
 //! Micro's reference `DepthwiseConvPerChannel` and float `DepthwiseConv`.
 
 use super::activation::clamp;
-use super::conv_2d::{dims4, prepare_int4_filter, prepare_lut_filter, window, ConvKind, Window};
+use super::conv_2d::{
+    dims4, int8_requant, prepare_int4_filter, prepare_lut_filter, window, ConvKind, Window,
+};
 use super::int4::{self, INT4};
-use super::per_channel::{ChannelParams, OutputQuant, Requant};
+use super::per_channel::Requant;
 use super::{EvalContext, PrepareContext};
 use crate::error::Error;
 use crate::model::TensorType;
@@ -98,13 +100,16 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<DepthwiseConv2dParams
         )?,
         TensorType::Int8 => {
             ctx.expect_weights::<i8, i32>(&filter, bias.as_ref())?;
-            let (_, input_zero_point) = ctx.quantization(&input)?;
-            let output_quant = OutputQuant::prepare(ctx, &output, activation, -128, 127)?;
-            let channels =
-                ChannelParams::prepare(ctx, &input, &filter, &output, window.out_depth, 3)?;
+            let (input_offset, output, channels) = int8_requant(
+                ctx,
+                (&input, &filter, &output),
+                activation,
+                window.out_depth,
+                3,
+            )?;
             ConvKind::Int8 {
-                input_offset: input_zero_point.wrapping_neg(),
-                output: output_quant,
+                input_offset,
+                output,
                 channels,
             }
         }
@@ -394,6 +399,7 @@ pub fn depthwise_conv_f32(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::per_channel::OutputQuant;
 
     fn params(multiplier: usize, depth: usize) -> DepthwiseConv2dParams {
         DepthwiseConv2dParams {

@@ -583,19 +583,10 @@ mod tests {
     #[test]
     fn lut_filter_equals_the_int8_kernel_on_its_values() {
         // Depth 5, 3 units with a 3-bit table of 8 each (axis 0), 2 rows.
-        let indices: Vec<u8> = (0..15).map(|i| (i * 3 % 8) as u8).collect();
+        let indices: Vec<usize> = (0..15).map(|i| i * 3 % 8).collect();
         let values: Vec<i8> = (0..24).map(|v| (v * 11 - 120) as i8).collect();
-        let weights: Vec<i8> = (0..15)
-            .map(|i| values[i / 5 * 8 + indices[i] as usize])
-            .collect();
-        let mut packed = vec![0u8; 6];
-        for (i, &v) in indices.iter().enumerate() {
-            for b in 0..3 {
-                if (v >> (2 - b)) & 1 == 1 {
-                    packed[(i * 3 + b) / 8] |= 1 << (7 - (i * 3 + b) % 8);
-                }
-            }
-        }
+        let weights: Vec<i8> = (0..15).map(|i| values[i / 5 * 8 + indices[i]]).collect();
+        let packed = crate::ops::lut::pack(&indices, 3);
         let layout = LutLayout {
             bits: 3,
             stride: 8,

@@ -384,14 +384,6 @@ pub(crate) fn random_filter(
 mod tests {
     use super::*;
 
-    /// 4-bit indices, high nibble first.
-    fn pack4(indices: &[u8]) -> Vec<u8> {
-        indices
-            .chunks(2)
-            .map(|p| (p[0] << 4) | p.get(1).copied().unwrap_or(0))
-            .collect()
-    }
-
     #[test]
     fn decode_of_any_run_equals_element_by_element() {
         // 3 channels x 7, 3-, 4- (the nibble path) and 5-bit indices: every
@@ -465,7 +457,7 @@ mod tests {
     fn dot_spans_blocks_with_per_unit_tables() {
         // 2 units x 150 (three blocks a unit), stride 16, tables differ per unit.
         let depth = 150;
-        let indices: Vec<u8> = (0..2 * depth).map(|i| (i * 7 % 16) as u8).collect();
+        let indices: Vec<usize> = (0..2 * depth).map(|i| i * 7 % 16).collect();
         let values: Vec<i8> = (0..32).map(|v| (v * 9 - 100) as i8).collect();
         let x: Vec<i8> = (0..depth).map(|i| (i * 37 % 256) as u8 as i8).collect();
         let layout = LutLayout {
@@ -474,10 +466,10 @@ mod tests {
             channels: 2,
             inner: depth,
         };
-        let packed = pack4(&indices);
+        let packed = pack(&indices, 4);
         for unit in 0..2 {
             let w: Vec<i8> = (0..depth)
-                .map(|d| values[unit * 16 + indices[unit * depth + d] as usize])
+                .map(|d| values[unit * 16 + indices[unit * depth + d]])
                 .collect();
             let want_dot: i32 = w
                 .iter()
