@@ -26,7 +26,11 @@ impl Engine {
         let model = Model::parse(&MODEL.0)?;
         // SAFETY: called once, from `main`; this is the only reference to ARENA.
         let arena: &'static mut [u8] = unsafe { &mut (*addr_of_mut!(ARENA)).0 };
-        Ok(Engine(Interpreter::new(&model, arena, &OpResolver::new(OPS))?))
+        Ok(Engine(Interpreter::new(
+            &model,
+            arena,
+            &OpResolver::new(OPS),
+        )?))
     }
 
     /// The bytes of input 0.

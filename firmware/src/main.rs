@@ -2,9 +2,10 @@
 //! through semihosting: its outputs (hex bytes), the instructions one
 //! `invoke()` takes, and the arena bytes used. The model runs in the
 //! interpreter (`interpreted.rs`, the .tflite file in flash) or, built with
-//! `MOTE_CODEGEN=1`, as code mote-codegen generated (`compiled.rs`). Exits with 0 on success, with
-//! 2 on a runtime error. Printing uses a few bytes of code of its own instead
-//! of `core::fmt` (which would double a small firmware's flash); the error's
+//! `MOTE_CODEGEN=1`, as code mote-codegen generated (`compiled.rs`). The input
+//! is made on the device from `xtask`'s seed (`input.rs`). Exits with 0 on
+//! success, with 2 on a runtime error, with 4 on a fault. Printing uses a few
+//! bytes of code of its own instead of `core::fmt` (which would double a small firmware's flash); the error's
 //! text is what the same model gives on the host (`cargo xtask firmware` runs
 //! it there first).
 //!
@@ -20,7 +21,7 @@
 
 use core::ptr::{read_volatile, write_volatile};
 
-use cortex_m_rt::entry;
+use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::{debug, hio};
 use panic_halt as _;
 
@@ -33,7 +34,8 @@ use compiled::Engine;
 #[cfg(not(mote_compiled))]
 use interpreted::Engine;
 
-static INPUT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/input.bin"));
+mod input;
+include!(concat!(env!("OUT_DIR"), "/fill.rs"));
 
 const TIMER0: usize = 0x4000_0000;
 
@@ -52,7 +54,10 @@ extern "C" {
 /// The painted region: from the end of static RAM (or `PAINT_MAX` below the
 /// top of the stack) to 64 bytes below the stack pointer of the caller.
 fn paint_region(sp: usize) -> (usize, usize) {
-    let (heap, top) = (core::ptr::addr_of!(__sheap) as usize, core::ptr::addr_of!(_stack_start) as usize);
+    let (heap, top) = (
+        core::ptr::addr_of!(__sheap) as usize,
+        core::ptr::addr_of!(_stack_start) as usize,
+    );
     let start = heap.max(top.saturating_sub(PAINT_MAX)).next_multiple_of(4);
     (start, sp.saturating_sub(64) & !3)
 }
@@ -129,6 +134,13 @@ fn exit(code: u32) -> ! {
     loop {}
 }
 
+/// A fault (a bad memory access, an undefined instruction) exits QEMU with 4
+/// at once, instead of spinning in the default handler until `xtask` gives up.
+#[exception]
+unsafe fn HardFault(_frame: &ExceptionFrame) -> ! {
+    exit(4)
+}
+
 #[entry]
 fn main() -> ! {
     paint_stack();
@@ -139,19 +151,17 @@ fn main() -> ! {
     match run(&mut out) {
         Ok(()) => exit(0),
         Err(_) => {
-            let _ = out.write_all(b"error: the runtime returned an error (run the model on the host for its text)\n");
+            let _ = out.write_all(
+                b"error: the runtime returned an error (run the model on the host for its text)\n",
+            );
             exit(2)
         }
     }
 }
 
-/// Copies the embedded input into input 0 (zeros if its size does not match).
+/// Fills input 0 with the seeded input `xtask` gave the host (`input.rs`).
 fn set_input(input: &mut [u8]) {
-    if INPUT.len() == input.len() {
-        input.copy_from_slice(INPUT);
-    } else {
-        input.fill(0);
-    }
+    input::fill(input, FILL);
 }
 
 fn run(out: &mut hio::HostStream) -> Result<(), mote_runtime::Error> {

@@ -16,6 +16,10 @@ use mote_runtime::{Interpreter, Model, OpResolver, TensorType};
 
 use crate::elf;
 
+#[path = "../../firmware/src/input.rs"]
+mod input;
+use input::Fill;
+
 /// One line of `firmware/models.txt`.
 struct Entry {
     name: String,
@@ -132,33 +136,33 @@ fn make_models() -> Result<()> {
     Ok(())
 }
 
-/// A seeded input for input 0 of `model`.
-fn make_input(model: &Model<'_>, kind: &InputKind) -> Result<Vec<u8>> {
+/// How input 0 of `model` is filled, and the bytes that makes: the
+/// firmware makes the same bytes itself (`firmware/src/input.rs`, shared).
+fn make_input(model: &Model<'_>, kind: &InputKind) -> Result<(Fill, Vec<u8>)> {
     let graph = model.main();
     let tensor = graph
         .inputs()
         .get(0)
         .and_then(|t| graph.tensor(t))
         .context("the model has no input")?;
-    let n = tensor.shape().elements();
-    let mut state = 0x853c_49e6_748f_ea9bu64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) as u32
+    let fill = match (kind, tensor.dtype()) {
+        (InputKind::Zeros, _) => Fill::Zeros,
+        (&InputKind::Uniform(low, high), TensorType::Float32) => Fill::Floats { low, high },
+        (InputKind::Uniform(..), _) => Fill::Bytes,
     };
-    Ok(match (kind, tensor.dtype()) {
-        (InputKind::Zeros, dtype) => vec![0; dtype.bytes_for(n).unwrap_or(0)],
-        (InputKind::Uniform(low, high), TensorType::Float32) => (0..n)
-            .flat_map(|_| {
-                (low + (high - low) * (next() as f32 / (1u64 << 31) as f32)).to_le_bytes()
-            })
-            .collect(),
-        (InputKind::Uniform(..), dtype) => (0..dtype.bytes_for(n).unwrap_or(0))
-            .map(|_| next() as u8)
-            .collect(),
-    })
+    let n = tensor.shape().elements();
+    let mut bytes = vec![0; tensor.dtype().bytes_for(n).unwrap_or(0)];
+    input::fill(&mut bytes, fill);
+    Ok((fill, bytes))
+}
+
+/// `fill` as the firmware's build script reads it from `MOTE_INPUT`.
+fn fill_setting(fill: Fill) -> String {
+    match fill {
+        Fill::Zeros => "zeros".into(),
+        Fill::Bytes => "bytes".into(),
+        Fill::Floats { low, high } => format!("floats {:#x} {:#x}", low.to_bits(), high.to_bits()),
+    }
 }
 
 /// Runs the model on the host as the firmware does and returns the bytes of
@@ -225,8 +229,8 @@ fn needs(model_path: &Path) -> Result<Needs> {
     })
 }
 
-/// Builds and runs the firmware for `model_path` with `input`.
-fn run_firmware(model_path: &Path, input: &Path, build: &Build<'_>) -> Result<Run> {
+/// Builds and runs the firmware for `model_path`, its input filled as `fill`.
+fn run_firmware(model_path: &Path, fill: Fill, build: &Build<'_>) -> Result<Run> {
     let dir = root().join("firmware");
     let checkout = std::fs::canonicalize(root()).context("the checkout's path")?;
     let mut cargo = Command::new("cargo");
@@ -236,7 +240,7 @@ fn run_firmware(model_path: &Path, input: &Path, build: &Build<'_>) -> Result<Ru
         // The firmware has its own target directory (and target).
         .env_remove("CARGO_TARGET_DIR")
         .env("MOTE_MODEL", model_path)
-        .env("MOTE_INPUT", input)
+        .env("MOTE_INPUT", fill_setting(fill))
         .env("MOTE_ARENA", build.arena.to_string())
         // Panic locations name source files: without the checkout's path
         // they are the same bytes wherever the repository is (CI's clone
@@ -314,8 +318,12 @@ fn run_firmware(model_path: &Path, input: &Path, build: &Build<'_>) -> Result<Ru
     let output = child.wait_with_output()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !status.success() {
+        let why = match status.code() {
+            Some(4) => "faulted (HardFault: a bad memory access or instruction)".to_string(),
+            _ => format!("failed ({status})"),
+        };
         bail!(
-            "the firmware for {} failed ({status}): {}",
+            "the firmware for {} {why}: {}",
             model_path.display(),
             stdout.trim()
         );
@@ -375,8 +383,6 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
     if !status.success() {
         bail!("cannot build mote-cli");
     }
-    let scratch = std::env::temp_dir().join(format!("mote-xtask-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch)?;
     let mut all_equal = true;
     let mut table = String::from(
         "| model | MACs | instructions, reference kernels | instructions, DSP kernels | per MAC, reference | per MAC, DSP | arena bytes | flash bytes (text+rodata+data) | static RAM bytes (data+bss) | deepest stack bytes | generated code: instructions | flash bytes | static RAM bytes (arena) | deepest stack bytes | outputs |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
@@ -385,11 +391,9 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
         let bytes =
             std::fs::read(&entry.path).with_context(|| format!("{}", entry.path.display()))?;
         let model = Model::parse(&bytes).with_context(|| format!("{}", entry.path.display()))?;
-        let input = make_input(&model, &entry.input)?;
+        let (fill, input) = make_input(&model, &entry.input)?;
         let expected =
             host_output(&model, &input).with_context(|| format!("{} on the host", entry.name))?;
-        let input_path = scratch.join(format!("{}.in", entry.name));
-        std::fs::write(&input_path, &input)?;
         // For the report: the reference kernels with a big arena to learn the
         // need, then the DSP kernels with exactly that, so the RAM figure is
         // what a device needs.
@@ -398,16 +402,16 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
                 reference: true,
                 ..Build::dsp(2 << 20)
             };
-            let probe = run_firmware(&entry.path, &input_path, &reference)?;
-            let run = run_firmware(&entry.path, &input_path, &Build::dsp(probe.arena_used))?;
+            let probe = run_firmware(&entry.path, fill, &reference)?;
+            let run = run_firmware(&entry.path, fill, &Build::dsp(probe.arena_used))?;
             (probe, run)
         } else {
-            let run = run_firmware(&entry.path, &input_path, &Build::dsp(2 << 20))?;
+            let run = run_firmware(&entry.path, fill, &Build::dsp(2 << 20))?;
             (run.clone(), run)
         };
         let compiled = Some(run_firmware(
             &entry.path,
-            &input_path,
+            fill,
             &Build {
                 compiled: true,
                 ..Build::dsp(0)
@@ -465,7 +469,6 @@ pub fn check(report: bool, write: bool) -> Result<bool> {
             )?;
         }
     }
-    let _ = std::fs::remove_dir_all(&scratch);
     if report {
         println!("\n{table}");
     }
@@ -502,13 +505,11 @@ pub fn budget(name: &str, flash: &str, ram: &str) -> Result<bool> {
         .with_context(|| format!("{name} is not in firmware/models.txt"))?;
     let bytes = std::fs::read(&entry.path).with_context(|| format!("{}", entry.path.display()))?;
     let model = Model::parse(&bytes).with_context(|| format!("{}", entry.path.display()))?;
-    let input = make_input(&model, &entry.input)?;
+    let (fill, input) = make_input(&model, &entry.input)?;
     let expected = host_output(&model, &input)?;
     let scratch = std::env::temp_dir().join(format!("mote-budget-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
-    let input_path = scratch.join("input.bin");
-    std::fs::write(&input_path, &input)?;
-    let probe = run_firmware(&entry.path, &input_path, &Build::dsp(2 << 20))?;
+    let probe = run_firmware(&entry.path, fill, &Build::dsp(2 << 20))?;
     let memory = scratch.join("memory.x");
     std::fs::write(
         &memory,
@@ -521,7 +522,7 @@ pub fn budget(name: &str, flash: &str, ram: &str) -> Result<bool> {
         memory: Some(&memory),
         ..Build::dsp(probe.arena_used)
     };
-    let run = run_firmware(&entry.path, &input_path, &small);
+    let run = run_firmware(&entry.path, fill, &small);
     let _ = std::fs::remove_dir_all(&scratch);
     let run = run
         .with_context(|| format!("{name} does not fit {flash} bytes of flash and {ram} of RAM"))?;
