@@ -208,6 +208,22 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// `self` with `op` as the operator of an error about operator `index`:
+    /// the interpreter looks an operator's code up only when an error names it.
+    pub(crate) fn naming_op(self, index: u32, op: BuiltinOperator) -> Error {
+        match self {
+            Error::InvalidOp {
+                index: i, reason, ..
+            } if i == index => Error::InvalidOp { index, op, reason },
+            Error::UnsupportedType {
+                index: i, dtype, ..
+            } if i == index => Error::UnsupportedType { index, op, dtype },
+            other => other,
+        }
+    }
+}
+
 impl core::fmt::Display for Error {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {

@@ -205,12 +205,41 @@ impl<'m, 'a> Interpreter<'m, 'a> {
 
     fn eval(&mut self, index: usize) -> Result<(), Error> {
         // `invoke` asks only for the indices of nodes the model has.
-        let (Some(node), Some(operator)) =
-            (self.nodes.get(index).copied(), self.graph.operator(index))
-        else {
+        let Some(node) = self.nodes.get(index).copied() else {
             return Ok(());
         };
-        let op = operator.builtin();
+        // Used in place: moving the context out would take a second copy
+        // of it (some 250 bytes) in this frame.
+        let result = match &mut self.bind(index) {
+            Ok(Some(ctx)) => (node.eval)(node.params, ctx),
+            Ok(None) => Ok(()),
+            Err(e) => Err(*e),
+        };
+        result.map_err(|e| e.naming_op(index as u32, self.builtin(index)))
+    }
+
+    /// Operator `index`'s builtin code, for errors only: finding it walks the
+    /// FlatBuffer to the operator-code table, some 450 instructions on a
+    /// Cortex-M4, so `invoke` does not look it up for every operator.
+    #[inline(never)]
+    fn builtin(&self, index: usize) -> BuiltinOperator {
+        self.graph
+            .operator(index)
+            .map_or(BuiltinOperator::CUSTOM, |o| o.builtin())
+    }
+
+    /// The tensors operator `index` reads and writes (`None` if the model
+    /// has no such operator). Out of line so that the scratch of binding
+    /// (some 600 bytes) is not in `invoke`'s frame while the kernel runs: on
+    /// the firmware that frame is part of the deepest stack.
+    #[inline(never)]
+    fn bind(&mut self, index: usize) -> Result<Option<EvalContext<'_>>, Error> {
+        let Some(operator) = self.graph.operator(index) else {
+            return Ok(None);
+        };
+        // A stand-in: `eval` puts the operator's code into any error that
+        // names this operator (`Error::naming_op`).
+        let op = BuiltinOperator::CUSTOM;
         let mut outputs = [(0usize, 0usize); MAX_OUTPUTS];
         let op_outputs = operator.outputs();
         let output_count = op_outputs.len().min(MAX_OUTPUTS);
@@ -245,15 +274,15 @@ impl<'m, 'a> Interpreter<'m, 'a> {
                 }
             }
         };
-        let mut ctx = bind(
+        bind(
             index as u32,
             op,
             &mut *self.activations,
             PersistentBytes::Writable(&mut *self.persistent),
             outputs.get(..output_count).unwrap_or(&[]),
             (op_inputs.len(), input),
-        )?;
-        (node.eval)(node.params, &mut ctx)
+        )
+        .map(Some)
     }
 
     /// The arena range `(start, len)` of tensor `t`.

@@ -85,6 +85,11 @@ impl<'a> Table<'a> {
         self.pos == other.pos && core::ptr::eq(self.buf.as_ptr(), other.buf.as_ptr())
     }
 
+    /// The whole buffer the table lies in.
+    pub(crate) fn bytes(&self) -> &'a [u8] {
+        self.buf
+    }
+
     /// The root table of a FlatBuffer.
     pub(crate) fn root(buf: &'a [u8]) -> Result<Self, Fault> {
         let pos = follow(buf, 0)?;

@@ -51,15 +51,15 @@ mod buffer_field {
 }
 
 /// A verified `.tflite` model, borrowing the file's bytes.
+///
+/// Only the root table is kept; its vectors (subgraphs, buffers, ...) are
+/// found again on each use. Every tensor and operator view holds a copy of
+/// its model, so keeping the model small keeps them small: with the five
+/// vectors inline a `Tensor` took 148 bytes on a 32-bit target, and the
+/// parse and prepare frames on the firmware's stack held dozens of them.
 #[derive(Clone, Copy, Debug)]
 pub struct Model<'a> {
-    bytes: &'a [u8],
     root: Table<'a>,
-    operator_codes: Vector<'a>,
-    subgraphs: Vector<'a>,
-    buffers: Vector<'a>,
-    metadata: Vector<'a>,
-    signature_defs: Vector<'a>,
 }
 
 impl<'a> Model<'a> {
@@ -71,7 +71,14 @@ impl<'a> Model<'a> {
 
     /// The raw bytes of the file.
     pub fn bytes(&self) -> &'a [u8] {
-        self.bytes
+        self.root.bytes()
+    }
+
+    /// The root table's vector `id` (verified by `parse`; empty if absent).
+    fn list(&self, id: u16) -> Vector<'a> {
+        self.root
+            .vector_or_empty(id, 4)
+            .unwrap_or(Vector::EMPTY_TABLES)
     }
 
     /// The schema version (always 3 for a parsed model).
@@ -90,29 +97,29 @@ impl<'a> Model<'a> {
 
     /// Number of subgraphs (at least one).
     pub fn subgraph_count(&self) -> usize {
-        self.subgraphs.len()
+        self.list(field::SUBGRAPHS).len()
     }
 
     /// Subgraph `index`.
     pub fn subgraph(&self, index: usize) -> Option<Subgraph<'a>> {
-        let table = self.subgraphs.table(index).ok()?;
+        let table = self.list(field::SUBGRAPHS).table(index).ok()?;
         Some(Subgraph::new(*self, table))
     }
 
     /// The main subgraph (subgraph 0), the one the interpreter runs.
     pub fn main(&self) -> Subgraph<'a> {
-        let table = self.subgraphs.table(0).unwrap_or(Table::EMPTY);
+        let table = self.list(field::SUBGRAPHS).table(0).unwrap_or(Table::EMPTY);
         Subgraph::new(*self, table)
     }
 
     /// Number of entries in the operator-code table.
     pub fn operator_code_count(&self) -> usize {
-        self.operator_codes.len()
+        self.list(field::OPERATOR_CODES).len()
     }
 
     /// Entry `index` of the operator-code table.
     pub fn operator_code(&self, index: usize) -> Option<OpCode<'a>> {
-        self.operator_codes
+        self.list(field::OPERATOR_CODES)
             .table(index)
             .ok()
             .map(OpCode::from_table)
@@ -120,23 +127,23 @@ impl<'a> Model<'a> {
 
     /// Number of buffers.
     pub fn buffer_count(&self) -> usize {
-        self.buffers.len()
+        self.list(field::BUFFERS).len()
     }
 
     /// The bytes of buffer `index`: stored inline, or after the FlatBuffer
     /// through its offset and size. Empty for buffer 0 and for unknown indices.
     pub fn buffer(&self, index: usize) -> &'a [u8] {
-        let Ok(table) = self.buffers.table(index) else {
+        let Ok(table) = self.list(field::BUFFERS).table(index) else {
             return &[];
         };
-        buffer_bytes(self.bytes, table).unwrap_or(&[])
+        buffer_bytes(self.bytes(), table).unwrap_or(&[])
     }
 
     /// Metadata entries as `(name, buffer bytes)`.
     pub fn metadata(&self) -> impl Iterator<Item = (&'a str, &'a [u8])> + 'a {
-        let model = *self;
-        (0..self.metadata.len()).filter_map(move |i| {
-            let table = model.metadata.table(i).ok()?;
+        let (model, entries) = (*self, self.list(field::METADATA));
+        (0..entries.len()).filter_map(move |i| {
+            let table = entries.table(i).ok()?;
             let name = table.string(0).ok().flatten().unwrap_or("");
             let buffer = table.u32(1, 0).ok()? as usize;
             Some((name, model.buffer(buffer)))
@@ -145,12 +152,12 @@ impl<'a> Model<'a> {
 
     /// Number of signature definitions.
     pub fn signature_count(&self) -> usize {
-        self.signature_defs.len()
+        self.list(field::SIGNATURE_DEFS).len()
     }
 
     /// Signature `index`: its key and subgraph index.
     pub fn signature(&self, index: usize) -> Option<Signature<'a>> {
-        self.signature_defs
+        self.list(field::SIGNATURE_DEFS)
             .table(index)
             .ok()
             .map(|table| Signature { table })

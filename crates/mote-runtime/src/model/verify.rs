@@ -72,21 +72,20 @@ pub(super) fn model(bytes: &[u8]) -> Result<Model<'_>, Error> {
         budget: bytes.len().saturating_mul(BUDGET_PER_BYTE),
     };
     let vector = |id, name| root.vector_or_empty(id, 4).map_err(bad(at, name));
-    let model = Model {
-        bytes,
-        root,
-        operator_codes: vector(field::OPERATOR_CODES, "operator_codes")?,
-        subgraphs: vector(field::SUBGRAPHS, "subgraphs")?,
-        buffers: vector(field::BUFFERS, "buffers")?,
-        metadata: vector(field::METADATA, "metadata")?,
-        signature_defs: vector(field::SIGNATURE_DEFS, "signature_defs")?,
-    };
-    if model.subgraphs.len() == 0 {
+    // Each of the root's vectors must be well formed: `Model` finds them
+    // again on every use and then reads them as verified.
+    vector(field::OPERATOR_CODES, "operator_codes")?;
+    let subgraphs = vector(field::SUBGRAPHS, "subgraphs")?;
+    vector(field::BUFFERS, "buffers")?;
+    vector(field::METADATA, "metadata")?;
+    vector(field::SIGNATURE_DEFS, "signature_defs")?;
+    let model = Model { root };
+    if subgraphs.len() == 0 {
         return Err(Error::NoSubgraph);
     }
     buffers(&mut walk, &model)?;
     operator_codes(&mut walk, &model)?;
-    for i in 0..model.subgraphs.len() {
+    for i in 0..model.list(field::SUBGRAPHS).len() {
         subgraph(&mut walk, &model, i)?;
     }
     metadata(&mut walk, &model)?;
@@ -100,21 +99,24 @@ pub(super) fn model(bytes: &[u8]) -> Result<Model<'_>, Error> {
 }
 
 fn buffers(walk: &mut Walk<'_>, model: &Model<'_>) -> Result<(), Error> {
-    for i in 0..model.buffers.len() {
+    for i in 0..model.list(field::BUFFERS).len() {
         let at = Location::Buffer(i as u32);
         walk.spend(1, at, "buffers")?;
-        let table = model.buffers.table(i).map_err(bad(at, "buffers"))?;
+        let table = model
+            .list(field::BUFFERS)
+            .table(i)
+            .map_err(bad(at, "buffers"))?;
         buffer_bytes(walk.bytes, table).map_err(bad(at, "data"))?;
     }
     Ok(())
 }
 
 fn operator_codes(walk: &mut Walk<'_>, model: &Model<'_>) -> Result<(), Error> {
-    for i in 0..model.operator_codes.len() {
+    for i in 0..model.list(field::OPERATOR_CODES).len() {
         let at = Location::OperatorCode(i as u32);
         walk.spend(1, at, "operator_codes")?;
         let table = model
-            .operator_codes
+            .list(field::OPERATOR_CODES)
             .table(i)
             .map_err(bad(at, "operator_codes"))?;
         table
@@ -136,7 +138,10 @@ fn operator_codes(walk: &mut Walk<'_>, model: &Model<'_>) -> Result<(), Error> {
 fn subgraph(walk: &mut Walk<'_>, model: &Model<'_>, index: usize) -> Result<(), Error> {
     let at = Location::Subgraph(index as u32);
     walk.spend(1, at, "subgraphs")?;
-    let table = model.subgraphs.table(index).map_err(bad(at, "subgraphs"))?;
+    let table = model
+        .list(field::SUBGRAPHS)
+        .table(index)
+        .map_err(bad(at, "subgraphs"))?;
     table
         .string(subgraph_field::NAME)
         .map_err(bad(at, "name"))?;
@@ -179,7 +184,7 @@ fn subgraph(walk: &mut Walk<'_>, model: &Model<'_>, index: usize) -> Result<(), 
             at,
             "opcode_index",
             i64::from(code),
-            model.operator_codes.len(),
+            model.list(field::OPERATOR_CODES).len(),
         )?;
         indices(walk, op, operator::field::INPUTS, at, "inputs", count, true)?;
         indices(
@@ -323,9 +328,14 @@ fn tensor(
     let buffer = table
         .u32(tensor_field::BUFFER, 0)
         .map_err(bad(at, "buffer"))?;
-    let buffer = index_in(at, "buffer", i64::from(buffer), model.buffers.len().max(1))?;
+    let buffer = index_in(
+        at,
+        "buffer",
+        i64::from(buffer),
+        model.list(field::BUFFERS).len().max(1),
+    )?;
     let data = model
-        .buffers
+        .list(field::BUFFERS)
         .table(buffer)
         .ok()
         .map(|b| buffer_bytes(walk.bytes, b));
@@ -405,30 +415,43 @@ fn quantization(
 }
 
 fn metadata(walk: &mut Walk<'_>, model: &Model<'_>) -> Result<(), Error> {
-    for i in 0..model.metadata.len() {
+    for i in 0..model.list(field::METADATA).len() {
         let at = Location::Metadata(i as u32);
         walk.spend(1, at, "metadata")?;
-        let table = model.metadata.table(i).map_err(bad(at, "metadata"))?;
+        let table = model
+            .list(field::METADATA)
+            .table(i)
+            .map_err(bad(at, "metadata"))?;
         table.string(0).map_err(bad(at, "name"))?;
         let buffer = table.u32(1, 0).map_err(bad(at, "buffer"))?;
-        index_in(at, "buffer", i64::from(buffer), model.buffers.len())?;
+        index_in(
+            at,
+            "buffer",
+            i64::from(buffer),
+            model.list(field::BUFFERS).len(),
+        )?;
     }
     Ok(())
 }
 
 fn signature_defs(walk: &mut Walk<'_>, model: &Model<'_>) -> Result<(), Error> {
-    for i in 0..model.signature_defs.len() {
+    for i in 0..model.list(field::SIGNATURE_DEFS).len() {
         let at = Location::SignatureDef(i as u32);
         walk.spend(1, at, "signature_defs")?;
         let table = model
-            .signature_defs
+            .list(field::SIGNATURE_DEFS)
             .table(i)
             .map_err(bad(at, "signature_defs"))?;
         table.string(2).map_err(bad(at, "signature_key"))?;
         let sub = table.u32(4, 0).map_err(bad(at, "subgraph_index"))?;
-        let sub = index_in(at, "subgraph_index", i64::from(sub), model.subgraphs.len())?;
+        let sub = index_in(
+            at,
+            "subgraph_index",
+            i64::from(sub),
+            model.list(field::SUBGRAPHS).len(),
+        )?;
         let count = model
-            .subgraphs
+            .list(field::SUBGRAPHS)
             .table(sub)
             .and_then(|s| s.vector_or_empty(subgraph_field::TENSORS, 4))
             .map_err(bad(at, "subgraph_index"))?
