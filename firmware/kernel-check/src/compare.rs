@@ -1,0 +1,78 @@
+//! One case through the reference and the DSP kernel: the reference writes
+//! `want`; `got` is first filled with the complement of every wanted byte
+//! (so a byte the kernel leaves unwritten differs) and followed by guard
+//! bytes (so a write past the output shows); the kernel's answer (ran or
+//! declined) must be the expected one.
+
+/// Output bytes of the largest case.
+pub const MAX_OUTPUT: usize = 24 * 1024;
+/// Guard bytes after the output.
+const GUARD: usize = 16;
+/// What the guard bytes hold.
+const GUARD_BYTE: i8 = 0x5a;
+
+/// The two output buffers.
+pub struct Outputs {
+    want: [i8; MAX_OUTPUT],
+    got: [i8; MAX_OUTPUT + GUARD],
+}
+
+/// How a case went.
+pub enum Verdict {
+    /// The kernel ran and wrote the reference's bytes.
+    Equal,
+    /// The kernel declined, as expected.
+    Declined,
+    /// The kernel declined (`false`) or ran (`true`) against the expectation.
+    Ran(bool),
+    /// Output byte `at` differs.
+    Byte { at: usize, got: i8, want: i8 },
+    /// The kernel wrote guard byte `at` past the output's `n` bytes.
+    Guard { at: usize },
+}
+
+impl Outputs {
+    /// Empty buffers.
+    pub const fn new() -> Self {
+        Outputs {
+            want: [0; MAX_OUTPUT],
+            got: [0; MAX_OUTPUT + GUARD],
+        }
+    }
+
+    /// Runs one case of `n` output bytes (at most [`MAX_OUTPUT`]).
+    pub fn compare(
+        &mut self,
+        n: usize,
+        expect: bool,
+        reference: impl FnOnce(&mut [i8]),
+        kernel: impl FnOnce(&mut [i8]) -> bool,
+    ) -> Verdict {
+        let (want, got) = (&mut self.want[..n], &mut self.got[..n + GUARD]);
+        if expect {
+            reference(want);
+        }
+        for (g, w) in got.iter_mut().zip(want.iter()) {
+            *g = !*w;
+        }
+        got[n..].fill(GUARD_BYTE);
+        let ran = kernel(&mut got[..n]);
+        if ran != expect {
+            return Verdict::Ran(ran);
+        }
+        if !ran {
+            return Verdict::Declined;
+        }
+        if let Some(at) = (0..n).find(|&i| got[i] != want[i]) {
+            return Verdict::Byte {
+                at,
+                got: got[at],
+                want: want[at],
+            };
+        }
+        if let Some(at) = (n..n + GUARD).find(|&i| got[i] != GUARD_BYTE) {
+            return Verdict::Guard { at };
+        }
+        Verdict::Equal
+    }
+}
