@@ -1,8 +1,11 @@
 //! One case through the reference and the DSP kernel: the reference writes
 //! `want`; `got` is first filled with the complement of every wanted byte
 //! (so a byte the kernel leaves unwritten differs) and followed by guard
-//! bytes (so a write past the output shows); the kernel's answer (ran or
-//! declined) must be the expected one.
+//! bytes (so a write past the output shows), and starts 0 to 3 bytes past
+//! a word; the kernel's answer (ran or declined) must be the expected one.
+
+use crate::rng::Rng;
+use crate::tensors::Aligned;
 
 /// Output bytes of the largest case.
 pub const MAX_OUTPUT: usize = 24 * 1024;
@@ -14,7 +17,10 @@ const GUARD_BYTE: i8 = 0x5a;
 /// The two output buffers.
 pub struct Outputs {
     want: [i8; MAX_OUTPUT],
-    got: [i8; MAX_OUTPUT + GUARD],
+    got: Aligned<{ 3 + MAX_OUTPUT + GUARD }>,
+    /// Where the kernel's output starts in its buffer (0 to 3 bytes past a
+    /// word).
+    pub at: usize,
 }
 
 /// How a case went.
@@ -36,19 +42,26 @@ impl Outputs {
     pub const fn new() -> Self {
         Outputs {
             want: [0; MAX_OUTPUT],
-            got: [0; MAX_OUTPUT + GUARD],
+            got: Aligned([0; 3 + MAX_OUTPUT + GUARD]),
+            at: 0,
         }
     }
 
-    /// Runs one case of `n` output bytes (at most [`MAX_OUTPUT`]).
+    /// Runs one case of `n` output bytes (at most [`MAX_OUTPUT`]), the
+    /// kernel's output at a random offset.
     pub fn compare(
         &mut self,
+        rng: &mut Rng,
         n: usize,
         expect: bool,
         reference: impl FnOnce(&mut [i8]),
         kernel: impl FnOnce(&mut [i8]) -> bool,
     ) -> Verdict {
-        let (want, got) = (&mut self.want[..n], &mut self.got[..n + GUARD]);
+        self.at = rng.usize(0, 3);
+        let (want, got) = (
+            &mut self.want[..n],
+            &mut self.got.0[self.at..self.at + n + GUARD],
+        );
         if expect {
             reference(want);
         }

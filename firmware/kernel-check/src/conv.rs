@@ -147,9 +147,10 @@ pub fn case(
     } else {
         taken.add(Path::ConvDeclined);
     }
-    let (x, f, b) = (&t.input[..input], &t.filter[..filter], &t.bias[..bias]);
+    let (x, f, b) = t.operands(input, filter, bias);
     let r = q.requant();
     let verdict = outs.compare(
+        rng,
         output,
         expect,
         |want| conv_2d::conv_i8_reference(&params, &r, x, f, b, want),
@@ -157,7 +158,7 @@ pub fn case(
     );
     let ok = matches!(verdict, Verdict::Equal | Verdict::Declined);
     if !ok && report {
-        crate::describe("CONV_2D", &verdict, &w, &q, &t.bias[..bias]);
+        crate::describe("CONV_2D", &verdict, &w, &q, b);
     }
     ok
 }

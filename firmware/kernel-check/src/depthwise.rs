@@ -147,7 +147,7 @@ pub fn case(
         has_bias: bias > 0,
         kind: ConvKind::Float32 { range: (0.0, 0.0) },
     };
-    let (x, f, b) = (&t.input[..input], &t.filter[..filter], &t.bias[..bias]);
+    let (x, f, b) = t.operands(input, filter, bias);
     let runs = multiplier == 1 && quant::offset_fits(q.input_offset);
     let expect = runs && (!groups || group_shape(&w));
     if !runs {
@@ -166,6 +166,7 @@ pub fn case(
     }
     let r = q.requant();
     let verdict = outs.compare(
+        rng,
         output,
         expect,
         |want| depthwise_conv_2d::depthwise_conv_i8(&params, &r, x, f, b, want),

@@ -82,13 +82,10 @@ pub fn case(
     } else {
         taken.add(Path::FcDeclined);
     }
-    let (x, f, b) = (
-        &t.input[..batches * depth],
-        &t.filter[..units * depth],
-        &t.bias[..bias],
-    );
+    let (x, f, b) = t.operands(batches * depth, units * depth, bias);
     let r = q.requant();
     let verdict = outs.compare(
+        rng,
         batches * units,
         expect,
         |want| fully_connected::fully_connected_i8(&params, &r, x, f, b, want),

@@ -135,7 +135,11 @@ fn main() -> ! {
         };
         if !ok {
             if report {
-                say(format_args!("  (case {case} of seed {SEED})"));
+                let (x, f) = tensors.at;
+                let o = outputs.at;
+                say(format_args!(
+                    "  (case {case} of seed {SEED}; input, filter and output {x}, {f}, {o} bytes past a word)"
+                ));
             }
             mismatches += 1;
         }

@@ -13,30 +13,47 @@ pub const MAX_FILTER: usize = 32 * 1024;
 /// Multiply-accumulates of the largest case (keeps a case's time on QEMU short).
 pub const MAX_MACS: usize = 300_000;
 
+/// Bytes starting at a word boundary.
+#[repr(align(4))]
+pub struct Aligned<const N: usize>(pub [i8; N]);
+
 /// A case's operands.
 pub struct Tensors {
-    /// The input tensor.
-    pub input: [i8; MAX_INPUT],
-    /// The filter (weights).
-    pub filter: [i8; MAX_FILTER],
+    input: Aligned<{ MAX_INPUT + 3 }>,
+    filter: Aligned<{ MAX_FILTER + 3 }>,
     /// The bias, one per output channel.
     pub bias: [i32; MAX_CHANNELS],
+    /// Where the case's input and filter start in their buffers: 0 to 3
+    /// bytes past a word, as tensors in an arena may.
+    pub at: (usize, usize),
 }
 
 impl Tensors {
     /// Zeros.
     pub const fn new() -> Self {
         Tensors {
-            input: [0; MAX_INPUT],
-            filter: [0; MAX_FILTER],
+            input: Aligned([0; MAX_INPUT + 3]),
+            filter: Aligned([0; MAX_FILTER + 3]),
             bias: [0; MAX_CHANNELS],
+            at: (0, 0),
         }
     }
 
-    /// Fills the first `input` and `filter` bytes with random tensors.
+    /// Places an input of `input` bytes and a filter of `filter` bytes at
+    /// random offsets and fills them with random tensors.
     pub fn fill(&mut self, rng: &mut Rng, input: usize, filter: usize) {
-        rng.fill(&mut self.input[..input]);
-        rng.fill(&mut self.filter[..filter]);
+        self.at = (rng.usize(0, 3), rng.usize(0, 3));
+        rng.fill(&mut self.input.0[self.at.0..self.at.0 + input]);
+        rng.fill(&mut self.filter.0[self.at.1..self.at.1 + filter]);
+    }
+
+    /// The input, filter and bias of the case [`Tensors::fill`] drew.
+    pub fn operands(&self, input: usize, filter: usize, bias: usize) -> (&[i8], &[i8], &[i32]) {
+        (
+            &self.input.0[self.at.0..self.at.0 + input],
+            &self.filter.0[self.at.1..self.at.1 + filter],
+            &self.bias[..bias],
+        )
     }
 }
 
