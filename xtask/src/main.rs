@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         Some("kernel-check") => kernel_check::run(args.get(1..).unwrap_or(&[])),
         _ => {
             eprintln!(
-                "usage: cargo xtask firmware | device-report [--write] | kernel-check [--cases N]"
+                "usage: cargo xtask firmware | device-report [--write] | kernel-check [--cases N] [--seed S]"
             );
             return ExitCode::from(2);
         }
