@@ -82,7 +82,7 @@ pub fn describe_verdict(verdict: &Verdict, channels: usize) {
             at % channels.max(1)
         )),
         Verdict::Guard { at } => say(format_args!(
-            "  the kernel wrote byte {at}, past the output"
+            "  the kernel wrote byte {at} of the output, outside it (counted from its start)"
         )),
         Verdict::Equal | Verdict::Declined => {}
     }
