@@ -9,12 +9,16 @@
 //! cargo xtask firmware --budget MODEL FLASH RAM
 //!                                   link MODEL's firmware (opt-level z) for a chip of
 //!                                   FLASH/RAM bytes (e.g. 32K 4K), run it, check outputs
+//! cargo xtask kernel-check [--cases N] [--seed S]
+//!                                   the Cortex-M4 DSP kernels against the reference kernels
+//!                                   on N random cases on QEMU (firmware/kernel-check)
 //! ```
 //!
 //! `MOTE_FIRMWARE_MODELS=a,b` limits either to those models of models.txt.
 
 mod elf;
 mod firmware;
+mod kernel_check;
 
 use std::process::ExitCode;
 
@@ -32,8 +36,11 @@ fn main() -> ExitCode {
             }
         },
         Some("device-report") => firmware::check(true, args.iter().any(|a| a == "--write")),
+        Some("kernel-check") => kernel_check::run(args.get(1..).unwrap_or(&[])),
         _ => {
-            eprintln!("usage: cargo xtask firmware | device-report [--write]");
+            eprintln!(
+                "usage: cargo xtask firmware | device-report [--write] | kernel-check [--cases N] [--seed S]"
+            );
             return ExitCode::from(2);
         }
     };

@@ -52,4 +52,8 @@ pub use model::{BuiltinOperator, Model, Shape, Tensor, TensorType};
 pub use interpreter::{Element, Interpreter};
 pub use ops::OpResolver;
 
+/// The Cortex-M4 kernels' entry points for `firmware/kernel-check` (not an API).
+#[cfg(mote_dsp)]
+#[doc(hidden)]
+pub use arch::check;
 pub use arch::kernels;

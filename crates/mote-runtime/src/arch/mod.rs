@@ -16,6 +16,9 @@
 //! target-cpu=x86-64-v3` or `native`); without AVX2, the portable kernels of
 //! `ops`.
 
+#[cfg(mote_dsp)]
+#[doc(hidden)]
+pub mod check;
 #[cfg(any(test, mote_dsp))]
 mod conv_2d;
 #[cfg(mote_dsp)]

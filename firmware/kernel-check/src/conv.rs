@@ -1,0 +1,164 @@
+//! CONV_2D cases: random shapes (1x1 to 5x5 filters, strides 1 to 3,
+//! padding, dilation, channel counts across the 4-byte words and the
+//! 640-byte buffers' edges), through `check::conv_2d_i8` against
+//! `ops::conv_2d::conv_i8_reference`.
+
+use mote_runtime::check;
+use mote_runtime::ops::conv_2d::{self, Conv2dParams, ConvKind, Window};
+
+use crate::compare::{Outputs, Verdict, MAX_OUTPUT};
+use crate::quant::{self, Quant};
+use crate::rng::Rng;
+use crate::tally::{Path, Taken};
+use crate::tensors::{self, Tensors, MAX_FILTER, MAX_INPUT, MAX_MACS};
+
+/// Bytes `two_wide` and `one_wide` widen (`gemm::WIDE`, `gemm::ONE_WIDE`).
+const WIDE: usize = 640;
+
+fn random_window(rng: &mut Rng) -> Window {
+    loop {
+        let in_depth = match rng.next() % 10 {
+            0..=4 => rng.usize(1, 16),
+            5 | 6 => 4 * rng.usize(1, 10),
+            7 => rng.usize(17, 40),
+            _ => 4 * rng.usize(15, 24),
+        };
+        let most = if rng.one_in(4) { 32 } else { 12 };
+        let out_depth = rng.usize(1, most);
+        let filter = if rng.one_in(3) {
+            (1, 1)
+        } else {
+            (rng.usize(1, 5), rng.usize(1, 5))
+        };
+        let dilation = if rng.one_in(5) {
+            (rng.usize(1, 3), rng.usize(1, 2))
+        } else {
+            (1, 1)
+        };
+        let pad = (rng.usize(0, filter.0), rng.usize(0, filter.1));
+        let w = tensors::window(
+            rng.usize(1, 2),
+            (rng.usize(1, 10), rng.usize(1, 10)),
+            (in_depth, out_depth),
+            filter,
+            (rng.usize(1, 3), rng.usize(1, 3)),
+            dilation,
+            if rng.one_in(3) { (0, 0) } else { pad },
+        );
+        let (input, output, macs) = tensors::sizes(&w, in_depth);
+        let filter = out_depth * w.filter_height * w.filter_width * in_depth;
+        if input <= MAX_INPUT && filter <= MAX_FILTER && output <= MAX_OUTPUT && macs <= MAX_MACS {
+            return w;
+        }
+    }
+}
+
+/// The filter taps an output pixel uses, as `arch::conv_2d` finds them:
+/// (first tap's offset in a filter, rows, bytes per row).
+fn runs(w: &Window, oy: usize, ox: usize) -> (usize, usize, usize) {
+    let (y_first, y_end, _) = w.rows(oy);
+    let (x_first, x_end, _) = w.columns(ox);
+    if y_end == y_first || x_end == x_first {
+        return (0, 0, 0);
+    }
+    let d = w.in_depth;
+    (
+        (y_first * w.filter_width + x_first) * d,
+        y_end - y_first,
+        (x_end - x_first) * d,
+    )
+}
+
+/// The branches `gemm::Gemm::run` takes: neighbouring pixels with equal
+/// runs go in pairs, the others alone.
+fn paths(w: &Window, taken: &mut Taken) {
+    let size = w.filter_height * w.filter_width * w.in_depth;
+    let pair = |(_, rows, len): (usize, usize, usize), taken: &mut Taken| {
+        if len != 0 && len.is_multiple_of(4) && rows * len <= WIDE {
+            if w.out_depth >= 2 {
+                taken.add(Path::ConvPairWide);
+            }
+            if !w.out_depth.is_multiple_of(2) {
+                taken.add(Path::ConvPairWideOdd);
+            }
+        } else {
+            taken.add(Path::ConvPair);
+        }
+    };
+    let single = |taken: &mut Taken| {
+        if size != 0 && size.is_multiple_of(4) && size <= WIDE {
+            if w.out_depth >= 4 {
+                taken.add(Path::ConvSingleWide);
+            }
+            if !w.out_depth.is_multiple_of(4) {
+                taken.add(Path::ConvSingleWideTail);
+            }
+        } else {
+            taken.add(Path::ConvSingle);
+        }
+    };
+    let mut pending = None;
+    for _ in 0..w.batches {
+        for oy in 0..w.out_height {
+            for ox in 0..w.out_width {
+                let r = runs(w, oy, ox);
+                match pending.take() {
+                    Some(a) if a == r => pair(r, taken),
+                    Some(_) => {
+                        single(taken);
+                        pending = Some(r);
+                    }
+                    None => pending = Some(r),
+                }
+            }
+        }
+    }
+    if pending.is_some() {
+        single(taken);
+    }
+}
+
+/// Runs one random case; on a difference with `report`, describes it.
+pub fn case(
+    rng: &mut Rng,
+    t: &mut Tensors,
+    outs: &mut Outputs,
+    taken: &mut Taken,
+    report: bool,
+) -> bool {
+    let w = random_window(rng);
+    let q = {
+        let wild = rng.one_in(2);
+        Quant::random(rng, w.out_depth, wild)
+    };
+    let (input, output, _) = tensors::sizes(&w, w.in_depth);
+    let filter = w.out_depth * w.filter_height * w.filter_width * w.in_depth;
+    t.fill(rng, input, filter);
+    let bias = quant::bias(rng, &mut t.bias, w.out_depth, 0);
+    let params = Conv2dParams {
+        window: w,
+        filter_depth: w.in_depth,
+        has_bias: bias > 0,
+        kind: ConvKind::Float32 { range: (0.0, 0.0) },
+    };
+    let expect = w.dilation_width == 1 && quant::offset_fits(q.input_offset);
+    if expect {
+        paths(&w, taken);
+    } else {
+        taken.add(Path::ConvDeclined);
+    }
+    let (x, f, b) = t.operands(input, filter, bias);
+    let r = q.requant();
+    let verdict = outs.compare(
+        rng,
+        output,
+        expect,
+        |want| conv_2d::conv_i8_reference(&params, &r, x, f, b, want),
+        |got| check::conv_2d_i8(&params, &r, x, f, b, got),
+    );
+    let ok = matches!(verdict, Verdict::Equal | Verdict::Declined);
+    if !ok && report {
+        crate::describe("CONV_2D", &verdict, &w, &q, b);
+    }
+    ok
+}

@@ -1,0 +1,114 @@
+//! The kernel paths a case takes, counted per path: what the DSP kernels'
+//! own conditions (in `mote-runtime/src/arch`) select for the case's shape
+//! and scales. Whether a kernel ran at all is the entry point's answer,
+//! checked against [`crate::compare`]'s expectation; which of its branches
+//! ran is worked out here from the same conditions, so a run that never
+//! reaches a branch (an asm loop among them) fails the check.
+
+/// One branch of a kernel.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+pub enum Path {
+    /// CONV_2D pixel pairs, inputs widened once: the `dot_2x2_wide` asm loop.
+    ConvPairWide,
+    /// ... with an odd channel count: the last channel's `dot_2x1_wide`.
+    ConvPairWideOdd,
+    /// Pixel pairs whose runs are not whole words or exceed 640 bytes: `dot_2x2`.
+    ConvPair,
+    /// Single pixels over their widened window, 4 channels per `dot_4_rows_wide` asm loop.
+    ConvSingleWide,
+    /// ... the last `channels % 4` by `dot_1_row_wide`.
+    ConvSingleWideTail,
+    /// Single pixels whose filter is not whole words or exceeds 640 bytes: `dot_1x4`/`dot_1x1`.
+    ConvSingle,
+    /// Horizontal dilation or an offset past 16 bits: the kernel declines.
+    ConvDeclined,
+    /// DEPTHWISE_CONV_2D channel groups, short requantization, full int8 range (`ssat`).
+    DepthwiseGroupsFastFull,
+    /// ... short requantization, narrower range.
+    DepthwiseGroupsFast,
+    /// ... the general requantization.
+    DepthwiseGroupsGeneral,
+    /// A 3x3 case the group kernel declines (rows past its strip, depth not a multiple of 4).
+    DepthwiseGroupsDeclined,
+    /// The per-pixel loop, 4 channels per pass.
+    DepthwisePixels,
+    /// ... the last `depth % 4` channels one by one.
+    DepthwisePixelsTail,
+    /// A depth multiplier other than 1 or an offset past 16 bits: declined.
+    DepthwiseDeclined,
+    /// FULLY_CONNECTED rows of up to 64 bytes (the small buffer).
+    FcSmall,
+    /// Rows of 68 to 640 bytes.
+    FcLarge,
+    /// 4 units per `dot_4_rows_wide` asm loop.
+    FcUnits4,
+    /// The last `units % 4` by `dot_1_row_wide`.
+    FcUnitTail,
+    /// One scale in `requant::Fixed`'s case (folded requantization).
+    FcFixed,
+    /// Per-unit scales, or one outside `Fixed`'s case.
+    FcGeneral,
+    /// Depth not a multiple of 4, past 640, or an offset past 16 bits: declined.
+    FcDeclined,
+}
+
+/// Every path, in [`Path`]'s order, with its printed name.
+pub const PATHS: [&str; 21] = [
+    "conv_2d pairs widened (asm dot_2x2_wide)",
+    "conv_2d pairs widened, odd channel",
+    "conv_2d pairs",
+    "conv_2d single widened (asm dot_4_rows_wide)",
+    "conv_2d single widened, channel tail",
+    "conv_2d single",
+    "conv_2d declined",
+    "depthwise groups, short requant, full range (asm taps, ssat)",
+    "depthwise groups, short requant",
+    "depthwise groups, general requant",
+    "depthwise groups declined",
+    "depthwise pixels",
+    "depthwise pixels, channel tail",
+    "depthwise declined",
+    "fully_connected small rows",
+    "fully_connected large rows",
+    "fully_connected 4 units (asm dot_4_rows_wide)",
+    "fully_connected unit tail",
+    "fully_connected folded requant",
+    "fully_connected general requant",
+    "fully_connected declined",
+];
+
+/// The paths one case took.
+#[derive(Clone, Copy, Default)]
+pub struct Taken(u32);
+
+impl Taken {
+    /// Marks `path` taken.
+    pub fn add(&mut self, path: Path) {
+        self.0 |= 1 << path as u32;
+    }
+}
+
+/// Cases per path.
+pub struct Tally {
+    /// Indexed as [`PATHS`].
+    pub cases: [u32; PATHS.len()],
+}
+
+impl Tally {
+    /// No case yet.
+    pub const fn new() -> Self {
+        Tally {
+            cases: [0; PATHS.len()],
+        }
+    }
+
+    /// Counts the paths of one case.
+    pub fn count(&mut self, taken: Taken) {
+        for (i, n) in self.cases.iter_mut().enumerate() {
+            if taken.0 & (1 << i) != 0 {
+                *n += 1;
+            }
+        }
+    }
+}
