@@ -271,15 +271,22 @@ fn fully_connected_matches_reference() {
     let mut rng = Rng(3);
     let chunk = super::fully_connected::CHUNK;
     for case in 0..600 {
-        // Now and then rows near the longest the kernel takes, else short
-        // ones; now and then a depth it declines (longer, or not a multiple
-        // of 4).
-        let depth = match case % 5 {
+        // Now and then rows near the longest one widening takes, or longer
+        // (chunked; micro_speech's are 4,000), else short ones; now and then
+        // a depth it declines (not a multiple of 4, or long rows over units
+        // that are not in fours).
+        let depth = match case % 7 {
             0 => 4 * rng.usize(chunk / 4 - 8, chunk / 4 + 2),
             1 => 4 * rng.usize(15, 50),
+            2 if case % 3 == 0 => 4000,
+            2 => 4 * rng.usize(chunk / 4 + 1, 3 * chunk / 4 + 1),
             _ => 4 * rng.usize(1, 18),
         } - usize::from(case % 16 == 3) * rng.usize(1, 3);
-        let (batches, units) = (rng.usize(1, 3), rng.usize(1, 13));
+        let units = match rng.next() % 3 {
+            0 => rng.usize(1, 13),
+            _ => 4 * rng.usize(1, 3),
+        };
+        let batches = rng.usize(1, 3);
         let params = FullyConnectedParams {
             batches,
             depth,
@@ -303,8 +310,8 @@ fn fully_connected_matches_reference() {
         );
         assert_eq!(
             ran,
-            depth.is_multiple_of(4) && depth <= chunk,
-            "case {case}: depth {depth}"
+            depth.is_multiple_of(4) && (depth <= chunk || units.is_multiple_of(4)),
+            "case {case}: depth {depth} units {units}"
         );
         if ran {
             assert_eq!(got, want, "case {case}: depth {depth} units {units}");
