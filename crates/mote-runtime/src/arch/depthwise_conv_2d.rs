@@ -1,13 +1,16 @@
-//! DEPTHWISE_CONV_2D (int8, depth multiplier 1): undilated 3x3 filters over
-//! channels in fours run `depthwise_groups` (a group of channels over all
-//! pixels, inputs widened once into a padded strip); other shapes run here,
-//! one pixel at a time, four channels per pass, each tap's four inputs widened with their offset
-//! by two `sxtab16` and multiplied into four accumulators by
-//! `smlabb`/`smlatt`. Returns `false`
-//! (the caller then runs the reference) for what it does not cover (depth multiplier other
-//! than 1, short tensors, an offset whose sums leave 16 bits).
+//! DEPTHWISE_CONV_2D (int8): one input channel with any depth multiplier
+//! runs `depthwise_as_conv` (CONV_2D's blocked kernel); with depth multiplier
+//! 1, undilated 3x3 filters over channels in fours run `depthwise_groups` (a
+//! group of channels over all pixels, inputs widened once into a padded
+//! strip); other shapes run here, one pixel at a time, four channels per
+//! pass, each tap's four inputs widened with their offset by two `sxtab16`
+//! and multiplied into four accumulators by `smlabb`/`smlatt`. Returns
+//! `false` (the caller then runs the reference) for what it does not cover
+//! (a depth multiplier other than 1 over more than one input channel, short
+//! tensors, an offset whose sums leave 16 bits).
 
 use super::conv_2d::offset_fits;
+use super::depthwise_as_conv::depthwise_as_conv;
 use super::depthwise_groups::depthwise_groups;
 use super::dot::{load, packed};
 use super::requant::Scales;
@@ -28,8 +31,10 @@ pub fn depthwise_conv_i8(
     let w = params.window;
     let depth = w.out_depth;
     let off = quant.input_offset;
-    if params.depth_multiplier != 1
-        || depth == 0
+    if params.depth_multiplier != 1 {
+        return depthwise_as_conv(params, quant, input, filter, bias, output);
+    }
+    if depth == 0
         || w.in_depth != depth
         || !offset_fits(off)
         || input.len() < w.batches * w.in_height * w.in_width * depth

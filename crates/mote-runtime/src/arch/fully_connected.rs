@@ -3,10 +3,13 @@
 //! once to 16-bit halves with its offset added, into a stack buffer; the
 //! units then go four at a time through `simd::dot_4_rows_wide` (one `asm!`
 //! loop on Cortex-M4, 23 instructions per 16 MACs), the last `units % 4` one
-//! at a time; a single scale takes `requant::Fixed`. Returns `false`
-//! (nothing written) for a depth that is not a multiple of 4 or longer than
-//! [`CHUNK`], an input offset whose sums leave 16 bits or tensors shorter
-//! than the shapes (a bias shorter than the units included); the caller then runs the reference.
+//! at a time; a single scale takes `requant::Fixed`. Rows longer than
+//! [`CHUNK`] (units in fours) run `long_rows`, in a frame of its own: per
+//! group of 4 units the row is widened a chunk at a time. Returns `false`
+//! (nothing written) for a depth that is not a multiple of 4, rows longer
+//! than [`CHUNK`] over units not in fours, an input offset whose sums leave
+//! 16 bits or tensors shorter than the shapes (a bias shorter than the units
+//! included); the caller then runs the reference.
 
 use core::mem::MaybeUninit;
 
@@ -17,8 +20,8 @@ use super::simd::{dot_4_rows_wide, sxtab16, sxtab16_ror8};
 use crate::ops::fully_connected::FullyConnectedParams;
 use crate::ops::per_channel::Requant;
 
-/// The longest input row the kernel takes (a multiple of 4), widened once
-/// for all units into twice this in stack bytes.
+/// The longest input row widened once for all units (a multiple of 4),
+/// into twice this in stack bytes; longer rows go in chunks of this.
 pub const CHUNK: usize = 640;
 
 /// Rows up to this long are widened into a `SMALL / 2`-word buffer.
@@ -56,7 +59,7 @@ pub fn fully_connected_i8(
     let offset = quant.input_offset;
     if depth == 0
         || !depth.is_multiple_of(4)
-        || depth > CHUNK
+        || (depth > CHUNK && !units.is_multiple_of(4))
         || !offset_fits(offset)
         || input.len() < params.batches.saturating_mul(depth)
         || weights.len() < units.saturating_mul(depth)
@@ -70,10 +73,57 @@ pub fn fully_connected_i8(
     let operands = (params, quant, input, weights, bias, output);
     if depth <= SMALL {
         with_buffer::<{ SMALL / 2 }>(operands);
-    } else {
+    } else if depth <= CHUNK {
         with_buffer::<{ CHUNK / 2 }>(operands);
+    } else {
+        long_rows(operands);
     }
     true
+}
+
+/// Rows longer than [`CHUNK`] (micro_speech's 4,000), units in fours (the
+/// caller checked every bound): per group of 4 units, the row widened
+/// [`CHUNK`] bytes at a time into a stack buffer, each chunk dotted with
+/// the group's weights. Its own frame, beside [`with_buffer`]'s: the short
+/// rows' loop and stack stay as they are.
+#[inline(never)]
+fn long_rows(operands: Operands<'_, '_>) {
+    let mut buf = [MaybeUninit::<u32>::uninit(); CHUNK / 2];
+    let (params, quant, input, weights, bias, output) = operands;
+    let (depth, units) = (params.depth, params.units);
+    // Uninitialized: `widen` writes every word the dot products read.
+    let wide = buf.as_mut_ptr().cast::<u32>();
+    for b in 0..params.batches {
+        let row = input.as_ptr().wrapping_add(b * depth);
+        let mut c = 0;
+        while c < units {
+            let mut acc = [0; 4];
+            let mut k = 0;
+            while k < depth {
+                let steps = (depth - k).min(CHUNK) / 4;
+                let w = weights.as_ptr().wrapping_add(c * depth + k);
+                // SAFETY: row `b` < batches holds `depth` input bytes (the
+                // caller checked the input's length), of which bytes
+                // k..k + 4 * steps <= depth (depth and k are multiples of 4,
+                // so steps >= 1) widen into 2 * steps <= CHUNK / 2 words;
+                // units c..c + 4 <= units (a multiple of 4) have `depth`
+                // weights each from `u * depth` on, of which the same bytes
+                // are read.
+                unsafe {
+                    widen(row.add(k), steps, quant.input_offset, wide);
+                    acc = dot_4_rows_wide(wide, w, depth, steps, acc);
+                }
+                k += 4 * steps;
+            }
+            for (unit, &a) in (c..).zip(acc.iter()) {
+                let a = a.wrapping_add(bias.get(unit).copied().unwrap_or(0));
+                if let Some(o) = output.get_mut(b * units + unit) {
+                    *o = quant.apply(a, unit);
+                }
+            }
+            c += 4;
+        }
+    }
 }
 
 /// The operands of [`rows`].

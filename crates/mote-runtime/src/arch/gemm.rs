@@ -301,19 +301,34 @@ impl Gemm<'_> {
             }
         }
         let wide = wide.cast_const();
+        // Whole filter rows are consecutive in the filter as in `wide`: one
+        // run of all of them.
+        let one_run = rows == 1 || len == self.filter_step;
+        let (rows, len) = if one_run {
+            (1, rows * len)
+        } else {
+            (rows, len)
+        };
         let mut pairs_a = out_a.chunks_exact_mut(2);
         let mut pairs_b = out_b.chunks_exact_mut(2);
         let mut c = 0;
         let out = &s.output;
         for (oa, ob) in (&mut pairs_a).zip(&mut pairs_b) {
             let mut acc = [0i32; 4];
-            for r in 0..rows {
-                let x = wide.wrapping_add(r * len);
-                let w = [self.w(runs, c, r), self.w(runs, c + 1, r)];
-                // SAFETY: as for `widen` above (`len` a nonzero multiple of
-                // 4, the words aligned); `inside` proved run `r` of channels
-                // `c`, `c + 1` (< out_a.len()) in bounds.
-                unsafe { acc = dot_2x2_wide(x, w, len, acc) };
+            if one_run {
+                let w = [self.w(runs, c, 0), self.w(runs, c + 1, 0)];
+                // SAFETY: as below, for the one merged run (runs 0 to
+                // rows - 1, consecutive, each proved by `inside`).
+                unsafe { acc = dot_2x2_wide(wide, w, len, acc) };
+            } else {
+                for r in 0..rows {
+                    let x = wide.wrapping_add(r * len);
+                    let w = [self.w(runs, c, r), self.w(runs, c + 1, r)];
+                    // SAFETY: as for `widen` above (`len` a nonzero multiple
+                    // of 4, the words aligned); `inside` proved run `r` of
+                    // channels `c`, `c + 1` (< out_a.len()) in bounds.
+                    unsafe { acc = dot_2x2_wide(x, w, len, acc) };
+                }
             }
             let [ac, ad, bc, bd] = acc;
             if let ([oa0, oa1], [ob0, ob1]) = (oa, ob) {

@@ -24,6 +24,8 @@ mod conv_2d;
 #[cfg(mote_dsp)]
 mod cortex_m4;
 #[cfg(any(test, mote_dsp))]
+mod depthwise_as_conv;
+#[cfg(any(test, mote_dsp))]
 mod depthwise_conv_2d;
 #[cfg(any(test, mote_dsp))]
 mod depthwise_groups;
@@ -83,8 +85,8 @@ pub fn kernels() -> &'static str {
 #[inline]
 pub fn conv_i8(p: &Conv2dParams, q: &Requant<'_>, x: &[i8], w: &[i8], b: &[i32], out: &mut [i8]) {
     #[cfg(mote_dsp)]
-    if conv_2d::conv_i8(p, q, x, w, b, out) {
-        return;
+    if !conv_2d::conv_i8(p, q, x, w, b, out) {
+        conv_reference(p, q, x, w, b, out);
     }
     #[cfg(all(target_arch = "x86_64", not(feature = "reference-kernels")))]
     // SAFETY: the CPU has AVX-VNNI (asked by `avx_vnni()`), which the kernel needs.
@@ -96,7 +98,16 @@ pub fn conv_i8(p: &Conv2dParams, q: &Requant<'_>, x: &[i8], w: &[i8], b: &[i32],
     if x86_64::avx2() && unsafe { x86_64::conv_i8(p, q, x, w, b, out) } {
         return;
     }
+    #[cfg(not(mote_dsp))]
     ops::conv_2d::conv_i8(p, q, x, w, b, out);
+}
+
+/// The reference CONV_2D out of line: its stack buffers (4.6 KB on a 32-bit
+/// target) are then no part of the frame the blocked kernel runs under.
+#[cfg(mote_dsp)]
+#[inline(never)]
+fn conv_reference(p: &Conv2dParams, q: &Requant<'_>, x: &[i8], w: &[i8], b: &[i32], o: &mut [i8]) {
+    ops::conv_2d::conv_i8(p, q, x, w, b, o);
 }
 
 /// The int8 DEPTHWISE_CONV_2D: the blocked kernel where it applies, else the reference.

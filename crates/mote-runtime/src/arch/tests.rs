@@ -186,20 +186,107 @@ fn depthwise_matches_reference() {
     }
 }
 
+/// One input channel with a depth multiplier above 1 runs as a CONV_2D
+/// (the filter transposed): random shapes (now and then a micro_speech-like
+/// 10x8 filter over 49x40 with stride 2), multipliers, offsets, padding,
+/// strides and dilation against the reference depthwise kernel.
+#[test]
+fn depthwise_one_channel_matches_reference() {
+    let mut rng = Rng(41);
+    let mut ran = 0;
+    for case in 0..400 {
+        let m = rng.usize(2, 24);
+        let mut w = window(&mut rng, 1, m);
+        if case % 10 == 0 {
+            (w.in_height, w.in_width, w.filter_height, w.filter_width) = (49, 40, 10, 8);
+            (
+                w.stride_height,
+                w.stride_width,
+                w.dilation_height,
+                w.dilation_width,
+            ) = (2, 2, 1, 1);
+            (w.pad_height, w.pad_width, w.out_height, w.out_width) = (4, 3, 25, 20);
+            w.batches = 1;
+        } else if case % 3 == 0 {
+            // Bigger filters, some past what the transposition takes.
+            (w.filter_height, w.filter_width) = (rng.usize(1, 9), rng.usize(1, 9));
+            (w.in_height, w.in_width) = (rng.usize(1, 14), rng.usize(1, 14));
+            (w.pad_height, w.pad_width) =
+                (rng.usize(0, w.filter_height), rng.usize(0, w.filter_width));
+            let out = |i: usize, p: usize, f: usize, d: usize, s: usize| {
+                ((i + 2 * p).saturating_sub(d * (f - 1) + 1)) / s + 1
+            };
+            w.out_height = out(
+                w.in_height,
+                w.pad_height,
+                w.filter_height,
+                w.dilation_height,
+                w.stride_height,
+            );
+            w.out_width = out(
+                w.in_width,
+                w.pad_width,
+                w.filter_width,
+                w.dilation_width,
+                w.stride_width,
+            );
+        }
+        let params = DepthwiseConv2dParams {
+            window: w,
+            depth_multiplier: m,
+            has_bias: true,
+            kind: ConvKind::Float32 { range: (0.0, 0.0) },
+        };
+        let q = Quant::random(&mut rng, m);
+        let input = rng.bytes(w.batches * w.in_height * w.in_width);
+        let size = w.filter_height * w.filter_width * m;
+        let filter = rng.bytes(size);
+        let b = bias(&mut rng, m);
+        let n = w.batches * w.out_height * w.out_width * m;
+        let (mut want, mut got) = (vec![0i8; n], vec![0i8; n]);
+        depthwise_conv_2d::depthwise_conv_i8(&params, &q.requant(), &input, &filter, &b, &mut want);
+        let took = super::depthwise_conv_2d::depthwise_conv_i8(
+            &params,
+            &q.requant(),
+            &input,
+            &filter,
+            &b,
+            &mut got,
+        );
+        if took {
+            ran += 1;
+            assert_eq!(got, want, "case {case}: {w:?}");
+        } else {
+            assert!(
+                w.dilation_width != 1 || size > super::depthwise_as_conv::FILTER,
+                "case {case} not covered: {w:?}"
+            );
+        }
+    }
+    assert!(ran > 250, "only {ran} cases ran the blocked kernel");
+}
+
 #[test]
 fn fully_connected_matches_reference() {
     let mut rng = Rng(3);
     let chunk = super::fully_connected::CHUNK;
     for case in 0..600 {
-        // Now and then rows near the longest the kernel takes, else short
-        // ones; now and then a depth it declines (longer, or not a multiple
-        // of 4).
-        let depth = match case % 5 {
+        // Now and then rows near the longest one widening takes, or longer
+        // (chunked; micro_speech's are 4,000), else short ones; now and then
+        // a depth it declines (not a multiple of 4, or long rows over units
+        // that are not in fours).
+        let depth = match case % 7 {
             0 => 4 * rng.usize(chunk / 4 - 8, chunk / 4 + 2),
             1 => 4 * rng.usize(15, 50),
+            2 if case % 3 == 0 => 4000,
+            2 => 4 * rng.usize(chunk / 4 + 1, 3 * chunk / 4 + 1),
             _ => 4 * rng.usize(1, 18),
         } - usize::from(case % 16 == 3) * rng.usize(1, 3);
-        let (batches, units) = (rng.usize(1, 3), rng.usize(1, 13));
+        let units = match rng.next() % 3 {
+            0 => rng.usize(1, 13),
+            _ => 4 * rng.usize(1, 3),
+        };
+        let batches = rng.usize(1, 3);
         let params = FullyConnectedParams {
             batches,
             depth,
@@ -223,8 +310,8 @@ fn fully_connected_matches_reference() {
         );
         assert_eq!(
             ran,
-            depth.is_multiple_of(4) && depth <= chunk,
-            "case {case}: depth {depth}"
+            depth.is_multiple_of(4) && (depth <= chunk || units.is_multiple_of(4)),
+            "case {case}: depth {depth} units {units}"
         );
         if ran {
             assert_eq!(got, want, "case {case}: depth {depth} units {units}");
