@@ -49,9 +49,22 @@ fn random_window(rng: &mut Rng, groups: bool) -> (Window, usize) {
             );
             (w, 1)
         } else {
-            let depth = rng.usize(1, 24);
-            let multiplier = if rng.one_in(6) { rng.usize(2, 4) } else { 1 };
-            let filter = (rng.usize(1, 5), rng.usize(1, 5));
+            // One input channel with a multiplier (micro_speech's 10x8 filter
+            // over 8 outputs among them) runs as CONV_2D.
+            let one = rng.one_in(5);
+            let depth = if one { 1 } else { rng.usize(1, 24) };
+            let multiplier = if one {
+                rng.usize(2, 16)
+            } else if rng.one_in(6) {
+                rng.usize(2, 4)
+            } else {
+                1
+            };
+            let filter = if one && rng.one_in(2) {
+                (rng.usize(1, 10), rng.usize(1, 8))
+            } else {
+                (rng.usize(1, 5), rng.usize(1, 5))
+            };
             let dilation = if rng.one_in(4) {
                 (rng.usize(1, 3), rng.usize(1, 3))
             } else {
@@ -148,10 +161,19 @@ pub fn case(
         kind: ConvKind::Float32 { range: (0.0, 0.0) },
     };
     let (x, f, b) = t.operands(input, filter, bias);
-    let runs = multiplier == 1 && quant::offset_fits(q.input_offset);
+    // `depthwise_as_conv`'s case: one input channel, the transposed filter
+    // within its 1 KiB buffer, and no horizontal dilation (CONV_2D's kernel).
+    let one_channel = !groups
+        && multiplier != 1
+        && w.in_depth == 1
+        && filter <= check::DEPTHWISE_AS_CONV_FILTER
+        && w.dilation_width == 1;
+    let runs = (multiplier == 1 || one_channel) && quant::offset_fits(q.input_offset);
     let expect = runs && (!groups || group_shape(&w));
     if !runs {
         taken.add(Path::DepthwiseDeclined);
+    } else if one_channel {
+        taken.add(Path::DepthwiseOneChannel);
     } else if group_shape(&w) {
         group_paths(&w, &q, b, taken);
     } else if groups {

@@ -1,5 +1,5 @@
-//! FULLY_CONNECTED cases: rows from 1 byte to past the kernel's 640 (both
-//! stack buffers, their edges, depths it declines), 1 to 24 units, 1 to 4
+//! FULLY_CONNECTED cases: rows from 1 byte to several times the kernel's 640
+//! (both stack buffers, their edges, the chunked long rows, depths it declines), 1 to 24 units, 1 to 4
 //! batches, through `check::fully_connected_i8` against
 //! `ops::fully_connected::fully_connected_i8`, the reference.
 
@@ -22,6 +22,11 @@ fn random_shape(rng: &mut Rng) -> (usize, usize, usize) {
             4 | 5 => 4 * rng.usize(16, 160),
             6 => 4 * rng.usize(FULLY_CONNECTED_ROW / 4 - 3, FULLY_CONNECTED_ROW / 4 + 2),
             7 => rng.pick(&[4, 60, 64, 68, 72, FULLY_CONNECTED_ROW]),
+            // Past one chunk: micro_speech's 4,000 among them.
+            8 if rng.one_in(2) => {
+                let long = 4 * rng.usize(161, 1200);
+                rng.pick(&[long, 4000])
+            }
             _ => rng.usize(1, 100),
         };
         let (batches, units) = (rng.usize(1, 4), rng.usize(1, 24));
@@ -57,13 +62,15 @@ pub fn case(
         kind: FullyConnectedKind::Float32 { range: (0.0, 0.0) },
     };
     let expect = depth.is_multiple_of(4)
-        && depth <= FULLY_CONNECTED_ROW
+        && (depth <= FULLY_CONNECTED_ROW || units.is_multiple_of(4))
         && quant::offset_fits(q.input_offset);
     if expect {
         taken.add(if depth <= SMALL {
             Path::FcSmall
-        } else {
+        } else if depth <= FULLY_CONNECTED_ROW {
             Path::FcLarge
+        } else {
+            Path::FcLong
         });
         if units >= 4 {
             taken.add(Path::FcUnits4);

@@ -35,12 +35,17 @@ pub enum Path {
     DepthwisePixels,
     /// ... the last `depth % 4` channels one by one.
     DepthwisePixelsTail,
-    /// A depth multiplier other than 1 or an offset past 16 bits: declined.
+    /// One input channel, any depth multiplier: CONV_2D's kernel on the
+    /// transposed filter (`depthwise_as_conv`).
+    DepthwiseOneChannel,
+    /// A depth multiplier other than 1 over several channels, or an offset past 16 bits: declined.
     DepthwiseDeclined,
     /// FULLY_CONNECTED rows of up to 64 bytes (the small buffer).
     FcSmall,
     /// Rows of 68 to 640 bytes.
     FcLarge,
+    /// Longer rows over units in fours, widened 640 bytes at a time (`long_rows`).
+    FcLong,
     /// 4 units per `dot_4_rows_wide` asm loop.
     FcUnits4,
     /// The last `units % 4` by `dot_1_row_wide`.
@@ -49,12 +54,12 @@ pub enum Path {
     FcFixed,
     /// Per-unit scales, or one outside `Fixed`'s case.
     FcGeneral,
-    /// Depth not a multiple of 4, past 640, or an offset past 16 bits: declined.
+    /// Depth not a multiple of 4, past 640 over units not in fours, or an offset past 16 bits: declined.
     FcDeclined,
 }
 
 /// Every path, in [`Path`]'s order, with its printed name.
-pub const PATHS: [&str; 21] = [
+pub const PATHS: [&str; 23] = [
     "conv_2d pairs widened (asm dot_2x2_wide)",
     "conv_2d pairs widened, odd channel",
     "conv_2d pairs",
@@ -68,9 +73,11 @@ pub const PATHS: [&str; 21] = [
     "depthwise groups declined",
     "depthwise pixels",
     "depthwise pixels, channel tail",
+    "depthwise one input channel (as conv_2d)",
     "depthwise declined",
     "fully_connected small rows",
     "fully_connected large rows",
+    "fully_connected long rows (chunks)",
     "fully_connected 4 units (asm dot_4_rows_wide)",
     "fully_connected unit tail",
     "fully_connected folded requant",

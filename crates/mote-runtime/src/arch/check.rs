@@ -6,6 +6,9 @@
 //! Not an API: hidden, and only in `cfg(mote_dsp)` builds.
 
 pub use super::conv_2d::conv_i8 as conv_2d_i8;
+/// The largest filter DEPTHWISE_CONV_2D over one input channel transposes
+/// for CONV_2D's kernel.
+pub use super::depthwise_as_conv::FILTER as DEPTHWISE_AS_CONV_FILTER;
 pub use super::depthwise_conv_2d::depthwise_conv_i8 as depthwise_conv_2d_i8;
 pub use super::fully_connected::fully_connected_i8;
 /// The longest input row FULLY_CONNECTED's kernel takes.
