@@ -211,11 +211,13 @@ impl Build<'_> {
 }
 
 /// What the model needs of the runtime beyond int8: `int4` for int4 tensors,
-/// `lut` for LUT-compressed ones (`COMPRESSION_METADATA`); int8 models leave
-/// both features out to save flash.
+/// `lut` for LUT-compressed ones (`COMPRESSION_METADATA`), `depthwise-3x3`
+/// for an undilated 3x3 DEPTHWISE_CONV_2D (its channel-group kernel); other
+/// models leave these features out to save flash.
 struct Needs {
     int4: bool,
     lut: bool,
+    depthwise_3x3: bool,
 }
 
 fn needs(model_path: &Path) -> Result<Needs> {
@@ -226,6 +228,14 @@ fn needs(model_path: &Path) -> Result<Needs> {
     Ok(Needs {
         int4: tensors().any(|t| t.dtype() == mote_runtime::TensorType::Int4),
         lut: tensors().any(|t| t.lut().is_some()),
+        depthwise_3x3: (0..graph.operator_count())
+            .filter_map(|i| graph.operator(i))
+            .filter(|op| op.builtin() == mote_runtime::model::BuiltinOperator::DEPTHWISE_CONV_2D)
+            .filter_map(|op| op.inputs().get(1).and_then(|f| graph.tensor(f)))
+            .any(|filter| {
+                let shape = filter.shape();
+                shape.rank() == 4 && shape.dim(1) == 3 && shape.dim(2) == 3
+            }),
     })
 }
 
@@ -259,6 +269,9 @@ fn run_firmware(model_path: &Path, fill: Fill, build: &Build<'_>) -> Result<Run>
     }
     if needs.lut {
         features.push("lut");
+    }
+    if needs.depthwise_3x3 {
+        features.push("depthwise-3x3");
     }
     if !features.is_empty() {
         cargo.args(["--features", &features.join(",")]);

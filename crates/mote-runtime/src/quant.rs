@@ -400,26 +400,47 @@ pub fn get_reciprocal(x: i32, x_integer_digits: i32) -> (i32, i32) {
 /// TensorFlow Lite's `PreprocessSoftmaxScaling` (default build): the
 /// multiplier and left shift that take an int8 input difference to a
 /// fixed-point value with `input_integer_bits` integer bits, scaled by `beta`.
+///
+/// TensorFlow Lite computes `min(beta * input_scale * 2^(31 - bits), 2^31 -
+/// 1)` in `double`; here the same number comes from `quantize_ratio` (the
+/// product of two `f32` is exact in `f64`, and dividing by a power of two
+/// is too), so no soft-float `double` code is linked. The clamp: a positive
+/// value of at least `2^31 - 1` quantizes to `2^31 - 1` with shift 31, and
+/// exactly those values come out of `quantize_ratio` with a shift of 32 or
+/// more (below `2^31 - 1/2` they round to `2^31 - 1`, shift 31, as clamped).
 pub fn preprocess_softmax_scaling(
-    beta: f64,
-    input_scale: f64,
+    beta: f32,
+    input_scale: f32,
     input_integer_bits: i32,
 ) -> (i32, i32) {
-    let max_real_multiplier = 2_147_483_647.0f64; // (1 << 31) - 1
-    let scale = f64::from(1u32 << (31 - input_integer_bits.clamp(0, 31)).min(31));
-    let real = (beta * input_scale * scale).min(max_real_multiplier);
-    quantize_multiplier(real)
+    const CLAMPED: (i32, i32) = (i32::MAX, 31);
+    let power = (31 - input_integer_bits.clamp(0, 31)).min(31);
+    // 2^-power as an f32 (normal for 0..=31).
+    let divisor = f32::from_bits(((127 - power) as u32) << 23);
+    match ratio::quantize_ratio(beta, input_scale, divisor) {
+        Some((m, shift)) if m > 0 && shift >= 32 => CLAMPED,
+        Some(quantized) => quantized,
+        // A NaN or an infinity: `double`'s product is NaN (which `min`
+        // takes to the clamp), +inf (the clamp) or -inf (`(0, 0)`).
+        None => {
+            let nan = beta.is_nan() || input_scale.is_nan() || beta == 0.0 || input_scale == 0.0;
+            if !nan && (beta < 0.0) != (input_scale < 0.0) {
+                (0, 0)
+            } else {
+                CLAMPED
+            }
+        }
+    }
 }
 
 /// TensorFlow Lite's `CalculateInputRadius` (with 31 signed bits): the largest
-/// input difference that does not overflow after scaling, rounded down.
+/// input difference that does not overflow after scaling, rounded down. The
+/// `double` arithmetic of TensorFlow Lite is exact here (an integer times and
+/// over powers of two), so integer shifts give the same number.
 pub fn calculate_input_radius(input_integer_bits: i32, input_left_shift: i32) -> i32 {
     let integer_bits = input_integer_bits.clamp(0, 30);
-    let max_input_rescaled = f64::from((1i32 << integer_bits) - 1)
-        * (1i64 << (31 - integer_bits)) as f64
-        / (1i64 << input_left_shift.clamp(0, 62)) as f64;
-    // floor, for the non-negative value it is.
-    max_input_rescaled as i32
+    let max_input_rescaled = ((1i64 << integer_bits) - 1) << (31 - integer_bits);
+    (max_input_rescaled >> input_left_shift.clamp(0, 62)) as i32
 }
 
 /// TensorFlow Lite's table of `sigmoid(i / 24)` in unsigned 0.16 fixed point
@@ -667,5 +688,74 @@ mod tests {
         let (m, shift) = preprocess_softmax_scaling(1.0, 1.0 / 16.0, 5);
         assert_eq!((m, shift), (1 << 30, 23));
         assert_eq!(calculate_input_radius(5, shift), 248);
+    }
+
+    /// TensorFlow Lite's `double` computations the integer ones replaced.
+    fn softmax_scaling_in_f64(beta: f32, scale: f32, bits: i32) -> (i32, i32) {
+        let power = f64::from(1u32 << (31 - bits.clamp(0, 31)).min(31));
+        let real = (f64::from(beta) * f64::from(scale) * power).min(2_147_483_647.0);
+        quantize_multiplier(real)
+    }
+
+    fn input_radius_in_f64(bits: i32, shift: i32) -> i32 {
+        let bits = bits.clamp(0, 30);
+        (f64::from((1i32 << bits) - 1) * (1i64 << (31 - bits)) as f64
+            / (1i64 << shift.clamp(0, 62)) as f64) as i32
+    }
+
+    #[test]
+    fn softmax_scaling_equals_the_f64_computation() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let special = [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MAX,
+            f32::MIN_POSITIVE,
+            1e-45,
+            32.0,
+            2.0,
+        ];
+        for i in 0..400_000 {
+            let v = next();
+            let pick = |w: u64| {
+                if w.is_multiple_of(8) {
+                    special[(w >> 3) as usize % special.len()]
+                } else {
+                    // Any finite f32, most often near the usual scales.
+                    let any = f32::from_bits(w as u32 >> 1 | (w as u32 & 1) << 31);
+                    if any.is_finite() {
+                        any
+                    } else {
+                        0.5
+                    }
+                }
+            };
+            let (beta, scale) = (pick(v), pick(v.rotate_left(32)));
+            let bits = i % 34 - 1;
+            assert_eq!(
+                preprocess_softmax_scaling(beta, scale, bits),
+                softmax_scaling_in_f64(beta, scale, bits),
+                "beta {beta:e} scale {scale:e} bits {bits}"
+            );
+        }
+        for bits in -1..33 {
+            for shift in -1..64 {
+                assert_eq!(
+                    calculate_input_radius(bits, shift),
+                    input_radius_in_f64(bits, shift)
+                );
+            }
+        }
     }
 }

@@ -48,7 +48,9 @@ pub fn depthwise_conv_i8(
     let Some(scales) = Scales::new(quant, bias, depth) else {
         return false;
     };
-    if depthwise_groups(&w, (quant, bias), &scales, input, filter, output) {
+    if cfg!(feature = "depthwise-3x3")
+        && depthwise_groups(&w, (quant, bias), &scales, input, filter, output)
+    {
         return true;
     }
     // SAFETY (of every call): `c` < depth, the channel count of `scales`.

@@ -8,7 +8,7 @@ use super::quantization::{per_tensor, PerTensor};
 use super::PrepareContext;
 use crate::error::Error;
 use crate::model::TensorType;
-use crate::quant::{calculate_activation_range_quantized, quantize_multiplier};
+use crate::quant::{calculate_activation_range_quantized, quantize_ratio};
 
 /// Field id of `fused_activation_function` in `AddOptions`, `SubOptions`,
 /// `MulOptions` and `DivOptions`.
@@ -110,14 +110,30 @@ pub fn check_scale(ctx: &PrepareContext<'_, '_>, scale: f32) -> Result<(), Error
     }
 }
 
-/// A multiplier for TensorFlow Lite's `QuantizeMultiplierSmallerThanOneExp`,
-/// which requires `0 < real < 1` (TensorFlow Lite aborts otherwise).
-fn smaller_than_one(ctx: &PrepareContext<'_, '_>, real: f64) -> Result<(i32, i32), Error> {
-    if real > 0.0 && real < 1.0 {
-        Ok(quantize_multiplier(real))
-    } else {
-        Err(ctx.invalid("quantization scales give a multiplier outside (0, 1)"))
+/// TensorFlow Lite Micro's `CalculateOpDataAdd` multipliers for positive
+/// finite scales `s1`, `s2` (inputs) and `so` (output): `None` where one is
+/// not below one (`QuantizeMultiplierSmallerThanOneExp` requires it).
+///
+/// TensorFlow Lite computes the quotients in `double`; each is one rounding
+/// of an exact ratio of scales times powers of two, which `quantize_ratio`
+/// gives in integers (no soft-float `double` code is linked). With `m =
+/// max(s1, s2)`: `s1 / 2m = s1 * 0.5 / m` (at most 1/2), and the output's
+/// `2m / (2^shift so) = m * 2^(1 - shift) / so`, below one exactly when `m <
+/// so * 2^(shift - 1)` (exact in `f32`, an overflow to infinity included).
+/// None of the quotients of such scales is 0 in `f64`.
+fn multipliers(s1: f32, s2: f32, so: f32, left_shift: i32) -> Option<[(i32, i32); 3]> {
+    let max = s1.max(s2);
+    // 2^(1 - left_shift) and 2^(left_shift - 1), exact in f32.
+    let down = f32::from_bits(((128 - left_shift) as u32) << 23);
+    let up = f32::from_bits(((126 + left_shift) as u32) << 23);
+    if max.partial_cmp(&(so * up)) != Some(core::cmp::Ordering::Less) {
+        return None;
     }
+    Some([
+        quantize_ratio(s1, 0.5, max)?,
+        quantize_ratio(s2, 0.5, max)?,
+        quantize_ratio(max, down, so)?,
+    ])
 }
 
 /// ADD's and SUB's int8/int16 params (`ArithmeticParams` in TensorFlow Lite):
@@ -145,8 +161,8 @@ pub struct AddSubQuantized {
 }
 
 impl AddSubQuantized {
-    /// The params of an int8/int16 ADD or SUB, computed in `double` as
-    /// TensorFlow Lite Micro's `CalculateOpDataAdd`.
+    /// The params of an int8/int16 ADD or SUB, as TensorFlow Lite Micro's
+    /// `CalculateOpDataAdd` (see [`multipliers`]).
     pub fn new(ctx: &PrepareContext<'_, '_>, binary: &Binary) -> Result<Self, Error> {
         let [a, b, out] = binary.quant;
         for q in [a, b, out] {
@@ -157,20 +173,16 @@ impl AddSubQuantized {
         } else {
             20
         };
-        let twice = 2.0 * f64::from(a.scale.max(b.scale));
-        let (real1, real2, real_out) = (
-            f64::from(a.scale) / twice,
-            f64::from(b.scale) / twice,
-            twice / (f64::from(1i32 << left_shift) * f64::from(out.scale)),
-        );
+        let [input1, input2, output] = multipliers(a.scale, b.scale, out.scale, left_shift)
+            .ok_or(ctx.invalid("quantization scales give a multiplier outside (0, 1)"))?;
         Ok(AddSubQuantized {
             input1_offset: a.zero_point.wrapping_neg(),
             input2_offset: b.zero_point.wrapping_neg(),
             output_offset: out.zero_point,
             left_shift,
-            input1: smaller_than_one(ctx, real1)?,
-            input2: smaller_than_one(ctx, real2)?,
-            output: smaller_than_one(ctx, real_out)?,
+            input1,
+            input2,
+            output,
             range: quantized_range(ctx, binary.dtype, binary.activation, out)?,
         })
     }
@@ -205,4 +217,61 @@ impl AddSubQuantized {
 #[inline]
 pub fn clamp_i32(x: i32, (min, max): (i32, i32)) -> i32 {
     x.max(min).min(max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::multipliers;
+    use crate::quant::quantize_multiplier;
+
+    /// TensorFlow Lite Micro's `double` computation.
+    fn in_f64(s1: f32, s2: f32, so: f32, left_shift: i32) -> Option<[(i32, i32); 3]> {
+        let twice = 2.0 * f64::from(s1.max(s2));
+        let reals = [
+            f64::from(s1) / twice,
+            f64::from(s2) / twice,
+            twice / (f64::from(1i32 << left_shift) * f64::from(so)),
+        ];
+        reals
+            .iter()
+            .all(|&r| r > 0.0 && r < 1.0)
+            .then(|| reals.map(quantize_multiplier))
+    }
+
+    #[test]
+    fn multipliers_equal_the_f64_computation() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut scale = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Any positive finite f32, most often near the usual scales.
+            let bits = if state.is_multiple_of(4) {
+                (state >> 8) as u32 & 0x7f7f_ffff
+            } else {
+                0x3a00_0000 + ((state >> 8) as u32 % 0x0800_0000)
+            };
+            f32::from_bits(bits.max(1))
+        };
+        let mut some = 0;
+        for i in 0..300_000 {
+            let (s1, s2, so) = (scale(), scale(), scale());
+            let shift = if i % 2 == 0 { 20 } else { 15 };
+            let want = in_f64(s1, s2, so, shift);
+            some += usize::from(want.is_some());
+            assert_eq!(
+                multipliers(s1, s2, so, shift),
+                want,
+                "{s1:e} {s2:e} {so:e} {shift}"
+            );
+        }
+        // Edges of the output's bound: m = so 2^(shift - 1), and just below.
+        for so in [1e-3f32, 0.5, 3.0e-39, 1.0e30] {
+            let edge = so * 524_288.0;
+            for m in [edge, f32::from_bits(edge.to_bits() - 1)] {
+                assert_eq!(multipliers(m, m / 3.0, so, 20), in_f64(m, m / 3.0, so, 20));
+            }
+        }
+        assert!(some > 1000, "{some}");
+    }
 }

@@ -73,11 +73,8 @@ pub fn prepare(ctx: &mut PrepareContext<'_, '_>) -> Result<SoftmaxParams, Error>
                     ctx.invalid("int8 softmax output must have scale 1/256, zero point -128")
                 );
             }
-            let (input_multiplier, input_left_shift) = quant::preprocess_softmax_scaling(
-                f64::from(beta),
-                f64::from(input_scale),
-                SCALED_DIFF_INTEGER_BITS,
-            );
+            let (input_multiplier, input_left_shift) =
+                quant::preprocess_softmax_scaling(beta, input_scale, SCALED_DIFF_INTEGER_BITS);
             let diff_min =
                 -quant::calculate_input_radius(SCALED_DIFF_INTEGER_BITS, input_left_shift);
             SoftmaxKind::Int8 {
@@ -189,8 +186,16 @@ pub fn softmax_f32(depth: usize, beta: f32, input: &[f32], output: &mut [f32]) {
     }
 }
 
-/// `e^x` for `f32`, without `std`: `2^k * e^r` with `|r| <= ln(2)/2`, the
-/// series for `e^r` in `f64` to 1e-17, rounded once to `f32`.
+/// `ln 2` in 94 fractional bits.
+const LN_2_Q94: i128 = 0x2c5c_85fd_f473_de6a_f278_ece6;
+
+/// `e^x` for `f32`, without `std` and without `f64` (whose soft-float code
+/// would be 3 KB of a Cortex-M4 firmware): `2^k * e^r` with `k` the nearest
+/// integer to `x / ln 2`, `r` exact to 2^-61 in fixed point (`x` is exact in
+/// 94 fractional bits, `ln 2` to 2^-94), the series for `e^r` in 61
+/// fractional bits, rounded once to `f32` (to nearest even, subnormals
+/// included): the correctly rounded value but within 2^-55 of a rounding
+/// boundary.
 pub fn exp_f32(x: f32) -> f32 {
     if x.is_nan() {
         return x;
@@ -201,32 +206,127 @@ pub fn exp_f32(x: f32) -> f32 {
     if x < -104.0 {
         return 0.0;
     }
-    let x = f64::from(x);
-    const LN_2: f64 = core::f64::consts::LN_2;
-    let k = quant::round_f64(x / LN_2);
-    let r = x - k * LN_2;
-    let mut term = 1.0f64;
-    let mut sum = 1.0f64;
-    for n in 1..16 {
-        term *= r / f64::from(n);
+    if x.abs() < 1.0 / 1_073_741_824.0 {
+        // |x| < 2^-30: e^x is within 2^-29 of 1, which it rounds to.
+        return 1.0;
+    }
+    // x = m 2^e exactly, then in 94 fractional bits (e + 94 is in 41..=77).
+    let bits = x.to_bits();
+    let m = i128::from((bits & 0x7f_ffff) | 1 << 23);
+    let e = ((bits >> 23) & 0xff) as i32 - 150;
+    let fixed = m << (e + 94) as u32;
+    let fixed = if bits >> 31 != 0 { -fixed } else { fixed };
+    // k need only be near x / ln 2: the series converges for |r| < 0.7.
+    let k = (x * core::f32::consts::LOG2_E + 0.5f32.copysign(x)) as i32;
+    let r = ((fixed - i128::from(k) * LN_2_Q94) >> 33) as i64;
+    const ONE: i64 = 1 << 61;
+    let (mut term, mut sum) = (ONE, ONE);
+    for n in 1..24i64 {
+        term = ((i128::from(term) * i128::from(r)) >> 61) as i64 / n;
+        if term == 0 {
+            break;
+        }
         sum += term;
     }
-    // 2^k as a double (k in [-151, 129]): build it from its exponent bits.
-    let k = k as i64;
-    let scale = |e: i64| f64::from_bits(((e + 1023) as u64) << 52);
-    let value = if k < -1000 {
-        0.0
-    } else if k > 1000 {
-        f64::INFINITY
+    f32_from_scaled(sum as u64, k - 61)
+}
+
+/// `v * 2^s` (`v > 0`) rounded to the nearest `f32`, ties to even.
+fn f32_from_scaled(v: u64, s: i32) -> f32 {
+    let length = 64 - v.leading_zeros() as i32;
+    let biased = s + length - 1 + 127;
+    if biased >= 255 {
+        return f32::INFINITY;
+    }
+    // Keep 24 bits (a normal number) or what lies above 2^-149 (subnormal).
+    let drop = if biased >= 1 { length - 24 } else { -149 - s };
+    if drop >= 64 {
+        return 0.0;
+    }
+    let (kept, rest) = if drop > 0 {
+        (v >> drop, v & ((1u64 << drop) - 1))
     } else {
-        sum * scale(k)
+        (v << -drop, 0)
     };
-    value as f32
+    let half = if drop > 0 { 1u64 << (drop - 1) } else { 1 };
+    let up = drop > 0 && (rest > half || (rest == half && kept & 1 == 1));
+    let kept = kept + u64::from(up);
+    if biased >= 1 {
+        // A mantissa that rounded up to 2^24 carries into the exponent.
+        let (mantissa, biased) = if kept >> 24 != 0 {
+            (kept >> 1, biased + 1)
+        } else {
+            (kept, biased)
+        };
+        if biased >= 255 {
+            return f32::INFINITY;
+        }
+        f32::from_bits((biased as u32) << 23 | (mantissa as u32 & 0x7f_ffff))
+    } else {
+        // A subnormal that rounded up to 2^23 is the smallest normal: the
+        // same bits.
+        f32::from_bits(kept as u32)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `f64` computation `exp_f32` replaced (series in `f64`, rounded
+    /// once to `f32`), for comparison.
+    fn exp_f32_in_f64(x: f32) -> f32 {
+        if x.is_nan() {
+            return x;
+        }
+        if x > 88.8 {
+            return f32::INFINITY;
+        }
+        if x < -104.0 {
+            return 0.0;
+        }
+        let x = f64::from(x);
+        const LN_2: f64 = core::f64::consts::LN_2;
+        let k = quant::round_f64(x / LN_2);
+        let r = x - k * LN_2;
+        let mut term = 1.0f64;
+        let mut sum = 1.0f64;
+        for n in 1..16 {
+            term *= r / f64::from(n);
+            sum += term;
+        }
+        let scale = f64::from_bits(((k as i64 + 1023) as u64) << 52);
+        (sum * scale) as f32
+    }
+
+    #[test]
+    fn integer_exp_equals_the_f64_one() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut differ = 0;
+        let mut check = |x: f32| {
+            let (got, want) = (exp_f32(x), exp_f32_in_f64(x));
+            if got.to_bits() != want.to_bits() {
+                differ += 1;
+                assert!(differ < 3, "exp({x:e}): {got:e} against {want:e}");
+            }
+        };
+        for _ in 0..2_000_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            check(-104.0 + 192.8 * (state >> 40) as f32 / (1u64 << 24) as f32);
+            // Every binade, both signs, down to the tiny.
+            let tiny = f32::from_bits((state as u32) & 0x42df_ffff);
+            check(tiny);
+            check(-tiny);
+        }
+        for x in [
+            -104.0f32, -103.9, -87.34, -87.33, -87.0, -1e-30, 1e-30, 88.7, 88.72, 88.73, 88.8,
+        ] {
+            check(x);
+        }
+        assert_eq!(differ, 0);
+    }
 
     #[test]
     fn exp_is_accurate() {
