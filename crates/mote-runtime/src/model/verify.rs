@@ -99,26 +99,22 @@ pub(super) fn model(bytes: &[u8]) -> Result<Model<'_>, Error> {
 }
 
 fn buffers(walk: &mut Walk<'_>, model: &Model<'_>) -> Result<(), Error> {
-    for i in 0..model.list(field::BUFFERS).len() {
+    let list = model.list(field::BUFFERS);
+    for i in 0..list.len() {
         let at = Location::Buffer(i as u32);
         walk.spend(1, at, "buffers")?;
-        let table = model
-            .list(field::BUFFERS)
-            .table(i)
-            .map_err(bad(at, "buffers"))?;
+        let table = list.table(i).map_err(bad(at, "buffers"))?;
         buffer_bytes(walk.bytes, table).map_err(bad(at, "data"))?;
     }
     Ok(())
 }
 
 fn operator_codes(walk: &mut Walk<'_>, model: &Model<'_>) -> Result<(), Error> {
-    for i in 0..model.list(field::OPERATOR_CODES).len() {
+    let list = model.list(field::OPERATOR_CODES);
+    for i in 0..list.len() {
         let at = Location::OperatorCode(i as u32);
         walk.spend(1, at, "operator_codes")?;
-        let table = model
-            .list(field::OPERATOR_CODES)
-            .table(i)
-            .map_err(bad(at, "operator_codes"))?;
+        let table = list.table(i).map_err(bad(at, "operator_codes"))?;
         table
             .u8(code_field::DEPRECATED_BUILTIN_CODE, 0)
             .map_err(bad(at, "deprecated_builtin_code"))?;
@@ -415,13 +411,11 @@ fn quantization(
 }
 
 fn metadata(walk: &mut Walk<'_>, model: &Model<'_>) -> Result<(), Error> {
-    for i in 0..model.list(field::METADATA).len() {
+    let list = model.list(field::METADATA);
+    for i in 0..list.len() {
         let at = Location::Metadata(i as u32);
         walk.spend(1, at, "metadata")?;
-        let table = model
-            .list(field::METADATA)
-            .table(i)
-            .map_err(bad(at, "metadata"))?;
+        let table = list.table(i).map_err(bad(at, "metadata"))?;
         table.string(0).map_err(bad(at, "name"))?;
         let buffer = table.u32(1, 0).map_err(bad(at, "buffer"))?;
         index_in(
@@ -435,13 +429,11 @@ fn metadata(walk: &mut Walk<'_>, model: &Model<'_>) -> Result<(), Error> {
 }
 
 fn signature_defs(walk: &mut Walk<'_>, model: &Model<'_>) -> Result<(), Error> {
-    for i in 0..model.list(field::SIGNATURE_DEFS).len() {
+    let list = model.list(field::SIGNATURE_DEFS);
+    for i in 0..list.len() {
         let at = Location::SignatureDef(i as u32);
         walk.spend(1, at, "signature_defs")?;
-        let table = model
-            .list(field::SIGNATURE_DEFS)
-            .table(i)
-            .map_err(bad(at, "signature_defs"))?;
+        let table = list.table(i).map_err(bad(at, "signature_defs"))?;
         table.string(2).map_err(bad(at, "signature_key"))?;
         let sub = table.u32(4, 0).map_err(bad(at, "subgraph_index"))?;
         let sub = index_in(
