@@ -9,12 +9,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use mote_runtime::{Interpreter, Model, OpResolver, TensorType};
 
-use crate::elf;
+use crate::{elf, qemu};
 
 #[path = "../../firmware/src/input.rs"]
 mod input;
@@ -292,44 +292,14 @@ fn run_firmware(model_path: &Path, fill: Fill, build: &Build<'_>) -> Result<Run>
         .join("mote-firmware");
     let sizes =
         elf::sizes(&std::fs::read(&elf_path).with_context(|| format!("{}", elf_path.display()))?)?;
-    let mut child = Command::new("qemu-system-arm")
-        .args([
-            "-M",
-            "mps2-an386",
-            "-nographic",
-            "-monitor",
-            "none",
-            "-serial",
-            "none",
-        ])
-        .args([
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-icount",
-            "shift=6",
-            "-kernel",
-        ])
-        .arg(&elf_path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("start qemu-system-arm (run ./scripts/test to install it)")?;
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if start.elapsed() > Duration::from_secs(900) {
-            let _ = child.kill();
-            bail!(
-                "the firmware for {} ran for over 15 minutes",
-                model_path.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let Some(qemu::Finished { status, stdout }) =
+        qemu::run(&elf_path, true, Duration::from_secs(900))?
+    else {
+        bail!(
+            "the firmware for {} ran for over 15 minutes",
+            model_path.display()
+        );
     };
-    let output = child.wait_with_output()?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
     if !status.success() {
         let why = match status.code() {
             Some(4) => "faulted (HardFault: a bad memory access or instruction)".to_string(),

@@ -6,10 +6,12 @@
 //! otherwise fails with a one-line reason (the firmware's report above it).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+
+use crate::qemu;
 
 /// Cases when `--cases` is not given (about 5 s on QEMU).
 const CASES: u64 = 20_000;
@@ -54,36 +56,13 @@ pub fn run(args: &[String]) -> Result<bool> {
     }
     let built = start.elapsed();
     let elf = dir.join("target/thumbv7em-none-eabihf/release/mote-kernel-check");
-    let mut child = Command::new("qemu-system-arm")
-        .args(["-M", "mps2-an386", "-nographic", "-monitor", "none"])
-        .args([
-            "-serial",
-            "none",
-            "-semihosting-config",
-            "enable=on,target=native",
-        ])
-        .arg("-kernel")
-        .arg(&elf)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("start qemu-system-arm (run ./scripts/test to install it)")?;
     let ran = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if ran.elapsed() > limit(cases) {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!(
-                "the kernel check ran for over {} s on QEMU (a hang?)",
-                limit(cases).as_secs()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let Some(qemu::Finished { status, stdout }) = qemu::run(&elf, false, limit(cases))? else {
+        bail!(
+            "the kernel check ran for over {} s on QEMU (a hang?)",
+            limit(cases).as_secs()
+        );
     };
-    let output = child.wait_with_output()?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
     print!("{stdout}");
     let summary = stdout.lines().find(|l| l.starts_with("cases: "));
     println!(

@@ -19,6 +19,7 @@
 mod elf;
 mod firmware;
 mod kernel_check;
+mod qemu;
 
 use std::process::ExitCode;
 
