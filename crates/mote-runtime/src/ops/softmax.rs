@@ -193,7 +193,7 @@ const LN_2_Q94: i128 = 0x2c5c_85fd_f473_de6a_f278_ece6;
 /// would be 3 KB of a Cortex-M4 firmware): `2^k * e^r` with `k` the nearest
 /// integer to `x / ln 2`, `r` exact to 2^-61 in fixed point (`x` is exact in
 /// 94 fractional bits, `ln 2` to 2^-94), the series for `e^r` in 61
-/// fractional bits, rounded once to `f32` (to nearest even, subnormals
+/// fractional bits (`EXP_SERIES`), rounded once to `f32` (to nearest even, subnormals
 /// included): the correctly rounded value but within 2^-55 of a rounding
 /// boundary.
 pub fn exp_f32(x: f32) -> f32 {
@@ -219,17 +219,32 @@ pub fn exp_f32(x: f32) -> f32 {
     // k need only be near x / ln 2: the series converges for |r| < 0.7.
     let k = (x * core::f32::consts::LOG2_E + 0.5f32.copysign(x)) as i32;
     let r = ((fixed - i128::from(k) * LN_2_Q94) >> 33) as i64;
-    const ONE: i64 = 1 << 61;
-    let (mut term, mut sum) = (ONE, ONE);
-    for n in 1..24i64 {
-        term = ((i128::from(term) * i128::from(r)) >> 61) as i64 / n;
-        if term == 0 {
-            break;
-        }
-        sum += term;
+    // Horner's rule over the series' coefficients: one multiply a term, no
+    // division (the sum stays below 2.1 * 2^61 for |r| < 0.7).
+    let mut sum = 0i64;
+    for &c in EXP_SERIES.iter().rev() {
+        sum = c + ((i128::from(sum) * i128::from(r)) >> 61) as i64;
     }
     f32_from_scaled(sum as u64, k - 61)
 }
+
+/// `2^61 / n!` for n = 0..=20, truncated: the series for `e^r` in 61
+/// fractional bits (the first term left out, 0.7^21 / 21!, is below 2^-76).
+// Evaluated by the compiler: an index out of range would fail the build, not
+// panic at run time.
+#[allow(clippy::indexing_slicing)]
+const EXP_SERIES: [i64; 21] = {
+    let mut c = [0i64; 21];
+    let (mut n, mut factorial) = (0, 1i64);
+    while n < 21 {
+        if n > 0 {
+            factorial *= n as i64;
+        }
+        c[n] = (1i64 << 61) / factorial;
+        n += 1;
+    }
+    c
+};
 
 /// `v * 2^s` (`v > 0`) rounded to the nearest `f32`, ties to even.
 fn f32_from_scaled(v: u64, s: i32) -> f32 {
@@ -301,7 +316,7 @@ mod tests {
 
     #[test]
     fn integer_exp_equals_the_f64_one() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = crate::testing::xorshift(0x2545_f491_4f6c_dd1d);
         let mut differ = 0;
         let mut check = |x: f32| {
             let (got, want) = (exp_f32(x), exp_f32_in_f64(x));
@@ -311,9 +326,7 @@ mod tests {
             }
         };
         for _ in 0..2_000_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = next();
             check(-104.0 + 192.8 * (state >> 40) as f32 / (1u64 << 24) as f32);
             // Every binade, both signs, down to the tiny.
             let tiny = f32::from_bits((state as u32) & 0x42df_ffff);
