@@ -44,6 +44,8 @@ pub mod model;
 pub mod ops;
 mod planner;
 pub mod quant;
+#[cfg(test)]
+mod testing;
 
 pub use error::{Error, Location, OpName};
 

@@ -201,13 +201,8 @@ mod tests {
     #[test]
     fn random_lifetimes_never_overlap() {
         // A small xorshift keeps the test dependency-free and repeatable.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut word = crate::testing::xorshift(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: u64| word() % n;
         for _ in 0..500 {
             let count = 1 + next(40) as usize;
             let ops = 1 + next(30) as u32;

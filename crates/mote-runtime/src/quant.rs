@@ -705,13 +705,7 @@ mod tests {
 
     #[test]
     fn softmax_scaling_equals_the_f64_computation() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15);
         let special = [
             0.0f32,
             -0.0,

@@ -923,13 +923,8 @@ mod tests {
 
     #[test]
     fn lut_filter_equals_the_reference_on_its_decoded_values() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n.max(1)) as usize
-        };
+        let mut word = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut next = |n: u64| (word() % n.max(1)) as usize;
         for case in 0..200 {
             let (fh, fw) = (1 + next(3), 1 + next(3));
             let stride = 1 + next(2);

@@ -526,13 +526,8 @@ mod tests {
 
     #[test]
     fn int8_equals_tensorflow_lites_loops_on_random_cases() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n) as usize
-        };
+        let mut word = crate::testing::xorshift(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: u64| (word() % n) as usize;
         for case in 0..300 {
             let multiplier = [1, 1, 2, 3, 8, 70][next(6)];
             let in_depth = 1 + next(5);

@@ -337,13 +337,7 @@ mod tests {
             min: -128,
             max: 100,
         };
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15);
         let specials = [0, 1, -1, i32::MAX, i32::MIN, 1 << 30, -(1 << 30)];
         for i in 0..200_000 {
             let acc = if i % 10 == 0 {

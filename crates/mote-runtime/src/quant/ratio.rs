@@ -102,11 +102,9 @@ mod tests {
 
     #[test]
     fn division_rounds_as_f64() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..1_000_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = next();
             let p = (1 << 46) | (state & ((1 << 48) - 1));
             let mc = (1 << 23) | ((state >> 40) as u32 & 0x7f_ffff);
             let (m, s) = super::divide(p, mc);
@@ -147,13 +145,7 @@ mod tests {
 
     #[test]
     fn random_scales_match_f64() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::xorshift(0x2545_f491_4f6c_dd1d);
         for case in 0..2_000_000u32 {
             let r = next();
             let (a, b, c) = match case % 5 {
