@@ -14,17 +14,15 @@ pub use super::fully_connected::fully_connected_i8;
 /// The longest input row FULLY_CONNECTED's kernel takes.
 pub use super::fully_connected::CHUNK as FULLY_CONNECTED_ROW;
 
-use super::conv_2d::offset_fits;
+use super::depthwise_conv_2d::checked_scales;
 use super::depthwise_groups::depthwise_groups;
-use super::requant::Scales;
 use crate::ops::depthwise_conv_2d::DepthwiseConv2dParams;
 use crate::ops::per_channel::Requant;
 
 /// DEPTHWISE_CONV_2D's channel-group kernel alone (`depthwise_groups.rs`,
 /// which [`depthwise_conv_2d_i8`] tries first): `false` where it declines,
-/// or where [`depthwise_conv_2d_i8`] would not reach it (a depth multiplier
-/// other than 1, an input offset whose sums leave 16 bits, scales or bias
-/// shorter than the channels).
+/// or where [`depthwise_conv_2d_i8`] would not reach it (its
+/// `checked_scales`).
 pub fn depthwise_groups_i8(
     params: &DepthwiseConv2dParams,
     quant: &Requant<'_>,
@@ -33,13 +31,16 @@ pub fn depthwise_groups_i8(
     bias: &[i32],
     output: &mut [i8],
 ) -> bool {
-    let w = params.window;
-    if params.depth_multiplier != 1 || w.in_depth != w.out_depth || !offset_fits(quant.input_offset)
-    {
-        return false;
-    }
-    let Some(scales) = Scales::new(quant, bias, w.out_depth) else {
+    let operands = (input, filter, bias, &*output);
+    let Some(scales) = checked_scales(params, quant, operands) else {
         return false;
     };
-    depthwise_groups(&w, (quant, bias), &scales, input, filter, output)
+    depthwise_groups(
+        &params.window,
+        (quant, bias),
+        &scales,
+        input,
+        filter,
+        output,
+    )
 }
