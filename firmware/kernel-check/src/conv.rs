@@ -134,14 +134,14 @@ pub fn case(
     let (input, output, _) = tensors::sizes(&w, w.in_depth);
     let filter = w.out_depth * w.filter_height * w.filter_width * w.in_depth;
     t.fill(rng, input, filter);
-    let bias = quant::bias(rng, &mut t.bias, w.out_depth, 0);
+    let bias = quant::bias(rng, &mut t.bias, w.out_depth);
     let params = Conv2dParams {
         window: w,
         filter_depth: w.in_depth,
         has_bias: bias > 0,
         kind: ConvKind::Float32 { range: (0.0, 0.0) },
     };
-    let expect = w.dilation_width == 1 && quant::offset_fits(q.input_offset);
+    let expect = w.dilation_width == 1 && quant::offset_fits(q.input_offset) && q.folds();
     if expect {
         paths(&w, taken);
     } else {

@@ -107,25 +107,15 @@ fn group_shape(w: &Window) -> bool {
         && w.out_depth.is_multiple_of(4)
 }
 
-/// The requantization each group of 4 channels takes (`Group::new`'s
-/// conditions): the short one where every channel's right shift is 1 to
-/// 20, its bias plus the largest tap sum stays below 2^30 and the output
-/// offset within 255; `ssat` where the range is also all of int8.
-fn group_paths(w: &Window, q: &Quant, bias: &[i32], taken: &mut Taken) {
-    let bound = (128 + i64::from(q.input_offset).abs()) * 128 * 9;
+/// The clamp each group of 4 channels takes: `ssat` where the output range
+/// is all of int8.
+fn group_paths(w: &Window, q: &Quant, taken: &mut Taken) {
     let o = q.output;
-    for c in (0..w.out_depth).step_by(4) {
-        let fast = (c..c + 4).all(|k| {
-            let shift = q.scale(k).1;
-            let b = bias.get(k).copied().unwrap_or(0);
-            (-20..=-1).contains(&shift)
-                && i64::from(b).abs() + bound < 1 << 30
-                && (-255..=255).contains(&o.offset)
-        });
-        taken.add(match (fast, (o.min, o.max) == (-128, 127)) {
-            (true, true) => Path::DepthwiseGroupsFastFull,
-            (true, false) => Path::DepthwiseGroupsFast,
-            _ => Path::DepthwiseGroupsGeneral,
+    for _ in (0..w.out_depth).step_by(4) {
+        taken.add(if (o.min, o.max) == (-128, 127) {
+            Path::DepthwiseGroupsFull
+        } else {
+            Path::DepthwiseGroupsClamped
         });
     }
 }
@@ -152,8 +142,7 @@ pub fn case(
     let (input, output, _) = tensors::sizes(&w, 1);
     let filter = w.filter_height * w.filter_width * w.out_depth;
     t.fill(rng, input, filter);
-    let edge = (128 + i64::from(q.input_offset).abs()) * 128 * 9;
-    let bias = quant::bias(rng, &mut t.bias, w.out_depth, edge.min(1 << 29));
+    let bias = quant::bias(rng, &mut t.bias, w.out_depth);
     let params = DepthwiseConv2dParams {
         window: w,
         depth_multiplier: multiplier,
@@ -168,14 +157,14 @@ pub fn case(
         && w.in_depth == 1
         && filter <= check::DEPTHWISE_AS_CONV_FILTER
         && w.dilation_width == 1;
-    let runs = (multiplier == 1 || one_channel) && quant::offset_fits(q.input_offset);
+    let runs = (multiplier == 1 || one_channel) && quant::offset_fits(q.input_offset) && q.folds();
     let expect = runs && (!groups || group_shape(&w));
     if !runs {
         taken.add(Path::DepthwiseDeclined);
     } else if one_channel {
         taken.add(Path::DepthwiseOneChannel);
     } else if group_shape(&w) {
-        group_paths(&w, &q, b, taken);
+        group_paths(&w, &q, taken);
     } else if groups {
         taken.add(Path::DepthwiseGroupsDeclined);
     } else {

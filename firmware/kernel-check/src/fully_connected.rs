@@ -53,7 +53,7 @@ pub fn case(
         Quant::random(rng, units, wild)
     };
     t.fill(rng, batches * depth, units * depth);
-    let bias = quant::bias(rng, &mut t.bias, units, 0);
+    let bias = quant::bias(rng, &mut t.bias, units);
     let params = FullyConnectedParams {
         batches,
         depth,

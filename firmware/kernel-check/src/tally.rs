@@ -21,14 +21,13 @@ pub enum Path {
     ConvSingleWideTail,
     /// Single pixels whose filter is not whole words or exceeds 640 bytes: `dot_1x4`/`dot_1x1`.
     ConvSingle,
-    /// Horizontal dilation or an offset past 16 bits: the kernel declines.
+    /// Horizontal dilation, an offset past 16 bits or a scale the folded
+    /// requantization does not take: the kernel declines.
     ConvDeclined,
-    /// DEPTHWISE_CONV_2D channel groups, short requantization, full int8 range (`ssat`).
-    DepthwiseGroupsFastFull,
-    /// ... short requantization, narrower range.
-    DepthwiseGroupsFast,
-    /// ... the general requantization.
-    DepthwiseGroupsGeneral,
+    /// DEPTHWISE_CONV_2D channel groups, full int8 range (`ssat`).
+    DepthwiseGroupsFull,
+    /// ... a narrower range.
+    DepthwiseGroupsClamped,
     /// A 3x3 case the group kernel declines (rows past its strip, depth not a multiple of 4).
     DepthwiseGroupsDeclined,
     /// The per-pixel loop, 4 channels per pass.
@@ -38,7 +37,7 @@ pub enum Path {
     /// One input channel, any depth multiplier: CONV_2D's kernel on the
     /// transposed filter (`depthwise_as_conv`).
     DepthwiseOneChannel,
-    /// A depth multiplier other than 1 over several channels, or an offset past 16 bits: declined.
+    /// A depth multiplier other than 1 over several channels, an offset past 16 bits or a scale the folded requantization does not take: declined.
     DepthwiseDeclined,
     /// FULLY_CONNECTED rows of up to 64 bytes (the small buffer).
     FcSmall,
@@ -59,7 +58,7 @@ pub enum Path {
 }
 
 /// Every path, in [`Path`]'s order, with its printed name.
-pub const PATHS: [&str; 23] = [
+pub const PATHS: [&str; 22] = [
     "conv_2d pairs widened (asm dot_2x2_wide)",
     "conv_2d pairs widened, odd channel",
     "conv_2d pairs",
@@ -67,9 +66,8 @@ pub const PATHS: [&str; 23] = [
     "conv_2d single widened, channel tail",
     "conv_2d single",
     "conv_2d declined",
-    "depthwise groups, short requant, full range (asm taps, ssat)",
-    "depthwise groups, short requant",
-    "depthwise groups, general requant",
+    "depthwise groups, full range (asm taps, ssat)",
+    "depthwise groups, clamped range",
     "depthwise groups declined",
     "depthwise pixels",
     "depthwise pixels, channel tail",

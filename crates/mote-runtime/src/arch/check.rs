@@ -35,12 +35,5 @@ pub fn depthwise_groups_i8(
     let Some(scales) = checked_scales(params, quant, operands) else {
         return false;
     };
-    depthwise_groups(
-        &params.window,
-        (quant, bias),
-        &scales,
-        input,
-        filter,
-        output,
-    )
+    depthwise_groups(&params.window, quant, &scales, input, filter, output)
 }

@@ -20,7 +20,8 @@ use crate::ops::per_channel::Requant;
 
 /// The scales of a depth-multiplier-1 DEPTHWISE_CONV_2D, or `None` where
 /// its kernels here do not apply: no channels, an input offset whose sums
-/// leave 16 bits, tensors (or scales, or a bias) shorter than the shapes.
+/// leave 16 bits, tensors (or scales, or a bias) shorter than the shapes,
+/// scales outside the folded requantization (`requant::Scales::new`).
 /// Inlined: left to LLVM, KWS's interpreted firmware took 42 K more
 /// instructions (6,533,602 against 6,491,706).
 #[inline(always)]
@@ -63,7 +64,7 @@ pub fn depthwise_conv_i8(
     let off = quant.input_offset;
     let offs = packed(off);
     if cfg!(feature = "depthwise-3x3")
-        && depthwise_groups(&w, (quant, bias), &scales, input, filter, output)
+        && depthwise_groups(&w, quant, &scales, input, filter, output)
     {
         return true;
     }

@@ -12,7 +12,7 @@
 //! per-pixel loop (a general loop here cost 1.5 KB of flash).
 
 use super::dot::load;
-use super::dsp_extra::{smmulr, ssat8};
+use super::dsp_extra::ssat8;
 use super::requant::{Channel, Scales};
 #[cfg(not(mote_dsp))]
 use super::simd::{smlabb, smlatt};
@@ -164,73 +164,21 @@ unsafe fn row_3x3(
     }
 }
 
-/// Two `i16` halves, low then high, in a word.
-#[inline(always)]
-fn halves(lo: i32, hi: i32) -> u32 {
-    (lo as u16 as u32) | ((hi as u16 as u32) << 16)
-}
-
-/// One channel's requantization when `|acc + bias| < 2^30`, the shift is a
-/// right shift `e` of 1 to 20 and the output offset `z` within 255: the
-/// doubling high multiply is `(2x * m + 2^31) >> 32` (`smmulr`, exact as 2x
-/// fits 32 bits; the kernel sums 2x directly, with doubled weights and
-/// bias), and the rounding divide plus the offset `(h + 2^(e-1) + z * 2^e -
-/// (h < 0)) >> e` (exact: `|h| < 2^30 + 1`, so the sum stays below 2^31).
-#[derive(Clone, Copy)]
-struct Fast {
-    multiplier: i32,
-    /// `2^(e-1) + z * 2^e`.
-    nudge: i32,
-    right: u32,
-}
-
-impl Fast {
-    /// The scaled, rounded value of the doubled accumulator `acc2`, output
-    /// offset added.
-    #[inline(always)]
-    fn scale(&self, acc2: i32) -> i32 {
-        let h = smmulr(acc2, self.multiplier);
-        h.wrapping_add(self.nudge).wrapping_add(h >> 31) >> self.right
-    }
-
-    /// The int8 output of the doubled accumulator `acc2`.
-    #[inline(always)]
-    fn apply(&self, acc2: i32, o: &OutputQuant) -> i8 {
-        self.scale(acc2).max(o.min).min(o.max) as i8
-    }
-
-    /// As `apply`, for an output range of all of int8: the clamp is one `ssat`.
-    #[inline(always)]
-    fn apply_full(&self, acc2: i32) -> i8 {
-        ssat8(self.scale(acc2)) as i8
-    }
-}
-
-/// A group's four requantizations: the general one of `requant.rs`, or,
-/// where the sums cannot leave 30 bits and the shifts are right shifts of
-/// 1 to 20 (output offsets within 255), the shorter `Fast`.
-enum Group {
-    General([Channel; 4]),
-    /// `Fast` with an output range narrower than int8's.
-    Fast([Fast; 4]),
-    /// `Fast` with the whole int8 range.
-    FastFull([Fast; 4]),
+/// A group's four requantizations, and whether the output range is all of
+/// int8 (then the clamp is one `ssat`).
+struct Group {
+    q: [Channel; 4],
+    full: bool,
 }
 
 impl Group {
-    /// The group of channels `c..c + 4` and the accumulators' start (twice
-    /// the bias for `Fast`, 0 for `General`, which adds it); `bound` bounds
-    /// `|sum of taps|`.
+    /// The group of channels `c..c + 4` and the accumulators' start (the
+    /// bias).
     ///
     /// # Safety
-    /// `c + 3` must be below the channel count of `scales`, made of `quant`
-    /// and `bias`.
-    unsafe fn new(
-        scales: &Scales<'_>,
-        (quant, bias): (&Requant<'_>, &[i32]),
-        c: usize,
-        bound: i64,
-    ) -> (Self, [i32; 4]) {
+    /// `c + 3` must be below the channel count of `scales`.
+    #[inline(always)]
+    unsafe fn new(scales: &Scales<'_>, c: usize) -> (Self, [i32; 4]) {
         // SAFETY: the caller's contract.
         let q = unsafe {
             [
@@ -240,38 +188,13 @@ impl Group {
                 scales.channel(c + 3),
             ]
         };
-        let per_channel = usize::from(quant.multipliers.len() != 1 || quant.shifts.len() != 1);
-        let start: [i32; 4] = core::array::from_fn(|i| bias.get(c + i).copied().unwrap_or(0));
-        let fast: [Option<Fast>; 4] = core::array::from_fn(|i| {
-            let m = *quant.multipliers.get((c + i) * per_channel)?;
-            let shift = *quant.shifts.get((c + i) * per_channel)?;
-            let b = bias.get(c + i).copied().unwrap_or(0);
-            let fits = i64::from(b).abs() + bound < 1 << 30;
-            let z = scales.output.offset;
-            ((-20..=-1).contains(&shift) && fits && (-255..=255).contains(&z)).then(|| Fast {
-                multiplier: m,
-                nudge: (1 << (-shift - 1)) + (z << -shift),
-                right: (-shift) as u32,
-            })
-        });
         let o = &scales.output;
-        let doubled = start.map(|b| b.wrapping_mul(2));
-        match fast {
-            [Some(a), Some(b), Some(c), Some(d)] if (o.min, o.max) == (-128, 127) => {
-                (Group::FastFull([a, b, c, d]), doubled)
-            }
-            [Some(a), Some(b), Some(c), Some(d)] => (Group::Fast([a, b, c, d]), doubled),
-            _ => (Group::General(q), [0; 4]),
-        }
-    }
-
-    /// Whether the accumulators are doubled (and so the weights must be).
-    fn doubled(&self) -> bool {
-        !matches!(self, Group::General(_))
+        let full = (o.min, o.max) == (-128, 127);
+        (Group { q, full }, q.map(|q| q.bias()))
     }
 
     /// Runs a 3x3 output row (as [`row_3x3`], whose contract is the
-    /// caller's), one copy of the loop per requantization.
+    /// caller's), one copy of the loop per clamp.
     #[inline(always)]
     unsafe fn row_3x3(
         &self,
@@ -281,78 +204,27 @@ impl Group {
         out: (*mut i8, usize),
         o: &OutputQuant,
     ) {
-        let put = |v: [i8; 4], out: *mut i8| {
+        let [q0, q1, q2, q3] = &self.q;
+        // Written out: opt-level "s" keeps `array::from_fn`'s loop.
+        let put = |[a, b, c, d]: [i8; 4], out: *mut i8| {
             // SAFETY: the caller's contract.
+            unsafe { out.cast::<[i8; 4]>().write_unaligned([a, b, c, d]) };
+        };
+        // SAFETY (of both): the caller's contract.
+        if self.full {
+            let f = |q: &Channel, a: i32| ssat8(q.offset_scaled(a, o)) as i8;
             unsafe {
-                *out = v[0];
-                *out.add(1) = v[1];
-                *out.add(2) = v[2];
-                *out.add(3) = v[3];
+                row_3x3(s, steps, k, start, out, |[a0, a1, a2, a3], at| {
+                    put([f(q0, a0), f(q1, a1), f(q2, a2), f(q3, a3)], at)
+                })
             }
-        };
-        // SAFETY (of the three): the caller's contract.
-        match self {
-            Group::FastFull(q) => unsafe {
+        } else {
+            let f = |q: &Channel, a: i32| q.finish(a, o);
+            unsafe {
                 row_3x3(s, steps, k, start, out, |[a0, a1, a2, a3], at| {
-                    let v = [
-                        q[0].apply_full(a0),
-                        q[1].apply_full(a1),
-                        q[2].apply_full(a2),
-                        q[3].apply_full(a3),
-                    ];
-                    put(v, at)
+                    put([f(q0, a0), f(q1, a1), f(q2, a2), f(q3, a3)], at)
                 })
-            },
-            Group::Fast(q) => unsafe {
-                row_3x3(s, steps, k, start, out, |[a0, a1, a2, a3], at| {
-                    let v = [
-                        q[0].apply(a0, o),
-                        q[1].apply(a1, o),
-                        q[2].apply(a2, o),
-                        q[3].apply(a3, o),
-                    ];
-                    put(v, at)
-                })
-            },
-            Group::General(_) => unsafe {
-                row_3x3(s, steps, k, start, out, |acc, at| self.store(acc, o, at))
-            },
-        }
-    }
-
-    /// Writes the four requantized accumulators (started as `new` says) to
-    /// `out..out + 4`.
-    ///
-    /// # Safety
-    /// `out..out + 4` must be writable.
-    #[inline(always)]
-    unsafe fn store(&self, [a0, a1, a2, a3]: [i32; 4], o: &OutputQuant, out: *mut i8) {
-        let v = match self {
-            Group::FastFull(q) => [
-                q[0].apply_full(a0),
-                q[1].apply_full(a1),
-                q[2].apply_full(a2),
-                q[3].apply_full(a3),
-            ],
-            Group::Fast(q) => [
-                q[0].apply(a0, o),
-                q[1].apply(a1, o),
-                q[2].apply(a2, o),
-                q[3].apply(a3, o),
-            ],
-            Group::General(q) => [
-                q[0].apply(a0, o),
-                q[1].apply(a1, o),
-                q[2].apply(a2, o),
-                q[3].apply(a3, o),
-            ],
-        };
-        // SAFETY: the caller's contract.
-        unsafe {
-            *out = v[0];
-            *out.add(1) = v[1];
-            *out.add(2) = v[2];
-            *out.add(3) = v[3];
+            }
         }
     }
 }
@@ -366,7 +238,7 @@ impl Group {
 /// shape.
 pub fn depthwise_groups(
     w: &Window,
-    (quant, bias): (&Requant<'_>, &[i32]),
+    quant: &Requant<'_>,
     scales: &Scales<'_>,
     input: &[i8],
     filter: &[i8],
@@ -407,8 +279,6 @@ pub fn depthwise_groups(
     }
     let offset = quant.input_offset;
     let offs = super::dot::packed(offset);
-    // |x + offset| <= 128 + |offset| for int8 x, |w| <= 128.
-    let bound = (128 + i64::from(offset).abs()) * 128 * TAPS as i64;
     let (xp, op) = (input.as_ptr(), output.as_mut_ptr());
     // The strip's columns that hold input columns 0..in_width.
     let inside = (
@@ -429,18 +299,12 @@ pub fn depthwise_groups(
     };
     for c in (0..depth).step_by(4) {
         // SAFETY: c + 3 < depth, the channel count of `scales`.
-        let (group, start) = unsafe { Group::new(scales, (quant, bias), c, bound) };
-        let doubled = group.doubled();
+        let (group, start) = unsafe { Group::new(scales, c) };
         let mut k = [[0u32; 2]; TAPS];
         for (t, slot) in k.iter_mut().enumerate() {
             // SAFETY: t * depth + c + 4 <= 9 * depth <= filter.len().
             let word = unsafe { load(filter.as_ptr().add(t * depth + c)) };
-            *slot = if doubled {
-                let b = word.to_le_bytes().map(|b| i32::from(b as i8) * 2);
-                [halves(b[0], b[2]), halves(b[1], b[3])]
-            } else {
-                [sxtb16(word), sxtb16_ror8(word)]
-            };
+            *slot = [sxtb16(word), sxtb16_ror8(word)];
         }
         let mut out = c;
         for b in 0..w.batches {

@@ -6,8 +6,9 @@
 //! the whole filter window widened with zeros for the padding).
 
 use super::dot::{dot_1_row_wide, dot_1x1, dot_1x4, dot_2x1_wide, dot_2x2, widen};
-use super::requant::Scales;
+use super::requant::{Channel, Scales};
 use super::simd::{dot_2x2_wide, dot_4_rows_wide};
+use crate::ops::per_channel::OutputQuant;
 use crate::ops::per_channel::Requant;
 
 /// Which filter taps an output pixel uses: `rows` runs of `len` bytes, run
@@ -60,6 +61,29 @@ pub const WIDE: usize = 640;
 /// pixel for every channel, into half as many words.
 pub const ONE_WIDE: usize = 640;
 
+/// Output channels requantized per pass of [`Gemm::run`] over the pixels,
+/// their [`Channel`]s worked out once into a stack table (1.5 KiB).
+const PASS: usize = 64;
+
+/// The requantization of one pass's channels, as many as each output slice
+/// of the pass holds.
+pub struct Pass<'q> {
+    q: &'q [Channel],
+    output: OutputQuant,
+}
+
+impl Pass<'_> {
+    /// Channel `c` of the pass.
+    ///
+    /// # Safety
+    /// `c` must be below the pass's channel count.
+    #[inline(always)]
+    unsafe fn channel(&self, c: usize) -> &Channel {
+        // SAFETY: the caller's contract.
+        unsafe { self.q.get_unchecked(c) }
+    }
+}
+
 /// Pixel pairs widen their inputs once into a stack buffer of [`WIDE`]
 /// words; outputs use the fast requantization of `requant.rs`.
 impl Gemm<'_> {
@@ -68,7 +92,7 @@ impl Gemm<'_> {
     /// # Safety
     /// `c` must be below the channel count of `s`.
     #[inline(always)]
-    unsafe fn finish(&self, s: &Scales<'_>, acc: i32, c: usize) -> i8 {
+    unsafe fn finish(&self, s: &Pass<'_>, acc: i32, c: usize) -> i8 {
         // SAFETY: the caller's contract.
         unsafe { s.channel(c) }.apply(acc, &s.output)
     }
@@ -112,7 +136,7 @@ impl Gemm<'_> {
 
     /// Every channel of one pixel into `out`, whose length is the channel
     /// count `inside` approved.
-    fn one(&self, s: &Scales<'_>, p: &Pixel, out: &mut [i8]) {
+    fn one(&self, s: &Pass<'_>, p: &Pixel, out: &mut [i8]) {
         if self.one_wide(s, p, out) {
             return;
         }
@@ -153,7 +177,7 @@ impl Gemm<'_> {
     /// bytes, a filter tensor shorter than the channels' filters, or runs
     /// that leave the filter.
     #[inline(never)]
-    fn one_wide(&self, s: &Scales<'_>, p: &Pixel, out: &mut [i8]) -> bool {
+    fn one_wide(&self, s: &Pass<'_>, p: &Pixel, out: &mut [i8]) -> bool {
         let size = self.filter_size;
         let Runs { filter, rows, len } = p.runs;
         // The end of the last run inside a channel's filter (None: no runs;
@@ -222,7 +246,7 @@ impl Gemm<'_> {
 
     /// Every channel of two pixels with equal runs into `out_a` and `out_b`
     /// (of the length `inside` approved).
-    fn two(&self, s: &Scales<'_>, a: &Pixel, b: &Pixel, out_a: &mut [i8], out_b: &mut [i8]) {
+    fn two(&self, s: &Pass<'_>, a: &Pixel, b: &Pixel, out_a: &mut [i8], out_b: &mut [i8]) {
         if self.two_wide(s, a, b, out_a, out_b) {
             return;
         }
@@ -277,7 +301,7 @@ impl Gemm<'_> {
     #[inline(never)]
     fn two_wide(
         &self,
-        s: &Scales<'_>,
+        s: &Pass<'_>,
         a: &Pixel,
         b: &Pixel,
         out_a: &mut [i8],
@@ -363,29 +387,67 @@ impl Gemm<'_> {
     /// incomplete and the caller runs the reference kernel).
     pub fn run(
         &self,
-        pixels: impl Iterator<Item = Pixel>,
+        pixels: impl Iterator<Item = Pixel> + Clone,
         output: &mut [i8],
         channels: usize,
     ) -> bool {
         let Some(s) = Scales::new(self.quant, self.bias, channels) else {
             return false;
         };
+        let mut table = [Channel::ZERO; PASS];
+        let mut first = 0;
+        while first < channels {
+            let n = (channels - first).min(PASS);
+            let Some(slots) = table.get_mut(..n) else {
+                return false;
+            };
+            for (k, slot) in slots.iter_mut().enumerate() {
+                // SAFETY: first + k < channels, the channel count of `s`.
+                *slot = unsafe { s.channel(first + k) };
+            }
+            let pass = Pass {
+                q: slots,
+                output: s.output,
+            };
+            // This pass's channels' filters, from channel `first` on.
+            let Some(filter) = self.filter.get(first * self.filter_size..) else {
+                return false;
+            };
+            let gemm = Gemm { filter, ..*self };
+            let rows = output.chunks_exact_mut(channels);
+            let outs = rows.filter_map(|row| row.get_mut(first..first + n));
+            if !gemm.pass(&pass, pixels.clone(), outs) {
+                return false;
+            }
+            first += n;
+        }
+        true
+    }
+
+    /// One pass of [`Gemm::run`]: every pixel of `pixels` into its slice of
+    /// `outs` (the pass's channels), pairing neighbours with equal runs.
+    fn pass<'o>(
+        &self,
+        s: &Pass<'_>,
+        pixels: impl Iterator<Item = Pixel>,
+        outs: impl Iterator<Item = &'o mut [i8]>,
+    ) -> bool {
         let mut pending: Option<(Pixel, &mut [i8])> = None;
-        for (p, out) in pixels.zip(output.chunks_exact_mut(channels.max(1))) {
+        for (p, out) in pixels.zip(outs) {
             if !self.inside(&p, out.len()) {
                 return false;
             }
             match pending.take() {
-                Some((a, out_a)) if a.runs == p.runs => self.two(&s, &a, &p, out_a, out),
+                Some((a, out_a)) if a.runs == p.runs => self.two(s, &a, &p, out_a, out),
                 Some((a, out_a)) => {
-                    self.one(&s, &a, out_a);
+                    self.one(s, &a, out_a);
                     pending = Some((p, out));
                 }
                 None => pending = Some((p, out)),
             }
         }
         if let Some((a, out_a)) = pending {
-            self.one(&s, &a, out_a);
+            self.one(s, &a, out_a);
         }
         true
     }
