@@ -6,6 +6,7 @@
 //! the whole filter window widened with zeros for the padding).
 
 use super::dot::{dot_1_row_wide, dot_1x1, dot_1x4, dot_2x1_wide, dot_2x2, widen};
+use super::dsp_extra::ssat8;
 use super::requant::{Channel, Scales};
 use super::simd::{dot_2x2_wide, dot_4_rows_wide};
 use crate::ops::per_channel::OutputQuant;
@@ -70,6 +71,9 @@ const PASS: usize = 64;
 pub struct Pass<'q> {
     q: &'q [Channel],
     output: OutputQuant,
+    /// Whether the output range is all of int8 (then the clamp is one
+    /// `ssat`).
+    full: bool,
 }
 
 impl Pass<'_> {
@@ -81,6 +85,16 @@ impl Pass<'_> {
     unsafe fn channel(&self, c: usize) -> &Channel {
         // SAFETY: the caller's contract.
         unsafe { self.q.get_unchecked(c) }
+    }
+
+    /// The int8 output of `q`'s accumulator `acc` (bias not yet added).
+    #[inline(always)]
+    fn apply(&self, q: &Channel, acc: i32) -> i8 {
+        if self.full {
+            ssat8(q.offset_scaled(acc.wrapping_add(q.bias()), &self.output)) as i8
+        } else {
+            q.apply(acc, &self.output)
+        }
     }
 }
 
@@ -94,7 +108,7 @@ impl Gemm<'_> {
     #[inline(always)]
     unsafe fn finish(&self, s: &Pass<'_>, acc: i32, c: usize) -> i8 {
         // SAFETY: the caller's contract.
-        unsafe { s.channel(c) }.apply(acc, &s.output)
+        s.apply(unsafe { s.channel(c) }, acc)
     }
 
     /// Whether every run of `p`, for every one of `channels` filters, lies
@@ -336,7 +350,6 @@ impl Gemm<'_> {
         let mut pairs_a = out_a.chunks_exact_mut(2);
         let mut pairs_b = out_b.chunks_exact_mut(2);
         let mut c = 0;
-        let out = &s.output;
         for (oa, ob) in (&mut pairs_a).zip(&mut pairs_b) {
             let mut acc = [0i32; 4];
             if one_run {
@@ -358,8 +371,8 @@ impl Gemm<'_> {
             if let ([oa0, oa1], [ob0, ob1]) = (oa, ob) {
                 // SAFETY: c + 1 < out_a.len(), the channel count of `s`.
                 let q = unsafe { [s.channel(c), s.channel(c + 1)] };
-                (*oa0, *oa1) = (q[0].apply(ac, out), q[1].apply(ad, out));
-                (*ob0, *ob1) = (q[0].apply(bc, out), q[1].apply(bd, out));
+                (*oa0, *oa1) = (s.apply(q[0], ac), s.apply(q[1], ad));
+                (*ob0, *ob1) = (s.apply(q[0], bc), s.apply(q[1], bd));
             }
             c += 2;
         }
@@ -376,7 +389,7 @@ impl Gemm<'_> {
             }
             // SAFETY: c < out_a.len(), the channel count of `s`.
             let q = unsafe { s.channel(c) };
-            (*oa, *ob) = (q.apply(acc[0], out), q.apply(acc[1], out));
+            (*oa, *ob) = (s.apply(q, acc[0]), s.apply(q, acc[1]));
         }
         true
     }
@@ -384,7 +397,9 @@ impl Gemm<'_> {
     /// Runs every pixel of `pixels` (in output order) into consecutive
     /// `channels`-byte rows of `output`, pairing neighbours with equal runs.
     /// `false` if a pixel's runs leave the tensors (then the output is
-    /// incomplete and the caller runs the reference kernel).
+    /// incomplete and the caller runs the reference kernel). Out of line,
+    /// so that the interpreter and generated code run the same machine code.
+    #[inline(never)]
     pub fn run(
         &self,
         pixels: impl Iterator<Item = Pixel> + Clone,
@@ -405,9 +420,11 @@ impl Gemm<'_> {
                 // SAFETY: first + k < channels, the channel count of `s`.
                 *slot = unsafe { s.channel(first + k) };
             }
+            let o = s.output;
             let pass = Pass {
                 q: slots,
-                output: s.output,
+                output: o,
+                full: (o.min, o.max) == (-128, 127),
             };
             // This pass's channels' filters, from channel `first` on.
             let Some(filter) = self.filter.get(first * self.filter_size..) else {
