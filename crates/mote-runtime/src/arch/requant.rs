@@ -37,9 +37,9 @@ impl<'a> Scales<'a> {
     /// (when not empty) holds fewer, or if a channel's scale is outside
     /// [`Fixed`]'s case (a negative multiplier, or a shift that is not a
     /// right shift of 1 to 31 with a multiplier other than 0). Then the
-    /// kernels decline and the reference runs; TensorFlow Lite's converter
-    /// makes such scales only for layers whose outputs are at least half
-    /// their inputs' scale.
+    /// kernels decline and the reference runs; TensorFlow Lite's scales
+    /// are such only for layers whose effective scale (input times filter
+    /// over output) is at least 0.5.
     pub fn new(quant: &Requant<'a>, bias: &'a [i32], channels: usize) -> Option<Self> {
         let per_tensor = quant.multipliers.len() == 1 && quant.shifts.len() == 1;
         let need = if per_tensor { 1 } else { channels.max(1) };
