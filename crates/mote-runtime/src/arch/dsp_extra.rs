@@ -1,6 +1,6 @@
-//! The Armv7E-M instruction the depthwise kernel's clamp adds to `simd`:
-//! `SSAT`, one instruction through `asm!` on `thumbv7em`, plain Rust
-//! elsewhere (the twin the host tests run).
+//! The Armv7E-M instruction the CONV_2D and depthwise kernels' clamp of a
+//! full int8 range adds to `simd`: `SSAT`, one instruction through `asm!`
+//! on `thumbv7em`, plain Rust elsewhere (the twin the host tests run).
 
 /// `SSAT #8`: `a` clamped to `-128..=127` (the Q flag it may set is never read).
 #[cfg(mote_dsp)]
