@@ -21,14 +21,14 @@ mod input;
 use input::Fill;
 
 /// One line of `firmware/models.txt`.
-struct Entry {
-    name: String,
-    path: PathBuf,
-    input: InputKind,
+pub(crate) struct Entry {
+    pub(crate) name: String,
+    pub(crate) path: PathBuf,
+    pub(crate) input: InputKind,
 }
 
 /// How the input of a run is made.
-enum InputKind {
+pub(crate) enum InputKind {
     /// Seeded uniform floats in `[low, high)` (float inputs) or uniform values
     /// of the input's integer type.
     Uniform(f32, f32),
@@ -57,7 +57,7 @@ fn assets() -> PathBuf {
         .unwrap_or_else(|| root().join("../shared/assets"))
 }
 
-fn entries() -> Result<Vec<Entry>> {
+pub(crate) fn entries() -> Result<Vec<Entry>> {
     let list = root().join("firmware/models.txt");
     let text = std::fs::read_to_string(&list).with_context(|| format!("{}", list.display()))?;
     let mut entries = Vec::new();
@@ -138,7 +138,7 @@ fn make_models() -> Result<()> {
 
 /// How input 0 of `model` is filled, and the bytes that makes: the
 /// firmware makes the same bytes itself (`firmware/src/input.rs`, shared).
-fn make_input(model: &Model<'_>, kind: &InputKind) -> Result<(Fill, Vec<u8>)> {
+pub(crate) fn make_input(model: &Model<'_>, kind: &InputKind) -> Result<(Fill, Vec<u8>)> {
     let graph = model.main();
     let tensor = graph
         .inputs()
@@ -184,7 +184,7 @@ fn host_output(model: &Model<'_>, input: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// How one firmware is built.
-struct Build<'a> {
+pub(crate) struct Build<'a> {
     /// Arena bytes.
     arena: usize,
     /// The runtime's reference kernels instead of the DSP ones.
@@ -199,7 +199,7 @@ struct Build<'a> {
 
 impl Build<'_> {
     /// The DSP kernels, release profile, the board's memory.
-    fn dsp(arena: usize) -> Self {
+    pub(crate) fn dsp(arena: usize) -> Self {
         Build {
             arena,
             reference: false,
@@ -239,8 +239,9 @@ fn needs(model_path: &Path) -> Result<Needs> {
     })
 }
 
-/// Builds and runs the firmware for `model_path`, its input filled as `fill`.
-fn run_firmware(model_path: &Path, fill: Fill, build: &Build<'_>) -> Result<Run> {
+/// Builds the firmware for `model_path`, its input filled as `fill`, and
+/// returns the ELF's path.
+pub(crate) fn build_firmware(model_path: &Path, fill: Fill, build: &Build<'_>) -> Result<PathBuf> {
     let dir = root().join("firmware");
     let checkout = std::fs::canonicalize(root()).context("the checkout's path")?;
     let mut cargo = Command::new("cargo");
@@ -286,10 +287,15 @@ fn run_firmware(model_path: &Path, fill: Fill, build: &Build<'_>) -> Result<Run>
     if !status.success() {
         bail!("the firmware does not build for {}", model_path.display());
     }
-    let elf_path = dir
+    Ok(dir
         .join("target/thumbv7em-none-eabihf")
         .join(build.profile)
-        .join("mote-firmware");
+        .join("mote-firmware"))
+}
+
+/// Builds and runs the firmware for `model_path`, its input filled as `fill`.
+fn run_firmware(model_path: &Path, fill: Fill, build: &Build<'_>) -> Result<Run> {
+    let elf_path = build_firmware(model_path, fill, build)?;
     let sizes =
         elf::sizes(&std::fs::read(&elf_path).with_context(|| format!("{}", elf_path.display()))?)?;
     let Some(qemu::Finished { status, stdout }) =

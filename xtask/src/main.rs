@@ -12,6 +12,10 @@
 //! cargo xtask kernel-check [--cases N] [--seed S]
 //!                                   the Cortex-M4 DSP kernels against the reference kernels
 //!                                   on N random cases on QEMU (firmware/kernel-check)
+//! cargo xtask profile MODEL [--top N] [--annotate SYMBOL]
+//!                                   MODEL's DSP firmware traced one instruction at a time on
+//!                                   QEMU: instructions per inference by function, and with
+//!                                   --annotate one function's disassembly with its counts
 //! ```
 //!
 //! `MOTE_FIRMWARE_MODELS=a,b` limits either to those models of models.txt.
@@ -19,6 +23,7 @@
 mod elf;
 mod firmware;
 mod kernel_check;
+mod profile;
 mod qemu;
 
 use std::process::ExitCode;
@@ -38,9 +43,10 @@ fn main() -> ExitCode {
         },
         Some("device-report") => firmware::check(true, args.iter().any(|a| a == "--write")),
         Some("kernel-check") => kernel_check::run(args.get(1..).unwrap_or(&[])),
+        Some("profile") => profile::run(args.get(1..).unwrap_or(&[])),
         _ => {
             eprintln!(
-                "usage: cargo xtask firmware | device-report [--write] | kernel-check [--cases N] [--seed S]"
+                "usage: cargo xtask firmware | device-report [--write] | kernel-check [--cases N] [--seed S] | profile MODEL [--top N] [--annotate SYMBOL]"
             );
             return ExitCode::from(2);
         }
