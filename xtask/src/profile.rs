@@ -59,7 +59,7 @@ pub fn run(args: &[String]) -> Result<bool> {
     }
     let total: u64 = counts.values().sum();
     let mut rows: Vec<(usize, u64)> = by_symbol.into_iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.1));
     println!(
         "{name}: {timed} instructions in the timed invoke; by function, half of the {total} traced (start-up and both invokes):"
     );
