@@ -308,36 +308,6 @@ impl Gemm<'_> {
         }
     }
 
-    /// Channels `first..` of two pixels with equal runs, from the input
-    /// itself (`two`'s loop for a channel left over), into `outs` (the
-    /// outputs from channel `first` on).
-    #[inline(never)]
-    fn two_tail(
-        &self,
-        s: &Pass<'_>,
-        a: &Pixel,
-        b: &Pixel,
-        outs: (&mut [i8], &mut [i8]),
-        first: usize,
-    ) {
-        let off = self.quant.input_offset;
-        let Runs { rows, len, .. } = a.runs;
-        for ((oa, ob), c) in outs.0.iter_mut().zip(outs.1.iter_mut()).zip(first..) {
-            let (mut ac, mut bc) = (0, 0);
-            for r in 0..rows {
-                let w = self.w(&a.runs, c, r);
-                // SAFETY: `inside` proved run `r` of both pixels and of
-                // channel `c` (< the pass's channel count) in bounds.
-                unsafe {
-                    ac = dot_1x1(self.x(a, r), w, len, off, ac);
-                    bc = dot_1x1(self.x(b, r), w, len, off, bc);
-                }
-            }
-            // SAFETY: c is below the channel count of `s`.
-            unsafe { (*oa, *ob) = (self.finish(s, ac, c), self.finish(s, bc, c)) };
-        }
-    }
-
     /// [`Gemm::two`] with both pixels' inputs widened once (offset added)
     /// into a stack buffer, so the inner loop only widens weights: `false`
     /// (nothing written) if the runs are empty, not whole words or exceed
@@ -353,79 +323,30 @@ impl Gemm<'_> {
     ) -> bool {
         let runs = &a.runs;
         let Runs { rows, len, .. } = *runs;
-        // Whole filter rows are consecutive in the filter as in `wide`: one
-        // run of all of them.
-        let one_run = rows == 1 || len == self.filter_step;
-        let total = rows.saturating_mul(len);
-        if len == 0 || total > WIDE || (len % 4 != 0 && !one_run) {
+        if len == 0 || len % 4 != 0 || rows.saturating_mul(len) > WIDE {
             return false;
         }
         let off = self.quant.input_offset;
-        // Uninitialized: the widening writes every word the loops below read.
+        // Uninitialized: `widen` writes every word the loops below read.
         let mut buf = [core::mem::MaybeUninit::<u32>::uninit(); WIDE];
         let wide = buf.as_mut_ptr().cast::<u32>();
-        let (rows, len, whole) = if len % 4 == 0 {
-            for r in 0..rows {
-                // SAFETY: `inside` proved run `r` of both pixels in bounds, and
-                // (r + 1) * len <= WIDE bytes widen into (r + 1) * len words.
-                unsafe {
-                    widen(self.x(a, r), len, off, wide.add(r * len));
-                    widen(self.x(b, r), len, off, wide.add(r * len + 1));
-                }
+        for r in 0..rows {
+            // SAFETY: `inside` proved run `r` of both pixels in bounds, and
+            // (r + 1) * len <= WIDE bytes widen into (r + 1) * len words.
+            unsafe {
+                widen(self.x(a, r), len, off, wide.add(r * len));
+                widen(self.x(b, r), len, off, wide.add(r * len + 1));
             }
-            if one_run {
-                (1, total, out_a.len())
-            } else {
-                (rows, len, out_a.len())
-            }
-        } else {
-            // One run that is not whole words (VWW's first layer: 3x3 taps
-            // of 3 channels): widened byte by byte, zeros up to the next
-            // word. The filter words then reach up to 3 bytes past each
-            // channel's run, into bytes that meet those zeros; the channels
-            // whose words would leave the filter tensor take `two_tail`.
-            let padded = total.next_multiple_of(4);
-            if padded > WIDE {
-                return false;
-            }
-            let halves = wide.cast::<i16>();
-            for q in 0..padded {
-                // Byte q of pixel a: word 4 (q / 4) + 2 (q % 2) (pixel b's
-                // one word on), high half when q % 4 >= 2 (`widen`'s order).
-                let h = 2 * ((q & !3) + 2 * (q & 1)) + ((q >> 1) & 1);
-                let (xa, xb) = if q < total {
-                    let (r, j) = (q / len, q % len);
-                    // SAFETY: `inside` proved run `r` (< rows) of both
-                    // pixels, j < len bytes, in bounds.
-                    unsafe {
-                        (
-                            i32::from(*self.x(a, r).add(j)) + off,
-                            i32::from(*self.x(b, r).add(j)) + off,
-                        )
-                    }
-                } else {
-                    (0, 0)
-                };
-                // SAFETY: h + 2 < 2 * padded <= 2 * WIDE halves.
-                unsafe {
-                    (
-                        halves.add(h).write(xa as i16),
-                        halves.add(h + 2).write(xb as i16),
-                    )
-                };
-            }
-            // Channels c whose words end inside the filter: c * size +
-            // start + padded <= filter.len().
-            let room = self.filter.len().checked_sub(runs.filter + padded);
-            let fits = room.map_or(0, |room| room / self.filter_size.max(1) + 1);
-            (1, padded, fits.min(out_a.len()) & !1)
-        };
-        let wide = wide.cast_const();
-        let (out_a, tail_a) = out_a.split_at_mut(whole.min(out_a.len()));
-        let (out_b, tail_b) = out_b.split_at_mut(whole.min(out_b.len()));
-        if !tail_a.is_empty() {
-            self.two_tail(s, a, b, (tail_a, tail_b), whole);
         }
+        let wide = wide.cast_const();
+        // Whole filter rows are consecutive in the filter as in `wide`: one
+        // run of all of them.
+        let one_run = rows == 1 || len == self.filter_step;
+        let (rows, len) = if one_run {
+            (1, rows * len)
+        } else {
+            (rows, len)
+        };
         let mut pairs_a = out_a.chunks_exact_mut(2);
         let mut pairs_b = out_b.chunks_exact_mut(2);
         let mut c = 0;
