@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use mote_runtime::Model;
@@ -142,14 +142,7 @@ fn trace(elf: &Path) -> Result<(HashMap<u32, u64>, u64)> {
         if !status.success() {
             bail!("mkfifo {}", fifo.display());
         }
-        let qemu = Command::new("qemu-system-arm")
-            .args(["-M", "mps2-an386", "-nographic", "-monitor", "none"])
-            .args([
-                "-serial",
-                "none",
-                "-semihosting-config",
-                "enable=on,target=native",
-            ])
+        let qemu = crate::qemu::board(elf)
             .args([
                 "-icount",
                 "shift=6",
@@ -159,12 +152,8 @@ fn trace(elf: &Path) -> Result<(HashMap<u32, u64>, u64)> {
                 "-D",
             ])
             .arg(&fifo)
-            .arg("-kernel")
-            .arg(elf)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
-            .context("start qemu-system-arm (run ./scripts/test to install it)")?;
+            .context(crate::qemu::MISSING)?;
         let log = std::fs::File::open(&fifo)?;
         let mut counts: HashMap<u32, u64> = HashMap::new();
         for line in BufReader::with_capacity(1 << 20, log).split(b'\n') {

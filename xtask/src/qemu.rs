@@ -17,9 +17,10 @@ pub struct Finished {
     pub stdout: String,
 }
 
-/// Runs `elf`, counting instructions exactly when `icount` (`-icount
-/// shift=6`). `Ok(None)` if it ran past `limit` (QEMU is killed).
-pub fn run(elf: &Path, icount: bool, limit: Duration) -> Result<Option<Finished>> {
+/// QEMU's mps2-an386 running `elf`, without display, monitor or serial
+/// port, semihosting on, its standard output piped: what every run here
+/// starts from.
+pub fn board(elf: &Path) -> Command {
     let mut qemu = Command::new("qemu-system-arm");
     qemu.args(["-M", "mps2-an386", "-nographic", "-monitor", "none"])
         .args([
@@ -27,17 +28,25 @@ pub fn run(elf: &Path, icount: bool, limit: Duration) -> Result<Option<Finished>
             "none",
             "-semihosting-config",
             "enable=on,target=native",
-        ]);
-    if icount {
-        qemu.args(["-icount", "shift=6"]);
-    }
-    let mut child = qemu
+        ])
         .arg("-kernel")
         .arg(elf)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("start qemu-system-arm (run ./scripts/test to install it)")?;
+        .stderr(Stdio::null());
+    qemu
+}
+
+/// What to say when QEMU does not start.
+pub const MISSING: &str = "start qemu-system-arm (run ./scripts/test to install it)";
+
+/// Runs `elf`, counting instructions exactly when `icount` (`-icount
+/// shift=6`). `Ok(None)` if it ran past `limit` (QEMU is killed).
+pub fn run(elf: &Path, icount: bool, limit: Duration) -> Result<Option<Finished>> {
+    let mut qemu = board(elf);
+    if icount {
+        qemu.args(["-icount", "shift=6"]);
+    }
+    let mut child = qemu.spawn().context(MISSING)?;
     // Read while it runs, so a long print cannot fill the pipe and stall it.
     let mut pipe = child.stdout.take().context("qemu's stdout")?;
     let reader = std::thread::spawn(move || {
