@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -15,6 +16,9 @@ use anyhow::{bail, Context, Result};
 use mote_runtime::Model;
 
 use crate::firmware::{build_firmware, entries, make_input, Build};
+
+/// Linux's `O_NONBLOCK` (the same on x86-64 and Arm hosts).
+const O_NONBLOCK: i32 = 0o4000;
 
 /// One function of the ELF: start address (Thumb bit cleared), size, name.
 struct Symbol {
@@ -154,6 +158,20 @@ fn trace(elf: &Path) -> Result<(HashMap<u32, u64>, u64)> {
             .arg(&fifo)
             .spawn()
             .context(crate::qemu::MISSING)?;
+        // Opening the FIFO waits for a writer: should QEMU exit without ever
+        // opening its log, the waiter opens it (non-blocking, so that
+        // without a reader the open just fails) to end that wait with EOF.
+        let waiter = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let output = qemu.wait_with_output();
+                let _ = std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(O_NONBLOCK)
+                    .open(&fifo);
+                output
+            })
+        };
         let log = std::fs::File::open(&fifo)?;
         let mut counts: HashMap<u32, u64> = HashMap::new();
         for line in BufReader::with_capacity(1 << 20, log).split(b'\n') {
@@ -161,7 +179,9 @@ fn trace(elf: &Path) -> Result<(HashMap<u32, u64>, u64)> {
                 *counts.entry(pc).or_default() += 1;
             }
         }
-        let output = qemu.wait_with_output()?;
+        let output = waiter
+            .join()
+            .map_err(|_| anyhow::anyhow!("the thread waiting for QEMU panicked"))??;
         if !output.status.success() {
             bail!("the firmware failed under tracing ({})", output.status);
         }
