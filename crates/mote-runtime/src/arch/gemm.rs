@@ -7,8 +7,9 @@
 
 use super::dot::{dot_1_row_wide, dot_1x1, dot_1x4, dot_2x1_wide, dot_2x2, widen};
 use super::dsp_extra::ssat8;
+use super::pair_pass::{self, PairJob, PairQuant};
 use super::requant::{Channel, Scales};
-use super::simd::{dot_2x2_wide, dot_4_rows_wide};
+use super::simd::{dot_2x2_wide, dot_4_rows_wide, pair_pass};
 use crate::ops::per_channel::OutputQuant;
 use crate::ops::per_channel::Requant;
 
@@ -63,13 +64,17 @@ pub const WIDE: usize = 640;
 pub const ONE_WIDE: usize = 640;
 
 /// Output channels requantized per pass of [`Gemm::run`] over the pixels,
-/// their [`Channel`]s worked out once into a stack table (1.5 KiB).
+/// their [`Channel`]s worked out once into a stack table (1.5 KiB), and
+/// their pairs' [`PairQuant`]s into another (1 KiB).
 const PASS: usize = 64;
 
 /// The requantization of one pass's channels, as many as each output slice
 /// of the pass holds.
 pub struct Pass<'q> {
     q: &'q [Channel],
+    /// The channel pairs of `q` for [`pair_pass`], or empty where a
+    /// channel's scale or the output range is outside its case.
+    pairs: &'q [PairQuant],
     output: OutputQuant,
     /// Whether the output range is all of int8 (then the clamp is one
     /// `ssat`).
@@ -347,9 +352,35 @@ impl Gemm<'_> {
         } else {
             (rows, len)
         };
-        let mut pairs_a = out_a.chunks_exact_mut(2);
-        let mut pairs_b = out_b.chunks_exact_mut(2);
+        // The channel pairs in one `pair_pass` call where the pass has
+        // their `PairQuant`s, else one `dot_2x2_wide` call each.
         let mut c = 0;
+        let packed = !s.pairs.is_empty() && s.pairs.len() == out_a.len() / 2;
+        if one_run && packed && out_b.len() == out_a.len() {
+            let w = [self.w(runs, 0, 0), self.w(runs, 1, 0)];
+            let q = s.pairs.as_ptr_range();
+            let job = PairJob {
+                x: wide,
+                len,
+                w,
+                skip: self.filter_size.wrapping_mul(2).wrapping_sub(len),
+                quant: q.start,
+                quant_end: q.end,
+                out_a: out_a.as_mut_ptr(),
+                out_b: out_b.as_mut_ptr(),
+            };
+            // SAFETY: `len` is a nonzero multiple of 4 and `wide` holds
+            // `len` aligned words (as for `dot_2x2_wide` below); pair `k`'s
+            // runs are those of channels `2 k` and `2 k + 1` (a run of
+            // `len <= filter_size` bytes, `2 * filter_size` bytes apart),
+            // which `inside` proved in bounds for every channel below
+            // out_a.len(); at least one pair, each writing two bytes of
+            // out_a and out_b (as long as out_a: `inside` and `pass`).
+            unsafe { pair_pass(&job) };
+            c = 2 * s.pairs.len();
+        }
+        let mut pairs_a = out_a.get_mut(c..).unwrap_or_default().chunks_exact_mut(2);
+        let mut pairs_b = out_b.get_mut(c..).unwrap_or_default().chunks_exact_mut(2);
         for (oa, ob) in (&mut pairs_a).zip(&mut pairs_b) {
             let mut acc = [0i32; 4];
             if one_run {
@@ -410,6 +441,7 @@ impl Gemm<'_> {
             return false;
         };
         let mut table = [Channel::ZERO; PASS];
+        let mut pair_table = [PairQuant::ZERO; PASS / 2];
         let mut first = 0;
         while first < channels {
             let n = (channels - first).min(PASS);
@@ -421,10 +453,14 @@ impl Gemm<'_> {
                 *slot = unsafe { s.channel(first + k) };
             }
             let o = s.output;
+            let full = (o.min, o.max) == (-128, 127);
+            let pairs = pair_table.get_mut(..n / 2).unwrap_or_default();
+            let packed = full && pair_pass::pack(slots, o.offset, pairs);
             let pass = Pass {
                 q: slots,
+                pairs: if packed { pairs } else { &[] },
                 output: o,
-                full: (o.min, o.max) == (-128, 127),
+                full,
             };
             // This pass's channels' filters, from channel `first` on.
             let Some(filter) = self.filter.get(first * self.filter_size..) else {

@@ -37,6 +37,8 @@ mod dsp_extra;
 mod fully_connected;
 #[cfg(any(test, mote_dsp))]
 mod gemm;
+#[cfg(any(test, mote_dsp))]
+mod pair_pass;
 #[cfg(test)]
 mod portable;
 #[cfg(any(test, mote_dsp))]

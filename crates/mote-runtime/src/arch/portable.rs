@@ -121,3 +121,40 @@ pub unsafe fn dot_2x2_wide(
     }
     [ac, ad, bc, bd]
 }
+
+std::thread_local! {
+    /// Calls of [`pair_pass`] on this thread: the tests' proof that a case
+    /// ran it.
+    pub static PAIR_PASSES: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+}
+
+/// `cortex_m4::pair_pass` in plain Rust: every channel pair of `job`, its
+/// sums started from the biases, requantized by each channel's `Folded`
+/// and clamped to -128..=127.
+///
+/// # Safety
+/// As for the Armv7E-M version.
+pub unsafe fn pair_pass(job: *const super::pair_pass::PairJob) {
+    PAIR_PASSES.with(|n| n.set(n.get() + 1));
+    // SAFETY: the caller's contract: `job` is readable, and so are the
+    // pairs from `quant` to `quant_end`, their filters and inputs, and the
+    // outputs are writable for two bytes per pair.
+    unsafe {
+        let job = &*job;
+        let (mut w, mut q) = (job.w, job.quant);
+        let (mut out_a, mut out_b) = (job.out_a, job.out_b);
+        while q != job.quant_end {
+            let p = &*q;
+            let [c, d] = p.bias;
+            let [ac, ad, bc, bd] = dot_2x2_wide(job.x, w, job.len, [c, d, c, d]);
+            let [lc, ld] = &p.lanes;
+            *out_a = lc.scale(ac).clamp(-128, 127) as i8;
+            *out_b = lc.scale(bc).clamp(-128, 127) as i8;
+            *out_a.add(1) = ld.scale(ad).clamp(-128, 127) as i8;
+            *out_b.add(1) = ld.scale(bd).clamp(-128, 127) as i8;
+            (out_a, out_b) = (out_a.add(2), out_b.add(2));
+            w = w.map(|w| w.wrapping_add(job.len + job.skip));
+            q = q.add(1);
+        }
+    }
+}

@@ -193,6 +193,66 @@ impl Fixed {
     }
 }
 
+impl Channel {
+    /// This channel as [`Folded`] with the output offset `offset` folded
+    /// in, or `None` outside its case.
+    #[inline(always)]
+    pub fn folded(&self, offset: i32) -> Option<Folded> {
+        Folded::new(&self.fixed, offset)
+    }
+}
+
+/// [`Fixed`] as the whole-pass kernels read it, for right shifts `r` of 2
+/// to 23 and output offsets of -128 to 128: the nudge's low word is then
+/// always `2^30` (only `2^(30 + r)` reaches the high word) and the output
+/// offset joins the high word as `offset * 2^(r - 1)`, which the final
+/// shift turns back into exactly `offset` (adding a multiple of the
+/// divisor commutes with the floor; `|high| < 2^30 + 2^29` cannot wrap).
+/// Per accumulator `x`, with `P = x * multiplier`:
+/// `((high + (x >> 31)) : (2^30 | x & 2^31)) + P`, its high word shifted
+/// right by `shift`, is `Fixed::scale(x) + offset`: `x >> 31` and the
+/// `2^31` bit are `Fixed`'s `-[x < 0] 2^31` split across the two words.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Folded {
+    /// The multiplier, `0..2^31`.
+    pub multiplier: i32,
+    /// `2^(r - 2) + offset * 2^(r - 1)`: the nudge's high word and the
+    /// output offset.
+    pub high: i32,
+    /// `r - 1`, 1 to 22.
+    pub shift: u32,
+}
+
+impl Folded {
+    /// `fixed` with `offset` folded in, or `None` if its right shift is
+    /// not 2 to 23 or `offset` is not -128 to 128.
+    #[inline(always)]
+    pub fn new(fixed: &Fixed, offset: i32) -> Option<Folded> {
+        let shift = fixed.shift;
+        let fits = (1..=22).contains(&shift)
+            && (-128..=128).contains(&offset)
+            && fixed.nudge == (1i64 << 30) + (1i64 << (31 + shift));
+        fits.then(|| Folded {
+            multiplier: fixed.multiplier,
+            high: (1i32 << (shift - 1)) + (offset << shift),
+            shift,
+        })
+    }
+
+    /// The scaled accumulator `acc` (bias included) plus the output
+    /// offset, not clamped: what the kernels' `SMLAL` and shift compute
+    /// (the portable twin's and the tests' Rust).
+    #[cfg(test)]
+    pub fn scale(&self, acc: i32) -> i32 {
+        let low = (1u32 << 30) | (acc as u32 & (1 << 31));
+        let high = self.high.wrapping_add(acc >> 31);
+        let sum = ((i64::from(high) << 32) | i64::from(low))
+            .wrapping_add(i64::from(acc) * i64::from(self.multiplier));
+        ((sum >> 32) as i32) >> self.shift
+    }
+}
+
 /// `acc * multiplier * 2^(shift - 31)` rounded as TensorFlow Lite does, plus
 /// the output offset, clamped to the output's range, by [`Channel`]; `None`
 /// where [`Scales::new`] declines.

@@ -175,6 +175,84 @@ fn conv_matches_reference() {
 }
 
 #[test]
+fn conv_pair_pass_matches_reference() {
+    // Full int8 range and right shifts of 2 to 23 (now and then one
+    // outside, which the pass declines): the scales `pair_pass` takes.
+    let mut rng = Rng(41);
+    let before = super::portable::PAIR_PASSES.with(|n| n.get());
+    for case in 0..300 {
+        let in_depth = 4 * rng.usize(1, 12);
+        let out_depth = rng.usize(1, 13);
+        let mut w = window(&mut rng, in_depth, out_depth);
+        (w.dilation_height, w.dilation_width) = (1, 1);
+        if case % 2 == 0 {
+            (w.filter_height, w.filter_width, w.pad_height, w.pad_width) = (1, 1, 0, 0);
+        }
+        let out = |i: usize, p: usize, f: usize, s: usize| ((i + 2 * p).saturating_sub(f)) / s + 1;
+        w.out_height = out(w.in_height, w.pad_height, w.filter_height, w.stride_height);
+        w.out_width = out(w.in_width, w.pad_width, w.filter_width, w.stride_width);
+        let params = Conv2dParams {
+            window: w,
+            filter_depth: in_depth,
+            has_bias: true,
+            kind: ConvKind::Float32 { range: (0.0, 0.0) },
+        };
+        let mut q = Quant::random(&mut rng, out_depth);
+        q.output.min = -128;
+        q.output.max = 127;
+        let shifts = if rng.next().is_multiple_of(10) { (-24, -1) } else { (-23, -2) };
+        for s in &mut q.shifts {
+            *s = rng.range(shifts.0, shifts.1) as i32;
+        }
+        let input = rng.bytes(w.batches * w.in_height * w.in_width * in_depth);
+        let filter = rng.bytes(out_depth * w.filter_height * w.filter_width * in_depth);
+        let b = bias(&mut rng, out_depth);
+        let n = w.batches * w.out_height * w.out_width * out_depth;
+        let (mut want, mut got) = (vec![0i8; n], vec![0i8; n]);
+        conv_2d::conv_i8(&params, &q.requant(), &input, &filter, &b, &mut want);
+        assert!(super::conv_2d::conv_i8(&params, &q.requant(), &input, &filter, &b, &mut got));
+        assert_eq!(got, want, "case {case}: {w:?}");
+    }
+    let ran = super::portable::PAIR_PASSES.with(|n| n.get()) - before;
+    assert!(ran > 500, "pair_pass ran {ran} times");
+}
+
+#[test]
+fn folded_offset_is_fixed_plus_offset() {
+    use super::requant::{Fixed, Folded};
+    let mut rng = Rng(43);
+    let mut covered = 0;
+    for case in 0..200_000 {
+        let multiplier = match rng.next() % 4 {
+            0 => [i32::MAX, 1 << 30, 0, 1][rng.usize(0, 3)],
+            _ => rng.range(1 << 30, i64::from(i32::MAX)) as i32,
+        };
+        let shift = rng.range(-25, -1) as i32;
+        let offset = rng.range(-130, 130) as i32;
+        let acc = match case % 3 {
+            0 => [0, 1, -1, i32::MAX, i32::MIN, i32::MIN + 1][rng.usize(0, 5)],
+            1 => rng.next() as i32,
+            _ => ((rng.range(-1000, 1000) as i32) << rng.usize(0, 20)) + rng.range(-2, 2) as i32,
+        };
+        let Some(fixed) = Fixed::new(multiplier, shift) else {
+            continue;
+        };
+        let folded = Folded::new(&fixed, offset);
+        let fits = (-23..=-2).contains(&shift) && (-128..=128).contains(&offset);
+        assert_eq!(folded.is_some(), fits, "shift {shift} offset {offset}");
+        if let Some(f) = folded {
+            covered += 1;
+            assert_eq!(
+                f.scale(acc),
+                fixed.scale(acc) + offset,
+                "acc {acc} multiplier {multiplier} shift {shift} offset {offset}"
+            );
+        }
+    }
+    assert!(covered > 120_000, "{covered}");
+}
+
+#[test]
 fn depthwise_matches_reference() {
     let mut rng = Rng(2);
     let mut ran = 0;

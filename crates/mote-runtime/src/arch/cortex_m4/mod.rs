@@ -6,7 +6,9 @@
 
 use core::arch::asm;
 
+mod pass;
 mod rows;
+pub use pass::pair_pass;
 pub use rows::{dot_2x2_wide, dot_4_rows_wide};
 
 /// `SXTAB16`: bytes 0 and 2 of `x`, sign-extended, added to the halves of `a`.

@@ -1,0 +1,73 @@
+//! CONV_2D's pixel pairs over every channel pair of a pass in one call:
+//! the dot products, bias, requantization ([`Folded`]) and stores of both
+//! pixels, so that a channel pair costs its inner loop and about 45
+//! instructions on Cortex-M4 (`cortex_m4::pair_pass`, one `asm!` function
+//! with every register its own) where the same work through Rust's
+//! `dot_2x2_wide` calls took about 120.
+
+use super::requant::{Channel, Folded};
+
+/// One channel pair's bias and requantization, in the order the kernel
+/// loads them: both biases, then each channel's [`Folded`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct PairQuant {
+    /// The biases of the pair's two channels.
+    pub bias: [i32; 2],
+    /// Their requantization.
+    pub lanes: [Folded; 2],
+}
+
+impl PairQuant {
+    /// What a table starts as (never run: [`pack`] fills what a pass uses).
+    pub const ZERO: PairQuant = PairQuant {
+        bias: [0; 2],
+        lanes: [Folded {
+            multiplier: 0,
+            high: 0,
+            shift: 1,
+        }; 2],
+    };
+}
+
+/// The operands of one [`pair_pass`](super::simd::pair_pass) call, read by
+/// the kernel at fixed offsets (`#[repr(C)]`, nine words).
+#[repr(C)]
+pub struct PairJob {
+    /// Both pixels' widened inputs: per 4 filter bytes the words `a02, b02,
+    /// a13, b13`.
+    pub x: *const u32,
+    /// Filter bytes per channel: a nonzero multiple of 4.
+    pub len: usize,
+    /// The first pair's filters (channel `c`, then `c + 1`).
+    pub w: [*const i8; 2],
+    /// From the end of a pair's runs to the next pair's: twice the
+    /// distance between channels' filters, less `len`.
+    pub skip: usize,
+    /// The first pair's requantization.
+    pub quant: *const PairQuant,
+    /// Past the last pair's (at least one pair).
+    pub quant_end: *const PairQuant,
+    /// Where pixel `a`'s outputs go, one byte per channel.
+    pub out_a: *mut i8,
+    /// Pixel `b`'s.
+    pub out_b: *mut i8,
+}
+
+/// Fills `pairs` with the channel pairs of `channels` (two per entry; an odd
+/// last channel is left out) for output offset `offset`, full int8 range:
+/// `false` if a channel's scale is outside [`Folded`]'s case (then the pass
+/// runs without it).
+pub fn pack(channels: &[Channel], offset: i32, pairs: &mut [PairQuant]) -> bool {
+    for (p, c) in pairs.iter_mut().zip(channels.chunks_exact(2)) {
+        let [c0, c1] = c else { return false };
+        let (Some(l0), Some(l1)) = (c0.folded(offset), c1.folded(offset)) else {
+            return false;
+        };
+        *p = PairQuant {
+            bias: [c0.bias(), c1.bias()],
+            lanes: [l0, l1],
+        };
+    }
+    true
+}
