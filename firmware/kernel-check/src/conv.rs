@@ -70,12 +70,16 @@ fn runs(w: &Window, oy: usize, ox: usize) -> (usize, usize, usize) {
 }
 
 /// The branches `gemm::Gemm::run` takes: neighbouring pixels with equal
-/// runs go in pairs, the others alone.
-fn paths(w: &Window, taken: &mut Taken) {
+/// runs go in pairs, the others alone; pairs whose runs are whole filter
+/// rows take `pair_pass` where `packs` (the pass's scales and range fit it).
+fn paths(w: &Window, packs: bool, taken: &mut Taken) {
     let size = w.filter_height * w.filter_width * w.in_depth;
     let pair = |(_, rows, len): (usize, usize, usize), taken: &mut Taken| {
         if len != 0 && len.is_multiple_of(4) && rows * len <= WIDE {
-            if w.out_depth >= 2 {
+            let one_run = rows == 1 || len == w.filter_width * w.in_depth;
+            if w.out_depth >= 2 && one_run && packs {
+                taken.add(Path::ConvPairPass);
+            } else if w.out_depth >= 2 {
                 taken.add(Path::ConvPairWide);
             }
             if !w.out_depth.is_multiple_of(2) {
@@ -143,7 +147,7 @@ pub fn case(
     };
     let expect = w.dilation_width == 1 && quant::offset_fits(q.input_offset) && q.folds();
     if expect {
-        paths(&w, taken);
+        paths(&w, q.packs(w.out_depth), taken);
     } else {
         taken.add(Path::ConvDeclined);
     }

@@ -74,6 +74,22 @@ impl Quant {
         })
     }
 
+    /// Whether `arch::pair_pass` takes the scales of `channels` outputs
+    /// (`requant::Folded`'s case, for `folds` scales): a full int8 range,
+    /// an output offset of -128 to 128, and right shifts of 2 to 23 once
+    /// `Scales::channel` has clamped them to 1 to 31 (a multiplier of 0
+    /// too), for every channel of a pair (an odd last one runs apart).
+    pub fn packs(&self, channels: usize) -> bool {
+        let o = self.output;
+        let paired = channels - channels % 2;
+        (o.min, o.max) == (-128, 127)
+            && (-128..=128).contains(&o.offset)
+            && (0..paired).all(|c| {
+                let (_, s) = self.scale(c);
+                (2..=23).contains(&s.wrapping_neg().clamp(1, 31))
+            })
+    }
+
     /// Multiplier and shift of output channel `c`.
     pub fn scale(&self, c: usize) -> (i32, i32) {
         let i = if self.count == 1 { 0 } else { c };

@@ -11,6 +11,9 @@
 pub enum Path {
     /// CONV_2D pixel pairs, inputs widened once: the `dot_2x2_wide` asm loop.
     ConvPairWide,
+    /// ... whole filter rows, a full int8 range and right shifts of 2 to
+    /// 23: every channel pair in one `pair_pass` (naked asm).
+    ConvPairPass,
     /// ... with an odd channel count: the last channel's `dot_2x1_wide`.
     ConvPairWideOdd,
     /// Pixel pairs whose runs are not whole words or exceed 640 bytes: `dot_2x2`.
@@ -58,8 +61,9 @@ pub enum Path {
 }
 
 /// Every path, in [`Path`]'s order, with its printed name.
-pub const PATHS: [&str; 22] = [
+pub const PATHS: [&str; 23] = [
     "conv_2d pairs widened (asm dot_2x2_wide)",
+    "conv_2d pairs widened, whole pass (naked asm pair_pass)",
     "conv_2d pairs widened, odd channel",
     "conv_2d pairs",
     "conv_2d single widened (asm dot_4_rows_wide)",

@@ -200,7 +200,11 @@ fn conv_pair_pass_matches_reference() {
         let mut q = Quant::random(&mut rng, out_depth);
         q.output.min = -128;
         q.output.max = 127;
-        let shifts = if rng.next().is_multiple_of(10) { (-24, -1) } else { (-23, -2) };
+        let shifts = if rng.next().is_multiple_of(10) {
+            (-24, -1)
+        } else {
+            (-23, -2)
+        };
         for s in &mut q.shifts {
             *s = rng.range(shifts.0, shifts.1) as i32;
         }
@@ -210,7 +214,14 @@ fn conv_pair_pass_matches_reference() {
         let n = w.batches * w.out_height * w.out_width * out_depth;
         let (mut want, mut got) = (vec![0i8; n], vec![0i8; n]);
         conv_2d::conv_i8(&params, &q.requant(), &input, &filter, &b, &mut want);
-        assert!(super::conv_2d::conv_i8(&params, &q.requant(), &input, &filter, &b, &mut got));
+        assert!(super::conv_2d::conv_i8(
+            &params,
+            &q.requant(),
+            &input,
+            &filter,
+            &b,
+            &mut got
+        ));
         assert_eq!(got, want, "case {case}: {w:?}");
     }
     let ran = super::portable::PAIR_PASSES.with(|n| n.get()) - before;
