@@ -15,6 +15,9 @@ use crate::tensors::{self, Tensors, MAX_FILTER, MAX_INPUT, MAX_MACS};
 /// Bytes `two_wide` and `one_wide` widen (`gemm::WIDE`, `gemm::ONE_WIDE`).
 const WIDE: usize = 640;
 
+/// Bytes of padded filters a pass holds (`gemm::padded::PADDED`).
+const PADDED: usize = 1024;
+
 fn random_window(rng: &mut Rng) -> Window {
     loop {
         let in_depth = match rng.next() % 10 {
@@ -69,26 +72,59 @@ fn runs(w: &Window, oy: usize, ox: usize) -> (usize, usize, usize) {
     )
 }
 
+/// Where pixel (`b`, `oy`, `ox`)'s last filter row ends in the input once
+/// padded to whole words, for a pixel over the whole filter: what
+/// `gemm/padded.rs` checks against the input's length.
+fn padded_end(w: &Window, (b, oy, ox): (usize, usize, usize), row: usize) -> usize {
+    let (_, _, y0) = w.rows(oy);
+    let (_, _, x0) = w.columns(ox);
+    let (y, x) = (y0 as usize, x0 as usize);
+    let first = ((b * w.in_height + y) * w.in_width + x) * w.in_depth;
+    first + (w.filter_height - 1) * w.dilation_height * w.in_width * w.in_depth + row
+}
+
 /// The branches `gemm::Gemm::run` takes: neighbouring pixels with equal
 /// runs go in pairs, the others alone; pairs whose runs are whole filter
-/// rows take `pair_pass` where `packs` (the pass's scales and range fit it).
-fn paths(w: &Window, packs: bool, taken: &mut Taken) {
-    let size = w.filter_height * w.filter_width * w.in_depth;
-    let pair = |(_, rows, len): (usize, usize, usize), taken: &mut Taken| {
-        if len != 0 && len.is_multiple_of(4) && rows * len <= WIDE {
-            let one_run = rows == 1 || len == w.filter_width * w.in_depth;
-            if w.out_depth >= 2 && one_run && packs {
-                taken.add(Path::ConvPairPass);
-            } else if w.out_depth >= 2 {
-                taken.add(Path::ConvPairWide);
-            }
-            if !w.out_depth.is_multiple_of(2) {
-                taken.add(Path::ConvPairWideOdd);
-            }
-        } else {
-            taken.add(Path::ConvPair);
-        }
+/// rows take `pair_pass` where `packs` (`Quant::packs`: the pass's scales
+/// and range fit it, and whether its lanes hold the offset), and so do
+/// pairs over the whole filter with rows padded to words where those fit.
+fn paths(w: &Window, packs: Option<bool>, input: usize, taken: &mut Taken) {
+    let (step, channels) = (w.filter_width * w.in_depth, w.out_depth);
+    let size = w.filter_height * step;
+    let row = step.next_multiple_of(4);
+    let pads = packs.is_some()
+        && channels >= 2
+        && !step.is_multiple_of(4)
+        && w.filter_height * row <= WIDE
+        && channels * w.filter_height * row <= PADDED;
+    let pass = |taken: &mut Taken| {
+        taken.add(match packs {
+            Some(true) => Path::ConvPairPass,
+            _ => Path::ConvPairPassOffset,
+        })
     };
+    let pair =
+        |(first, rows, len): (usize, usize, usize), b: (usize, usize, usize), taken: &mut Taken| {
+            if len != 0 && len.is_multiple_of(4) && rows * len <= WIDE {
+                let one_run = rows == 1 || len == step;
+                if channels >= 2 && one_run && packs.is_some() {
+                    pass(taken);
+                } else if channels >= 2 {
+                    taken.add(Path::ConvPairWide);
+                }
+                if !channels.is_multiple_of(2) {
+                    taken.add(Path::ConvPairWideOdd);
+                }
+            } else if pads
+                && (first, rows, len) == (0, w.filter_height, step)
+                && padded_end(w, b, row) <= input
+            {
+                taken.add(Path::ConvPairPadded);
+                pass(taken);
+            } else {
+                taken.add(Path::ConvPair);
+            }
+        };
     let single = |taken: &mut Taken| {
         if size != 0 && size.is_multiple_of(4) && size <= WIDE {
             if w.out_depth >= 4 {
@@ -102,12 +138,12 @@ fn paths(w: &Window, packs: bool, taken: &mut Taken) {
         }
     };
     let mut pending = None;
-    for _ in 0..w.batches {
+    for b in 0..w.batches {
         for oy in 0..w.out_height {
             for ox in 0..w.out_width {
                 let r = runs(w, oy, ox);
                 match pending.take() {
-                    Some(a) if a == r => pair(r, taken),
+                    Some(a) if a == r => pair(r, (b, oy, ox), taken),
                     Some(_) => {
                         single(taken);
                         pending = Some(r);
@@ -147,7 +183,7 @@ pub fn case(
     };
     let expect = w.dilation_width == 1 && quant::offset_fits(q.input_offset) && q.folds();
     if expect {
-        paths(&w, q.packs(w.out_depth), taken);
+        paths(&w, q.packs(w.out_depth), input, taken);
     } else {
         taken.add(Path::ConvDeclined);
     }

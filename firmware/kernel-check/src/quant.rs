@@ -75,19 +75,19 @@ impl Quant {
     }
 
     /// Whether `arch::pair_pass` takes the scales of `channels` outputs
-    /// (`requant::Folded`'s case, for `folds` scales): a full int8 range,
-    /// an output offset of -128 to 128, and right shifts of 2 to 23 once
-    /// `Scales::channel` has clamped them to 1 to 31 (a multiplier of 0
-    /// too), for every channel of a pair (an odd last one runs apart).
-    pub fn packs(&self, channels: usize) -> bool {
+    /// (`requant::Folded`'s case, for `folds` scales): `None` if not (a
+    /// narrower range than int8's, or a right shift of 1 once
+    /// `Scales::channel` has clamped shifts to 1 to 31, a multiplier of 0
+    /// too, for a channel of a pair: an odd last one runs apart), else
+    /// whether the lanes hold the output offset (every such shift at most
+    /// 23 and the offset -128 to 128).
+    pub fn packs(&self, channels: usize) -> Option<bool> {
         let o = self.output;
         let paired = channels - channels % 2;
-        (o.min, o.max) == (-128, 127)
-            && (-128..=128).contains(&o.offset)
-            && (0..paired).all(|c| {
-                let (_, s) = self.scale(c);
-                (2..=23).contains(&s.wrapping_neg().clamp(1, 31))
-            })
+        let shift = |c: usize| self.scale(c).1.wrapping_neg().clamp(1, 31);
+        let takes = (o.min, o.max) == (-128, 127) && (0..paired).all(|c| shift(c) >= 2);
+        let folds = (-128..=128).contains(&o.offset) && (0..paired).all(|c| shift(c) <= 23);
+        takes.then_some(folds)
     }
 
     /// Multiplier and shift of output channel `c`.

@@ -12,8 +12,14 @@ pub enum Path {
     /// CONV_2D pixel pairs, inputs widened once: the `dot_2x2_wide` asm loop.
     ConvPairWide,
     /// ... whole filter rows, a full int8 range and right shifts of 2 to
-    /// 23: every channel pair in one `pair_pass` (naked asm).
+    /// 31: every channel pair in one `pair_pass` (naked asm), the output
+    /// offset folded into the lanes (shifts to 23, offsets of -128 to 128).
     ConvPairPass,
+    /// ... the offset added after the shift: `pair_pass_offset`.
+    ConvPairPassOffset,
+    /// Pairs over the whole filter whose rows are not whole words: rows
+    /// padded to words, then `pair_pass` (`gemm/padded.rs`).
+    ConvPairPadded,
     /// ... with an odd channel count: the last channel's `dot_2x1_wide`.
     ConvPairWideOdd,
     /// Pixel pairs whose runs are not whole words or exceed 640 bytes: `dot_2x2`.
@@ -61,9 +67,11 @@ pub enum Path {
 }
 
 /// Every path, in [`Path`]'s order, with its printed name.
-pub const PATHS: [&str; 23] = [
+pub const PATHS: [&str; 25] = [
     "conv_2d pairs widened (asm dot_2x2_wide)",
     "conv_2d pairs widened, whole pass (naked asm pair_pass)",
+    "conv_2d pairs widened, whole pass, offset apart (naked asm pair_pass_offset)",
+    "conv_2d pairs padded to words (pair_pass)",
     "conv_2d pairs widened, odd channel",
     "conv_2d pairs",
     "conv_2d single widened (asm dot_4_rows_wide)",

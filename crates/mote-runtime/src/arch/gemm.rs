@@ -5,11 +5,17 @@
 //! (2 pixels x 2 channels per pass), else alone (1 pixel x 4 channels, over
 //! the whole filter window widened with zeros for the padding).
 
+mod padded;
+
+#[cfg(test)]
+pub use padded::PADDED_PAIRS;
+use padded::{Padded, PADDED};
+
 use super::dot::{dot_1_row_wide, dot_1x1, dot_1x4, dot_2x1_wide, dot_2x2, widen};
 use super::dsp_extra::ssat8;
 use super::pair_pass::{self, PairJob, PairQuant};
 use super::requant::{Channel, Scales};
-use super::simd::{dot_2x2_wide, dot_4_rows_wide, pair_pass};
+use super::simd::{dot_2x2_wide, dot_4_rows_wide};
 use crate::ops::per_channel::OutputQuant;
 use crate::ops::per_channel::Requant;
 
@@ -72,9 +78,14 @@ const PASS: usize = 64;
 /// of the pass holds.
 pub struct Pass<'q> {
     q: &'q [Channel],
-    /// The channel pairs of `q` for [`pair_pass`], or empty where a
+    /// The channel pairs of `q` for `pair_pass`, or empty where a
     /// channel's scale or the output range is outside its case.
     pairs: &'q [PairQuant],
+    /// The output offset `pairs` leave to `pair_pass` (0 when folded).
+    pair_offset: i32,
+    /// The pass's filters padded to whole-word rows, for pixels over the
+    /// whole filter (`padded.rs`), or [`Padded::NONE`].
+    padded: Padded<'q>,
     output: OutputQuant,
     /// Whether the output range is all of int8 (then the clamp is one
     /// `ssat`).
@@ -266,7 +277,7 @@ impl Gemm<'_> {
     /// Every channel of two pixels with equal runs into `out_a` and `out_b`
     /// (of the length `inside` approved).
     fn two(&self, s: &Pass<'_>, a: &Pixel, b: &Pixel, out_a: &mut [i8], out_b: &mut [i8]) {
-        if self.two_wide(s, a, b, out_a, out_b) {
+        if self.two_wide(s, a, b, out_a, out_b) || self.two_padded(s, a, b, out_a, out_b) {
             return;
         }
         let off = self.quant.input_offset;
@@ -368,6 +379,7 @@ impl Gemm<'_> {
                 quant_end: q.end,
                 out_a: out_a.as_mut_ptr(),
                 out_b: out_b.as_mut_ptr(),
+                offset: s.pair_offset,
             };
             // SAFETY: `len` is a nonzero multiple of 4 and `wide` holds
             // `len` aligned words (as for `dot_2x2_wide` below); pair `k`'s
@@ -376,7 +388,7 @@ impl Gemm<'_> {
             // which `inside` proved in bounds for every channel below
             // out_a.len(); at least one pair, each writing two bytes of
             // out_a and out_b (as long as out_a: `inside` and `pass`).
-            unsafe { pair_pass(&job) };
+            unsafe { pair_pass::run(&job) };
             c = 2 * s.pairs.len();
         }
         let mut pairs_a = out_a.get_mut(c..).unwrap_or_default().chunks_exact_mut(2);
@@ -442,6 +454,7 @@ impl Gemm<'_> {
         };
         let mut table = [Channel::ZERO; PASS];
         let mut pair_table = [PairQuant::ZERO; PASS / 2];
+        let mut pad_table = [0i8; PADDED];
         let mut first = 0;
         while first < channels {
             let n = (channels - first).min(PASS);
@@ -455,18 +468,29 @@ impl Gemm<'_> {
             let o = s.output;
             let full = (o.min, o.max) == (-128, 127);
             let pairs = pair_table.get_mut(..n / 2).unwrap_or_default();
-            let packed = full && pair_pass::pack(slots, o.offset, pairs);
-            let pass = Pass {
-                q: slots,
-                pairs: if packed { pairs } else { &[] },
-                output: o,
-                full,
+            let left = if full {
+                pair_pass::pack(slots, o.offset, pairs)
+            } else {
+                None
             };
+            let packed = left.is_some();
             // This pass's channels' filters, from channel `first` on.
             let Some(filter) = self.filter.get(first * self.filter_size..) else {
                 return false;
             };
             let gemm = Gemm { filter, ..*self };
+            let pass = Pass {
+                q: slots,
+                pairs: if packed { pairs } else { &[] },
+                pair_offset: left.unwrap_or(0),
+                padded: if packed {
+                    gemm.pad(n, &mut pad_table)
+                } else {
+                    Padded::NONE
+                },
+                output: o,
+                full,
+            };
             let rows = output.chunks_exact_mut(channels);
             let outs = rows.filter_map(|row| row.get_mut(first..first + n));
             if !gemm.pass(&pass, pixels.clone(), outs) {

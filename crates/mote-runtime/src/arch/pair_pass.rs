@@ -6,6 +6,7 @@
 //! `dot_2x2_wide` calls took about 120.
 
 use super::requant::{Channel, Folded};
+use super::simd::{pair_pass, pair_pass_offset};
 
 /// One channel pair's bias and requantization, in the order the kernel
 /// loads them: both biases, then each channel's [`Folded`].
@@ -31,7 +32,7 @@ impl PairQuant {
 }
 
 /// The operands of one [`pair_pass`](super::simd::pair_pass) call, read by
-/// the kernel at fixed offsets (`#[repr(C)]`, nine words).
+/// the kernel at fixed offsets (`#[repr(C)]`, ten words).
 #[repr(C)]
 pub struct PairJob {
     /// Both pixels' widened inputs: per 4 filter bytes the words `a02, b02,
@@ -52,13 +53,26 @@ pub struct PairJob {
     pub out_a: *mut i8,
     /// Pixel `b`'s.
     pub out_b: *mut i8,
+    /// Added to every scaled sum before the clamp: the output offset where
+    /// the lanes do not hold it, else 0.
+    pub offset: i32,
 }
 
 /// Fills `pairs` with the channel pairs of `channels` (two per entry; an odd
-/// last channel is left out) for output offset `offset`, full int8 range:
-/// `false` if a channel's scale is outside [`Folded`]'s case (then the pass
-/// runs without it).
-pub fn pack(channels: &[Channel], offset: i32, pairs: &mut [PairQuant]) -> bool {
+/// last channel is left out) for output offset `offset`, full int8 range,
+/// the offset folded into every lane where each takes it: the offset left
+/// for [`PairJob::offset`] (0 when folded), or `None` if a channel's scale
+/// is outside [`Folded`]'s case (then the pass runs without `pair_pass`).
+pub fn pack(channels: &[Channel], offset: i32, pairs: &mut [PairQuant]) -> Option<i32> {
+    if fill(channels, offset, pairs) {
+        return Some(0);
+    }
+    fill(channels, 0, pairs).then_some(offset)
+}
+
+/// [`pack`] with `offset` folded into every lane: `false` if one does not
+/// take it.
+fn fill(channels: &[Channel], offset: i32, pairs: &mut [PairQuant]) -> bool {
     for (p, c) in pairs.iter_mut().zip(channels.chunks_exact(2)) {
         let [c0, c1] = c else { return false };
         let (Some(l0), Some(l1)) = (c0.folded(offset), c1.folded(offset)) else {
@@ -70,4 +84,21 @@ pub fn pack(channels: &[Channel], offset: i32, pairs: &mut [PairQuant]) -> bool 
         };
     }
     true
+}
+
+/// Runs `job` through `pair_pass`, or `pair_pass_offset` where its lanes
+/// leave the output offset to it.
+///
+/// # Safety
+/// As for `pair_pass`.
+#[inline(always)]
+pub unsafe fn run(job: &PairJob) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if job.offset == 0 {
+            pair_pass(job)
+        } else {
+            pair_pass_offset(job)
+        }
+    }
 }

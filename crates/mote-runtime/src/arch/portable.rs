@@ -129,8 +129,8 @@ std::thread_local! {
 }
 
 /// `cortex_m4::pair_pass` in plain Rust: every channel pair of `job`, its
-/// sums started from the biases, requantized by each channel's `Folded`
-/// and clamped to -128..=127.
+/// sums started from the biases, requantized by each channel's `Folded`,
+/// `job.offset` added, and clamped to -128..=127.
 ///
 /// # Safety
 /// As for the Armv7E-M version.
@@ -148,13 +148,26 @@ pub unsafe fn pair_pass(job: *const super::pair_pass::PairJob) {
             let [c, d] = p.bias;
             let [ac, ad, bc, bd] = dot_2x2_wide(job.x, w, job.len, [c, d, c, d]);
             let [lc, ld] = &p.lanes;
-            *out_a = lc.scale(ac).clamp(-128, 127) as i8;
-            *out_b = lc.scale(bc).clamp(-128, 127) as i8;
-            *out_a.add(1) = ld.scale(ad).clamp(-128, 127) as i8;
-            *out_b.add(1) = ld.scale(bd).clamp(-128, 127) as i8;
+            let out = |l: &super::requant::Folded, acc: i32| {
+                l.scale(acc).wrapping_add(job.offset).clamp(-128, 127) as i8
+            };
+            *out_a = out(lc, ac);
+            *out_b = out(lc, bc);
+            *out_a.add(1) = out(ld, ad);
+            *out_b.add(1) = out(ld, bd);
             (out_a, out_b) = (out_a.add(2), out_b.add(2));
             w = w.map(|w| w.wrapping_add(job.len + job.skip));
             q = q.add(1);
         }
     }
+}
+
+/// `cortex_m4::pair_pass_offset`: [`pair_pass`], which adds `job.offset`
+/// in any case.
+///
+/// # Safety
+/// As for [`pair_pass`].
+pub unsafe fn pair_pass_offset(job: *const super::pair_pass::PairJob) {
+    // SAFETY: the caller's contract.
+    unsafe { pair_pass(job) }
 }

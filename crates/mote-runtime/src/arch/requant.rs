@@ -203,10 +203,10 @@ impl Channel {
 }
 
 /// [`Fixed`] as the whole-pass kernels read it, for right shifts `r` of 2
-/// to 23 and output offsets of -128 to 128: the nudge's low word is then
-/// always `2^30` (only `2^(30 + r)` reaches the high word) and the output
-/// offset joins the high word as `offset * 2^(r - 1)`, which the final
-/// shift turns back into exactly `offset` (adding a multiple of the
+/// to 31: the nudge's low word is then always `2^30` (only `2^(30 + r)`
+/// reaches the high word). An output offset of -128 to 128 may join the
+/// high word as `offset * 2^(r - 1)` where `r` is at most 23: the final
+/// shift turns it back into exactly `offset` (adding a multiple of the
 /// divisor commutes with the floor; `|high| < 2^30 + 2^29` cannot wrap).
 /// Per accumulator `x`, with `P = x * multiplier`:
 /// `((high + (x >> 31)) : (2^30 | x & 2^31)) + P`, its high word shifted
@@ -218,20 +218,22 @@ pub struct Folded {
     /// The multiplier, `0..2^31`.
     pub multiplier: i32,
     /// `2^(r - 2) + offset * 2^(r - 1)`: the nudge's high word and the
-    /// output offset.
+    /// output offset (or 0).
     pub high: i32,
-    /// `r - 1`, 1 to 22.
+    /// `r - 1`, 1 to 30.
     pub shift: u32,
 }
 
 impl Folded {
     /// `fixed` with `offset` folded in, or `None` if its right shift is
-    /// not 2 to 23 or `offset` is not -128 to 128.
+    /// not 2 to 31, or `offset` is not 0 and either it is not -128 to 128
+    /// or the shift is past 23.
     #[inline(always)]
     pub fn new(fixed: &Fixed, offset: i32) -> Option<Folded> {
         let shift = fixed.shift;
-        let fits = (1..=22).contains(&shift)
-            && (-128..=128).contains(&offset)
+        let offset_fits = offset == 0 || (shift <= 22 && (-128..=128).contains(&offset));
+        let fits = (1..=30).contains(&shift)
+            && offset_fits
             && fixed.nudge == (1i64 << 30) + (1i64 << (31 + shift));
         fits.then(|| Folded {
             multiplier: fixed.multiplier,

@@ -176,12 +176,18 @@ fn conv_matches_reference() {
 
 #[test]
 fn conv_pair_pass_matches_reference() {
-    // Full int8 range and right shifts of 2 to 23 (now and then one
-    // outside, which the pass declines): the scales `pair_pass` takes.
+    // Full int8 range and right shifts of 2 to 31 (now and then 1, which
+    // the pass declines): the scales `pair_pass` takes.
     let mut rng = Rng(41);
     let before = super::portable::PAIR_PASSES.with(|n| n.get());
-    for case in 0..300 {
-        let in_depth = 4 * rng.usize(1, 12);
+    let padded_before = super::gemm::PADDED_PAIRS.with(|n| n.get());
+    for case in 0..400 {
+        // Whole-word filter rows, and (half) rows padded to words.
+        let in_depth = if case % 4 >= 2 {
+            rng.usize(1, 7)
+        } else {
+            4 * rng.usize(1, 12)
+        };
         let out_depth = rng.usize(1, 13);
         let mut w = window(&mut rng, in_depth, out_depth);
         (w.dilation_height, w.dilation_width) = (1, 1);
@@ -200,10 +206,11 @@ fn conv_pair_pass_matches_reference() {
         let mut q = Quant::random(&mut rng, out_depth);
         q.output.min = -128;
         q.output.max = 127;
-        let shifts = if rng.next().is_multiple_of(10) {
-            (-24, -1)
-        } else {
-            (-23, -2)
+        // Past 23 the lanes cannot hold the output offset; 1 is declined.
+        let shifts = match rng.next() % 10 {
+            0 => (-31, -1),
+            1..=3 => (-31, -2),
+            _ => (-23, -2),
         };
         for s in &mut q.shifts {
             *s = rng.range(shifts.0, shifts.1) as i32;
@@ -225,7 +232,11 @@ fn conv_pair_pass_matches_reference() {
         assert_eq!(got, want, "case {case}: {w:?}");
     }
     let ran = super::portable::PAIR_PASSES.with(|n| n.get()) - before;
-    assert!(ran > 500, "pair_pass ran {ran} times");
+    let padded = super::gemm::PADDED_PAIRS.with(|n| n.get()) - padded_before;
+    assert!(
+        ran > 500 && padded > 100,
+        "pair_pass ran {ran} times, {padded} padded"
+    );
 }
 
 #[test]
@@ -238,8 +249,12 @@ fn folded_offset_is_fixed_plus_offset() {
             0 => [i32::MAX, 1 << 30, 0, 1][rng.usize(0, 3)],
             _ => rng.range(1 << 30, i64::from(i32::MAX)) as i32,
         };
-        let shift = rng.range(-25, -1) as i32;
-        let offset = rng.range(-130, 130) as i32;
+        let shift = rng.range(-33, -1) as i32;
+        let offset = if rng.next().is_multiple_of(4) {
+            0
+        } else {
+            rng.range(-130, 130) as i32
+        };
         let acc = match case % 3 {
             0 => [0, 1, -1, i32::MAX, i32::MIN, i32::MIN + 1][rng.usize(0, 5)],
             1 => rng.next() as i32,
@@ -249,7 +264,8 @@ fn folded_offset_is_fixed_plus_offset() {
             continue;
         };
         let folded = Folded::new(&fixed, offset);
-        let fits = (-23..=-2).contains(&shift) && (-128..=128).contains(&offset);
+        let folds = (-23..=-2).contains(&shift) && (-128..=128).contains(&offset);
+        let fits = (-31..=-2).contains(&shift) && (offset == 0 || folds);
         assert_eq!(folded.is_some(), fits, "shift {shift} offset {offset}");
         if let Some(f) = folded {
             covered += 1;

@@ -3,13 +3,109 @@
 //! so that all fourteen general registers serve it; `asm!` inside a Rust
 //! function leaves it eleven, and the Rust around `dot_2x2_wide` spilled
 //! the accumulators and reloaded the requantization for every pair.
+//! [`pair_pass_offset`] is the same loop with the output offset added
+//! after the shift, for passes whose lanes cannot hold it.
 
 use crate::arch::pair_pass::PairJob;
 
+/// One output: accumulator `$a` requantized by the lane in (r2, r3, r7) =
+/// (multiplier, high, shift): low = 2^30 | a & 2^31, high += a >> 31,
+/// (high:low) += a * multiplier, then high >> shift, `$add` (the output
+/// offset in r11, or nothing), saturated to 8 bits and stored at `$out`,
+/// which moves on a byte.
+macro_rules! output {
+    ($a:literal, $out:literal, $add:literal) => {
+        concat!(
+            "and r9, ",
+            $a,
+            ", #0x80000000\n",
+            "orr r9, r9, #0x40000000\n",
+            "add r10, r3, ",
+            $a,
+            ", asr #31\n",
+            "smlal r9, r10, ",
+            $a,
+            ", r2\n",
+            "asr r10, r10, r7\n",
+            $add,
+            "ssat r10, #8, r10\n",
+            "strb r10, [",
+            $out,
+            "], #1\n",
+        )
+    };
+}
+
+/// The whole function, `$load` before each pair's outputs, `$add` after
+/// each output's shift.
+///
+/// Registers: r0 x, r1 wc, r2 wd, r3 the end of wc's run, r4 ac, r5 ad,
+/// r6 bc, r8 bd, r9/r10 two input words, r11/r12 two filter words, r7
+/// scratch, lr the pair's `PairQuant`. The job is copied to the stack:
+/// [sp] x, len, wc, wd, skip, quant, quant_end, out_a, out_b, offset.
+macro_rules! pair_pass_asm {
+    ($load:literal, $add:literal) => {
+        core::arch::naked_asm!(
+            "push {{r4-r11, lr}}",
+            "ldm r0, {{r1-r10}}",
+            "push {{r1-r10}}",
+            "mov lr, r6",
+            "3:",
+            "ldrd r4, r5, [lr], #8",
+            "mov r6, r4",
+            "mov r8, r5",
+            "ldrd r0, r7, [sp]",
+            "ldrd r1, r2, [sp, #8]",
+            "add r3, r1, r7",
+            "4:",
+            "ldrd r9, r10, [r0], #16",
+            "ldr r11, [r1], #4",
+            "ldr r12, [r2], #4",
+            "sxtb16 r7, r11",
+            "smlad r4, r9, r7, r4",
+            "smlad r6, r10, r7, r6",
+            "sxtb16 r7, r12",
+            "smlad r5, r9, r7, r5",
+            "smlad r8, r10, r7, r8",
+            "ldrd r9, r10, [r0, #-8]",
+            "sxtb16 r7, r11, ror #8",
+            "smlad r4, r9, r7, r4",
+            "smlad r6, r10, r7, r6",
+            "sxtb16 r7, r12, ror #8",
+            "smlad r5, r9, r7, r5",
+            "smlad r8, r10, r7, r8",
+            "cmp r1, r3",
+            "bne 4b",
+            // The next pair's filters.
+            "ldr r7, [sp, #16]",
+            "add r1, r1, r7",
+            "add r2, r2, r7",
+            "strd r1, r2, [sp, #8]",
+            "ldrd r0, r1, [sp, #28]",
+            $load,
+            // Channel c: ac to out_a, bc to out_b.
+            "ldm lr!, {{r2, r3, r7}}",
+            output!("r4", "r0", $add),
+            output!("r6", "r1", $add),
+            // Channel c + 1: ad to out_a, bd to out_b.
+            "ldm lr!, {{r2, r3, r7}}",
+            output!("r5", "r0", $add),
+            output!("r8", "r1", $add),
+            "strd r0, r1, [sp, #28]",
+            "ldr r7, [sp, #24]",
+            "cmp lr, r7",
+            "bne 3b",
+            "add sp, sp, #40",
+            "pop {{r4-r11, pc}}",
+        )
+    };
+}
+
 /// Runs every channel pair from `job.quant` to `job.quant_end`: the sums of
 /// `job.len` filter bytes at `job.w` times both pixels' widened inputs,
-/// each channel's bias first, requantized by its [`Folded`], clamped by
-/// `ssat` to -128..=127 and stored to `out_a[c]`, `out_b[c]`. Per pair, 18
+/// each channel's bias first, requantized by its [`Folded`] (the output
+/// offset folded in: `job.offset` must be 0), clamped by `ssat` to
+/// -128..=127 and stored to `out_a[c]`, `out_b[c]`. Per pair, 18
 /// instructions per 4 filter bytes and 45 more.
 ///
 /// [`Folded`]: crate::arch::requant::Folded
@@ -22,87 +118,15 @@ use crate::arch::pair_pass::PairJob;
 /// `job.out_a`, `job.out_b` writable for `2 * n` bytes.
 #[unsafe(naked)]
 pub unsafe extern "C" fn pair_pass(job: *const PairJob) {
-    // Registers: r0 x, r1 wc, r2 wd, r3 the end of wc's run, r4 ac, r5 ad,
-    // r6 bc, r8 bd, r9/r10 two input words, r11/r12 two filter words, r7
-    // scratch, lr the pair's PairQuant. The job is copied to the stack:
-    // [sp] x, len, wc, wd, skip, quant, quant_end, out_a, out_b. One
-    // output from accumulator A with lane (m, high, shift) in (r2, r3, r7):
-    // low = 2^30 | A & 2^31, high += A >> 31, (high:low) += A * m, then
-    // high >> shift, saturated to 8 bits.
-    core::arch::naked_asm!(
-        "push {{r4-r11, lr}}",
-        "ldm r0, {{r1-r9}}",
-        "push {{r1-r9}}",
-        "mov lr, r6",
-        "3:",
-        "ldrd r4, r5, [lr], #8",
-        "mov r6, r4",
-        "mov r8, r5",
-        "ldrd r0, r7, [sp]",
-        "ldrd r1, r2, [sp, #8]",
-        "add r3, r1, r7",
-        "4:",
-        "ldrd r9, r10, [r0], #16",
-        "ldr r11, [r1], #4",
-        "ldr r12, [r2], #4",
-        "sxtb16 r7, r11",
-        "smlad r4, r9, r7, r4",
-        "smlad r6, r10, r7, r6",
-        "sxtb16 r7, r12",
-        "smlad r5, r9, r7, r5",
-        "smlad r8, r10, r7, r8",
-        "ldrd r9, r10, [r0, #-8]",
-        "sxtb16 r7, r11, ror #8",
-        "smlad r4, r9, r7, r4",
-        "smlad r6, r10, r7, r6",
-        "sxtb16 r7, r12, ror #8",
-        "smlad r5, r9, r7, r5",
-        "smlad r8, r10, r7, r8",
-        "cmp r1, r3",
-        "bne 4b",
-        // The next pair's filters.
-        "ldr r7, [sp, #16]",
-        "add r1, r1, r7",
-        "add r2, r2, r7",
-        "strd r1, r2, [sp, #8]",
-        "ldrd r0, r1, [sp, #28]",
-        // Channel c: ac to out_a, bc to out_b.
-        "ldm lr!, {{r2, r3, r7}}",
-        "and r9, r4, #0x80000000",
-        "orr r9, r9, #0x40000000",
-        "add r10, r3, r4, asr #31",
-        "smlal r9, r10, r4, r2",
-        "asr r10, r10, r7",
-        "ssat r10, #8, r10",
-        "strb r10, [r0], #1",
-        "and r9, r6, #0x80000000",
-        "orr r9, r9, #0x40000000",
-        "add r10, r3, r6, asr #31",
-        "smlal r9, r10, r6, r2",
-        "asr r10, r10, r7",
-        "ssat r10, #8, r10",
-        "strb r10, [r1], #1",
-        // Channel c + 1: ad to out_a, bd to out_b.
-        "ldm lr!, {{r2, r3, r7}}",
-        "and r9, r5, #0x80000000",
-        "orr r9, r9, #0x40000000",
-        "add r10, r3, r5, asr #31",
-        "smlal r9, r10, r5, r2",
-        "asr r10, r10, r7",
-        "ssat r10, #8, r10",
-        "strb r10, [r0], #1",
-        "and r9, r8, #0x80000000",
-        "orr r9, r9, #0x40000000",
-        "add r10, r3, r8, asr #31",
-        "smlal r9, r10, r8, r2",
-        "asr r10, r10, r7",
-        "ssat r10, #8, r10",
-        "strb r10, [r1], #1",
-        "strd r0, r1, [sp, #28]",
-        "ldr r7, [sp, #24]",
-        "cmp lr, r7",
-        "bne 3b",
-        "add sp, sp, #36",
-        "pop {{r4-r11, pc}}",
-    )
+    pair_pass_asm!("", "")
+}
+
+/// [`pair_pass`] adding `job.offset` to each scaled sum before the clamp
+/// (5 instructions more per pair), for lanes that do not hold the offset.
+///
+/// # Safety
+/// As for [`pair_pass`].
+#[unsafe(naked)]
+pub unsafe extern "C" fn pair_pass_offset(job: *const PairJob) {
+    pair_pass_asm!("ldr r11, [sp, #36]", "add r10, r10, r11\n")
 }
