@@ -160,29 +160,6 @@ pub unsafe fn dot_1x1(
     acc
 }
 
-/// Widens `len` bytes at `x` (a multiple of 4) with `offset` into words 2
-/// apart, 4 words per 4 bytes from `to` on (the other pixel of a pair fills
-/// the gaps): per 4 bytes, `(x0, x2)` then, 2 words on, `(x1, x3)`, plus the
-/// offset (the order in which `sxtb16` and `sxtb16_ror8` split a weight
-/// word), so that a pair's words are `a02, b02, a13, b13`.
-///
-/// # Safety
-/// `x` must be readable for `len` bytes and `to` writable for `len` words.
-#[inline(always)]
-pub unsafe fn widen(mut x: *const i8, len: usize, offset: i32, mut to: *mut u32) {
-    let off = packed(offset);
-    // SAFETY: the caller's contract.
-    unsafe {
-        let end = x.add(len & !3);
-        while x != end {
-            let v = load(x);
-            to.write(sxtab16(off, v));
-            to.add(2).write(sxtab16_ror8(off, v));
-            (x, to) = (x.add(4), to.add(4));
-        }
-    }
-}
-
 /// `simd::dot_2x2_wide` for one weight row: `acc` = `[a, b]`.
 ///
 /// # Safety

@@ -9,13 +9,13 @@ mod padded;
 
 #[cfg(test)]
 pub use padded::PADDED_PAIRS;
-use padded::{Padded, PADDED};
+use padded::Padded;
 
-use super::dot::{dot_1_row_wide, dot_1x1, dot_1x4, dot_2x1_wide, dot_2x2, widen};
+use super::dot::{dot_1_row_wide, dot_1x1, dot_1x4, dot_2x1_wide, dot_2x2, packed};
 use super::dsp_extra::ssat8;
 use super::pair_pass::{self, PairJob, PairQuant};
 use super::requant::{Channel, Scales};
-use super::simd::{dot_2x2_wide, dot_4_rows_wide};
+use super::simd::{dot_2x2_wide, dot_4_rows_wide, widen_pair};
 use crate::ops::per_channel::OutputQuant;
 use crate::ops::per_channel::Requant;
 
@@ -76,6 +76,7 @@ const PASS: usize = 64;
 
 /// The requantization of one pass's channels, as many as each output slice
 /// of the pass holds.
+#[derive(Clone, Copy)]
 pub struct Pass<'q> {
     q: &'q [Channel],
     /// The channel pairs of `q` for `pair_pass`, or empty where a
@@ -342,16 +343,15 @@ impl Gemm<'_> {
         if len == 0 || len % 4 != 0 || rows.saturating_mul(len) > WIDE {
             return false;
         }
-        let off = self.quant.input_offset;
-        // Uninitialized: `widen` writes every word the loops below read.
+        let off = packed(self.quant.input_offset);
+        // Uninitialized: `widen_pair` writes every word the loops below read.
         let mut buf = [core::mem::MaybeUninit::<u32>::uninit(); WIDE];
         let wide = buf.as_mut_ptr().cast::<u32>();
         for r in 0..rows {
             // SAFETY: `inside` proved run `r` of both pixels in bounds, and
             // (r + 1) * len <= WIDE bytes widen into (r + 1) * len words.
             unsafe {
-                widen(self.x(a, r), len, off, wide.add(r * len));
-                widen(self.x(b, r), len, off, wide.add(r * len + 1));
+                widen_pair(self.x(a, r), self.x(b, r), len, off, wide.add(r * len));
             }
         }
         let wide = wide.cast_const();
@@ -454,7 +454,6 @@ impl Gemm<'_> {
         };
         let mut table = [Channel::ZERO; PASS];
         let mut pair_table = [PairQuant::ZERO; PASS / 2];
-        let mut pad_table = [0i8; PADDED];
         let mut first = 0;
         while first < channels {
             let n = (channels - first).min(PASS);
@@ -483,17 +482,18 @@ impl Gemm<'_> {
                 q: slots,
                 pairs: if packed { pairs } else { &[] },
                 pair_offset: left.unwrap_or(0),
-                padded: if packed {
-                    gemm.pad(n, &mut pad_table)
-                } else {
-                    Padded::NONE
-                },
+                padded: Padded::NONE,
                 output: o,
                 full,
             };
             let rows = output.chunks_exact_mut(channels);
             let outs = rows.filter_map(|row| row.get_mut(first..first + n));
-            if !gemm.pass(&pass, pixels.clone(), outs) {
+            let done = if packed && !self.filter_step.is_multiple_of(4) {
+                gemm.pass_padded(&pass, pixels.clone(), outs)
+            } else {
+                gemm.pass(&pass, pixels.clone(), outs)
+            };
+            if !done {
                 return false;
             }
             first += n;

@@ -171,3 +171,25 @@ pub unsafe fn pair_pass_offset(job: *const super::pair_pass::PairJob) {
     // SAFETY: the caller's contract.
     unsafe { pair_pass(job) }
 }
+
+/// `cortex_m4::widen_pair` in plain Rust: `len` bytes of two pixels at `xa`
+/// and `xb`, plus the offset `off` holds in both halves, as the words
+/// `a02, b02, a13, b13` per 4 bytes.
+///
+/// # Safety
+/// As for the Armv7E-M version.
+pub unsafe fn widen_pair(xa: *const i8, xb: *const i8, len: usize, off: u32, to: *mut u32) {
+    for s in 0..len / 4 {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let (a, b) = (
+                xa.add(4 * s).cast::<u32>().read_unaligned(),
+                xb.add(4 * s).cast::<u32>().read_unaligned(),
+            );
+            let w = [sxtab16(off, a), sxtab16(off, b), sxtab16_ror8(off, a), sxtab16_ror8(off, b)];
+            for (k, w) in w.into_iter().enumerate() {
+                *to.add(4 * s + k) = w;
+            }
+        }
+    }
+}

@@ -7,8 +7,9 @@
 //! the padded rows as one run.
 
 use super::{Gemm, Pass, Pixel, Runs, WIDE};
-use crate::arch::dot::{dot_2x1_wide, widen};
+use crate::arch::dot::{dot_2x1_wide, packed};
 use crate::arch::pair_pass::{self, PairJob};
+use crate::arch::simd::widen_pair;
 
 #[cfg(test)]
 std::thread_local! {
@@ -43,10 +44,25 @@ impl Padded<'_> {
 }
 
 impl Gemm<'_> {
+    /// [`Gemm::pass`] with the first `channels` filters padded (where
+    /// [`Gemm::pad`] pads them) into a stack table of its own, which passes
+    /// over whole-word rows do without.
+    #[inline(never)]
+    pub(super) fn pass_padded<'o>(
+        &self,
+        s: &Pass<'_>,
+        pixels: impl Iterator<Item = Pixel>,
+        outs: impl Iterator<Item = &'o mut [i8]>,
+    ) -> bool {
+        let mut table = [0i8; PADDED];
+        let padded = self.pad(s.q.len(), &mut table);
+        self.pass(&Pass { padded, ..*s }, pixels, outs)
+    }
+
     /// The first `channels` filters (of this pass) padded into `buf`, or
     /// [`Padded::NONE`] if their rows are whole words already, or the
     /// padded filters would exceed `buf` or a widened pixel [`WIDE`].
-    pub(super) fn pad<'p>(&self, channels: usize, buf: &'p mut [i8; PADDED]) -> Padded<'p> {
+    fn pad<'p>(&self, channels: usize, buf: &'p mut [i8; PADDED]) -> Padded<'p> {
         let (step, size) = (self.filter_step, self.filter_size);
         if step == 0 || step.is_multiple_of(4) || !size.is_multiple_of(step) {
             return Padded::NONE;
@@ -115,8 +131,8 @@ impl Gemm<'_> {
         {
             return false;
         }
-        let off = self.quant.input_offset;
-        // Uninitialized: `widen` writes every word `pair_pass` reads.
+        let off = packed(self.quant.input_offset);
+        // Uninitialized: `widen_pair` writes every word `pair_pass` reads.
         let mut buf = [core::mem::MaybeUninit::<u32>::uninit(); WIDE];
         let wide = buf.as_mut_ptr().cast::<u32>();
         for r in 0..p.rows {
@@ -124,8 +140,7 @@ impl Gemm<'_> {
             // `p.row` bytes, and (r + 1) * p.row <= p.size <= WIDE bytes
             // widen into as many words.
             unsafe {
-                widen(self.x(a, r), p.row, off, wide.add(r * p.row));
-                widen(self.x(b, r), p.row, off, wide.add(r * p.row + 1));
+                widen_pair(self.x(a, r), self.x(b, r), p.row, off, wide.add(r * p.row));
             }
         }
         let wide = wide.cast_const();
