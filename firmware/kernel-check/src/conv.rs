@@ -18,6 +18,14 @@ const WIDE: usize = 640;
 /// Bytes of padded filters a pass holds (`gemm::padded::PADDED`).
 const PADDED: usize = 1024;
 
+/// Channels per pass (`gemm::PASS`).
+const PASS: usize = 64;
+
+/// Words of widened filters a pass holds, and the fewest channels it
+/// takes (`gemm::WIDE_FILTERS`, `gemm::WIDE_PASS`).
+const WIDE_FILTERS: usize = 1024;
+const WIDE_PASS: usize = 6;
+
 fn random_window(rng: &mut Rng) -> Window {
     loop {
         let in_depth = match rng.next() % 10 {
@@ -83,46 +91,75 @@ fn padded_end(w: &Window, (b, oy, ox): (usize, usize, usize), row: usize) -> usi
     first + (w.filter_height - 1) * w.dilation_height * w.in_width * w.in_depth + row
 }
 
-/// The branches `gemm::Gemm::run` takes: neighbouring pixels with equal
-/// runs go in pairs, the others alone; pairs whose runs are whole filter
-/// rows take `pair_pass` where `packs` (`Quant::packs`: the pass's scales
-/// and range fit it, and whether its lanes hold the offset), and so do
-/// pairs over the whole filter with rows padded to words where those fit.
-fn paths(w: &Window, packs: Option<bool>, input: usize, taken: &mut Taken) {
+/// Channels per pass of `gemm::Gemm::run`: `gemm::PASS`, or as many as
+/// fit `WIDE_FILTERS` widened (`Gemm::wide_pass`), with the second `true`.
+fn pass_size(w: &Window) -> (usize, bool) {
+    let (step, size) = (
+        w.filter_width * w.in_depth,
+        w.filter_height * w.filter_width * w.in_depth,
+    );
+    if size == 0 || !step.is_multiple_of(4) || size > WIDE {
+        return (PASS, false);
+    }
+    let n = (2 * (WIDE_FILTERS / size)).min(PASS);
+    if n >= WIDE_PASS.min(w.out_depth) && n >= 2 {
+        (n, true)
+    } else {
+        (PASS, false)
+    }
+}
+
+/// The branches `gemm::Gemm::run` takes, pass by pass: neighbouring pixels
+/// with equal runs go in pairs, the others alone; pairs whose runs are
+/// whole filter rows take `pair_pass` where the pass's scales and range
+/// fit it (`Quant::packs`, which also says whether its lanes hold the
+/// offset), over filters widened once per pass where the pass has them
+/// and the run starts on a word, and so do pairs over the whole filter
+/// with rows padded to words where those fit.
+fn paths(w: &Window, q: &Quant, input: usize, taken: &mut Taken) {
     let (step, channels) = (w.filter_width * w.in_depth, w.out_depth);
     let size = w.filter_height * step;
     let row = step.next_multiple_of(4);
-    let pads = packs.is_some()
-        && channels >= 2
-        && !step.is_multiple_of(4)
-        && w.filter_height * row <= WIDE
-        && channels * w.filter_height * row <= PADDED;
-    let pass = |taken: &mut Taken| {
-        taken.add(match packs {
-            Some(true) => Path::ConvPairPass,
-            _ => Path::ConvPairPassOffset,
-        })
-    };
+    let (n, wide) = pass_size(w);
+    let passes = (0..channels).step_by(n).map(|f| (f, n.min(channels - f)));
     let pair =
         |(first, rows, len): (usize, usize, usize), b: (usize, usize, usize), taken: &mut Taken| {
-            if len != 0 && len.is_multiple_of(4) && rows * len <= WIDE {
-                let one_run = rows == 1 || len == step;
-                if channels >= 2 && one_run && packs.is_some() {
-                    pass(taken);
-                } else if channels >= 2 {
-                    taken.add(Path::ConvPairWide);
+            for (f, m) in passes.clone() {
+                let packs = q.packs(f..f + m);
+                let pass = |taken: &mut Taken, widened: bool| {
+                    taken.add(match (packs, widened) {
+                        (Some(true), false) => Path::ConvPairPass,
+                        (_, false) => Path::ConvPairPassOffset,
+                        (Some(true), true) => Path::ConvPairPassWide,
+                        (_, true) => Path::ConvPairPassWideOffset,
+                    })
+                };
+                if len != 0 && len.is_multiple_of(4) && rows * len <= WIDE {
+                    let one_run = rows == 1 || len == step;
+                    if m >= 2 && one_run && packs.is_some() {
+                        pass(
+                            taken,
+                            wide && first.is_multiple_of(4) && first + rows * len <= size,
+                        );
+                    } else if m >= 2 {
+                        taken.add(Path::ConvPairWide);
+                    }
+                    if !m.is_multiple_of(2) {
+                        taken.add(Path::ConvPairWideOdd);
+                    }
+                } else if packs.is_some()
+                    && m >= 2
+                    && !step.is_multiple_of(4)
+                    && w.filter_height * row <= WIDE
+                    && m * w.filter_height * row <= PADDED
+                    && (first, rows, len) == (0, w.filter_height, step)
+                    && padded_end(w, b, row) <= input
+                {
+                    taken.add(Path::ConvPairPadded);
+                    pass(taken, false);
+                } else {
+                    taken.add(Path::ConvPair);
                 }
-                if !channels.is_multiple_of(2) {
-                    taken.add(Path::ConvPairWideOdd);
-                }
-            } else if pads
-                && (first, rows, len) == (0, w.filter_height, step)
-                && padded_end(w, b, row) <= input
-            {
-                taken.add(Path::ConvPairPadded);
-                pass(taken);
-            } else {
-                taken.add(Path::ConvPair);
             }
         };
     let single = |taken: &mut Taken| {
@@ -183,7 +220,7 @@ pub fn case(
     };
     let expect = w.dilation_width == 1 && quant::offset_fits(q.input_offset) && q.folds();
     if expect {
-        paths(&w, q.packs(w.out_depth), input, taken);
+        paths(&w, &q, input, taken);
     } else {
         taken.add(Path::ConvDeclined);
     }

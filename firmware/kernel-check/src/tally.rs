@@ -17,6 +17,10 @@ pub enum Path {
     ConvPairPass,
     /// ... the offset added after the shift: `pair_pass_offset`.
     ConvPairPassOffset,
+    /// ... filters widened once per pass: `pair_pass_wide`.
+    ConvPairPassWide,
+    /// ... and the offset added after the shift: `pair_pass_wide_offset`.
+    ConvPairPassWideOffset,
     /// Pairs over the whole filter whose rows are not whole words: rows
     /// padded to words, then `pair_pass` (`gemm/padded.rs`).
     ConvPairPadded,
@@ -67,10 +71,12 @@ pub enum Path {
 }
 
 /// Every path, in [`Path`]'s order, with its printed name.
-pub const PATHS: [&str; 25] = [
+pub const PATHS: [&str; 27] = [
     "conv_2d pairs widened (asm dot_2x2_wide)",
     "conv_2d pairs widened, whole pass (naked asm pair_pass)",
     "conv_2d pairs widened, whole pass, offset apart (naked asm pair_pass_offset)",
+    "conv_2d pairs widened, whole pass, filters widened (naked asm pair_pass_wide)",
+    "conv_2d pairs widened, whole pass, filters widened, offset apart (naked asm pair_pass_wide_offset)",
     "conv_2d pairs padded to words (pair_pass)",
     "conv_2d pairs widened, odd channel",
     "conv_2d pairs",

@@ -7,9 +7,9 @@
 
 mod padded;
 
+use padded::Padded;
 #[cfg(test)]
 pub use padded::PADDED_PAIRS;
-use padded::Padded;
 
 use super::dot::{dot_1_row_wide, dot_1x1, dot_1x4, dot_2x1_wide, dot_2x2, packed};
 use super::dsp_extra::ssat8;
@@ -69,6 +69,15 @@ pub const WIDE: usize = 640;
 /// pixel for every channel, into half as many words.
 pub const ONE_WIDE: usize = 640;
 
+/// Words of widened filters a pass of `pair_pass_wide` may hold (4 KiB of
+/// stack): passes run as many channels as fit, at least [`WIDE_PASS`].
+const WIDE_FILTERS: usize = 1024;
+
+/// Fewest channels per pass over widened filters: with fewer, the inputs
+/// widened again for each pass would cost more than the filters' widening
+/// saves.
+const WIDE_PASS: usize = 6;
+
 /// Output channels requantized per pass of [`Gemm::run`] over the pixels,
 /// their [`Channel`]s worked out once into a stack table (1.5 KiB), and
 /// their pairs' [`PairQuant`]s into another (1 KiB).
@@ -84,6 +93,8 @@ pub struct Pass<'q> {
     pairs: &'q [PairQuant],
     /// The output offset `pairs` leave to `pair_pass` (0 when folded).
     pair_offset: i32,
+    /// The filters of `pairs` widened (`pair_pass::widen`), or empty.
+    weights: &'q [u32],
     /// The pass's filters padded to whole-word rows, for pixels over the
     /// whole filter (`padded.rs`), or [`Padded::NONE`].
     padded: Padded<'q>,
@@ -367,28 +378,48 @@ impl Gemm<'_> {
         // their `PairQuant`s, else one `dot_2x2_wide` call each.
         let mut c = 0;
         let packed = !s.pairs.is_empty() && s.pairs.len() == out_a.len() / 2;
+        let size = self.filter_size;
+        // The pass's widened filters hold the run: whole words from its
+        // start, inside each channel's filter.
+        let widened = !s.weights.is_empty()
+            && runs.filter.is_multiple_of(4)
+            && runs.filter.checked_add(len).is_some_and(|end| end <= size)
+            && s.weights.len() >= s.pairs.len() * size;
         if one_run && packed && out_b.len() == out_a.len() {
-            let w = [self.w(runs, 0, 0), self.w(runs, 1, 0)];
             let q = s.pairs.as_ptr_range();
-            let job = PairJob {
+            let mut job = PairJob {
                 x: wide,
                 len,
-                w,
-                skip: self.filter_size.wrapping_mul(2).wrapping_sub(len),
+                w: [self.w(runs, 0, 0), self.w(runs, 1, 0)],
+                skip: size.wrapping_mul(2).wrapping_sub(len),
                 quant: q.start,
                 quant_end: q.end,
                 out_a: out_a.as_mut_ptr(),
                 out_b: out_b.as_mut_ptr(),
                 offset: s.pair_offset,
             };
-            // SAFETY: `len` is a nonzero multiple of 4 and `wide` holds
-            // `len` aligned words (as for `dot_2x2_wide` below); pair `k`'s
-            // runs are those of channels `2 k` and `2 k + 1` (a run of
-            // `len <= filter_size` bytes, `2 * filter_size` bytes apart),
-            // which `inside` proved in bounds for every channel below
-            // out_a.len(); at least one pair, each writing two bytes of
-            // out_a and out_b (as long as out_a: `inside` and `pass`).
-            unsafe { pair_pass::run(&job) };
+            if widened {
+                // Pair `k`'s widened filters: `size` words from `k * size`,
+                // the run's from word `runs.filter` (4 per 4 bytes).
+                let w = s.weights.as_ptr().wrapping_add(runs.filter).cast::<i8>();
+                (job.w, job.skip) = ([w, w], 4 * (size - len));
+                // SAFETY: as below, the filters read from `s.weights`: pair
+                // `k`'s run is words `k * size + runs.filter` to `k * size
+                // + runs.filter + len <= (k + 1) * size`, and the pass's
+                // pairs' `size` words each lie inside `s.weights`
+                // (`widened`).
+                unsafe { pair_pass::run_wide(&job) };
+            } else {
+                // SAFETY: `len` is a nonzero multiple of 4 and `wide` holds
+                // `len` aligned words (as for `dot_2x2_wide` below); pair
+                // `k`'s runs are those of channels `2 k` and `2 k + 1` (a
+                // run of `len <= filter_size` bytes, `2 * filter_size`
+                // bytes apart), which `inside` proved in bounds for every
+                // channel below out_a.len(); at least one pair, each
+                // writing two bytes of out_a and out_b (as long as out_a:
+                // `inside` and `pass`).
+                unsafe { pair_pass::run(&job) };
+            }
             c = 2 * s.pairs.len();
         }
         let mut pairs_a = out_a.get_mut(c..).unwrap_or_default().chunks_exact_mut(2);
@@ -454,9 +485,10 @@ impl Gemm<'_> {
         };
         let mut table = [Channel::ZERO; PASS];
         let mut pair_table = [PairQuant::ZERO; PASS / 2];
+        let wide = self.wide_pass(channels);
         let mut first = 0;
         while first < channels {
-            let n = (channels - first).min(PASS);
+            let n = (channels - first).min(wide.unwrap_or(PASS));
             let Some(slots) = table.get_mut(..n) else {
                 return false;
             };
@@ -483,12 +515,15 @@ impl Gemm<'_> {
                 pairs: if packed { pairs } else { &[] },
                 pair_offset: left.unwrap_or(0),
                 padded: Padded::NONE,
+                weights: &[],
                 output: o,
                 full,
             };
             let rows = output.chunks_exact_mut(channels);
             let outs = rows.filter_map(|row| row.get_mut(first..first + n));
-            let done = if packed && !self.filter_step.is_multiple_of(4) {
+            let done = if packed && wide.is_some() {
+                gemm.pass_widened(&pass, pixels.clone(), outs)
+            } else if packed && !self.filter_step.is_multiple_of(4) {
                 gemm.pass_padded(&pass, pixels.clone(), outs)
             } else {
                 gemm.pass(&pass, pixels.clone(), outs)
@@ -499,6 +534,36 @@ impl Gemm<'_> {
             first += n;
         }
         true
+    }
+
+    /// Channels per pass over widened filters, or `None` where passes do
+    /// without: filter rows not whole words, filters past [`WIDE`] bytes,
+    /// or too few channels' widened filters fitting [`WIDE_FILTERS`].
+    fn wide_pass(&self, channels: usize) -> Option<usize> {
+        let size = self.filter_size;
+        if size == 0 || !self.filter_step.is_multiple_of(4) || size > WIDE {
+            return None;
+        }
+        let n = (2 * (WIDE_FILTERS / size)).min(PASS);
+        (n >= WIDE_PASS.min(channels) && n >= 2).then_some(n)
+    }
+
+    /// [`Gemm::pass`] with the pass's channel pairs' filters widened into a
+    /// stack table of its own (`pair_pass::widen`), for `pair_pass_wide`.
+    #[inline(never)]
+    fn pass_widened<'o>(
+        &self,
+        s: &Pass<'_>,
+        pixels: impl Iterator<Item = Pixel>,
+        outs: impl Iterator<Item = &'o mut [i8]>,
+    ) -> bool {
+        let mut table = [0u32; WIDE_FILTERS];
+        let pairs = s.pairs.len();
+        let Some(words) = pair_pass::widen(self.filter, self.filter_size, pairs, &mut table) else {
+            return self.pass(s, pixels, outs);
+        };
+        let weights = table.get(..words).unwrap_or_default();
+        self.pass(&Pass { weights, ..*s }, pixels, outs)
     }
 
     /// One pass of [`Gemm::run`]: every pixel of `pixels` into its slice of

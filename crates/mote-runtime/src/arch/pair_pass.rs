@@ -5,8 +5,10 @@
 //! with every register its own) where the same work through Rust's
 //! `dot_2x2_wide` calls took about 120.
 
+use super::dot::load;
 use super::requant::{Channel, Folded};
-use super::simd::{pair_pass, pair_pass_offset};
+use super::simd::{pair_pass, pair_pass_offset, pair_pass_wide, pair_pass_wide_offset};
+use super::simd::{sxtb16, sxtb16_ror8};
 
 /// One channel pair's bias and requantization, in the order the kernel
 /// loads them: both biases, then each channel's [`Folded`].
@@ -84,6 +86,55 @@ fn fill(channels: &[Channel], offset: i32, pairs: &mut [PairQuant]) -> bool {
         };
     }
     true
+}
+
+/// Widens the filters of the first `2 * pairs` channels (`size` bytes
+/// each, a multiple of 4, consecutive in `filter`) into `to` as
+/// `pair_pass_wide` reads them: per pair and 4 bytes the words `c02, d02,
+/// c13, d13` (channels `c = 2 k` and `d = 2 k + 1`, split as `sxtb16`
+/// splits words), `4 * size` bytes per pair. `None` if `to` or `filter`
+/// is too short, else the widened words.
+pub fn widen(filter: &[i8], size: usize, pairs: usize, to: &mut [u32]) -> Option<usize> {
+    let words = pairs.checked_mul(size)?;
+    if !size.is_multiple_of(4) || words > to.len() || words.checked_mul(2)? > filter.len() {
+        return None;
+    }
+    let groups = to.chunks_exact_mut(4).take(words / 4);
+    for (i, group) in groups.enumerate() {
+        // Group `i` is pair `i / (size / 4)`'s group `i % (size / 4)`.
+        let (k, g) = (i / (size / 4), i % (size / 4));
+        let at = 2 * k * size + 4 * g;
+        // SAFETY: at + size + 4 <= 2 * pairs * size <= filter.len()
+        // (checked above): channel d's bytes `4 g..4 g + 4`.
+        let (c, d) = unsafe {
+            (
+                load(filter.as_ptr().add(at)),
+                load(filter.as_ptr().add(at + size)),
+            )
+        };
+        if let [w0, w1, w2, w3] = group {
+            (*w0, *w1, *w2, *w3) = (sxtb16(c), sxtb16(d), sxtb16_ror8(c), sxtb16_ror8(d));
+        }
+    }
+    Some(words)
+}
+
+/// Runs `job` through `pair_pass_wide` (its `w[0]` at filters from
+/// [`widen`]), or `pair_pass_wide_offset` where its lanes leave the output
+/// offset to it.
+///
+/// # Safety
+/// As for `pair_pass_wide`.
+#[inline(always)]
+pub unsafe fn run_wide(job: &PairJob) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if job.offset == 0 {
+            pair_pass_wide(job)
+        } else {
+            pair_pass_wide_offset(job)
+        }
+    }
 }
 
 /// Runs `job` through `pair_pass`, or `pair_pass_offset` where its lanes

@@ -135,28 +135,67 @@ std::thread_local! {
 /// # Safety
 /// As for the Armv7E-M version.
 pub unsafe fn pair_pass(job: *const super::pair_pass::PairJob) {
-    PAIR_PASSES.with(|n| n.set(n.get() + 1));
-    // SAFETY: the caller's contract: `job` is readable, and so are the
-    // pairs from `quant` to `quant_end`, their filters and inputs, and the
-    // outputs are writable for two bytes per pair.
+    // SAFETY: the caller's contract: `job` is readable, and so are its
+    // pairs' filters and inputs.
     unsafe {
         let job = &*job;
-        let (mut w, mut q) = (job.w, job.quant);
-        let (mut out_a, mut out_b) = (job.out_a, job.out_b);
+        let mut w = job.w;
+        each_pair(job, |[c, d]| {
+            let acc = dot_2x2_wide(job.x, w, job.len, [c, d, c, d]);
+            w = w.map(|w| w.wrapping_add(job.len + job.skip));
+            acc
+        })
+    }
+}
+
+/// `cortex_m4::pair_pass_wide` in plain Rust: [`pair_pass`] over filters
+/// widened as `pair_pass::widen` lays them out.
+///
+/// # Safety
+/// As for the Armv7E-M version.
+pub unsafe fn pair_pass_wide(job: *const super::pair_pass::PairJob) {
+    // SAFETY: the caller's contract, as above.
+    unsafe {
+        let job = &*job;
+        let mut w = job.w[0].cast::<u32>();
+        each_pair(job, |[c, d]| {
+            let [mut ac, mut ad, mut bc, mut bd] = [c, d, c, d];
+            for g in 0..job.len / 4 {
+                let [a02, b02, a13, b13] = [0, 1, 2, 3].map(|k| *job.x.add(4 * g + k));
+                let [c02, d02, c13, d13] = [0, 1, 2, 3].map(|k| w.add(4 * g + k).read_unaligned());
+                ac = smlad(a13, c13, smlad(a02, c02, ac));
+                bc = smlad(b13, c13, smlad(b02, c02, bc));
+                ad = smlad(a13, d13, smlad(a02, d02, ad));
+                bd = smlad(b13, d13, smlad(b02, d02, bd));
+            }
+            w = w.cast::<u8>().wrapping_add(4 * job.len + job.skip).cast();
+            [ac, ad, bc, bd]
+        })
+    }
+}
+
+/// The pairs of `job`, from `quant` to `quant_end`: `sums` of the pair's
+/// biases gives `[ac, ad, bc, bd]`, requantized and stored as the kernels do.
+///
+/// # Safety
+/// The pairs must be readable and the outputs writable for two bytes each.
+unsafe fn each_pair(job: &super::pair_pass::PairJob, mut sums: impl FnMut([i32; 2]) -> [i32; 4]) {
+    PAIR_PASSES.with(|n| n.set(n.get() + 1));
+    let out = |l: &super::requant::Folded, acc: i32| {
+        l.scale(acc).wrapping_add(job.offset).clamp(-128, 127) as i8
+    };
+    let (mut q, mut out_a, mut out_b) = (job.quant, job.out_a, job.out_b);
+    // SAFETY: the caller's contract.
+    unsafe {
         while q != job.quant_end {
             let p = &*q;
-            let [c, d] = p.bias;
-            let [ac, ad, bc, bd] = dot_2x2_wide(job.x, w, job.len, [c, d, c, d]);
+            let [ac, ad, bc, bd] = sums(p.bias);
             let [lc, ld] = &p.lanes;
-            let out = |l: &super::requant::Folded, acc: i32| {
-                l.scale(acc).wrapping_add(job.offset).clamp(-128, 127) as i8
-            };
             *out_a = out(lc, ac);
             *out_b = out(lc, bc);
             *out_a.add(1) = out(ld, ad);
             *out_b.add(1) = out(ld, bd);
             (out_a, out_b) = (out_a.add(2), out_b.add(2));
-            w = w.map(|w| w.wrapping_add(job.len + job.skip));
             q = q.add(1);
         }
     }
@@ -170,6 +209,16 @@ pub unsafe fn pair_pass(job: *const super::pair_pass::PairJob) {
 pub unsafe fn pair_pass_offset(job: *const super::pair_pass::PairJob) {
     // SAFETY: the caller's contract.
     unsafe { pair_pass(job) }
+}
+
+/// `cortex_m4::pair_pass_wide_offset`: [`pair_pass_wide`], which adds
+/// `job.offset` in any case.
+///
+/// # Safety
+/// As for [`pair_pass_wide`].
+pub unsafe fn pair_pass_wide_offset(job: *const super::pair_pass::PairJob) {
+    // SAFETY: the caller's contract.
+    unsafe { pair_pass_wide(job) }
 }
 
 /// `cortex_m4::widen_pair` in plain Rust: `len` bytes of two pixels at `xa`
@@ -186,7 +235,12 @@ pub unsafe fn widen_pair(xa: *const i8, xb: *const i8, len: usize, off: u32, to:
                 xa.add(4 * s).cast::<u32>().read_unaligned(),
                 xb.add(4 * s).cast::<u32>().read_unaligned(),
             );
-            let w = [sxtab16(off, a), sxtab16(off, b), sxtab16_ror8(off, a), sxtab16_ror8(off, b)];
+            let w = [
+                sxtab16(off, a),
+                sxtab16(off, b),
+                sxtab16_ror8(off, a),
+                sxtab16_ror8(off, b),
+            ];
             for (k, w) in w.into_iter().enumerate() {
                 *to.add(4 * s + k) = w;
             }

@@ -36,8 +36,35 @@ macro_rules! output {
     };
 }
 
-/// The whole function, `$load` before each pair's outputs, `$add` after
-/// each output's shift.
+/// Each pair's outputs, its bias-started sums in r4 (ac), r5 (ad), r6
+/// (bc), r8 (bd), lr at its two lanes: the output pointers loaded into r0
+/// and `$b` from the job's copy, `$load` (the offset into r11, or
+/// nothing), four outputs (`$add` after each shift), the pointers stored.
+macro_rules! outputs {
+    ($b:literal, $load:literal, $add:literal) => {
+        concat!(
+            "ldrd r0, ",
+            $b,
+            ", [sp, #28]\n",
+            $load,
+            "\n",
+            // Channel c: ac to out_a, bc to out_b.
+            "ldm lr!, {{r2, r3, r7}}\n",
+            output!("r4", "r0", $add),
+            output!("r6", $b, $add),
+            // Channel c + 1: ad to out_a, bd to out_b.
+            "ldm lr!, {{r2, r3, r7}}\n",
+            output!("r5", "r0", $add),
+            output!("r8", $b, $add),
+            "strd r0, ",
+            $b,
+            ", [sp, #28]\n",
+        )
+    };
+}
+
+/// The whole of [`pair_pass`] (filters as bytes), `$load` and `$add` as in
+/// [`outputs!`].
 ///
 /// Registers: r0 x, r1 wc, r2 wd, r3 the end of wc's run, r4 ac, r5 ad,
 /// r6 bc, r8 bd, r9/r10 two input words, r11/r12 two filter words, r7
@@ -81,17 +108,55 @@ macro_rules! pair_pass_asm {
             "add r1, r1, r7",
             "add r2, r2, r7",
             "strd r1, r2, [sp, #8]",
-            "ldrd r0, r1, [sp, #28]",
-            $load,
-            // Channel c: ac to out_a, bc to out_b.
-            "ldm lr!, {{r2, r3, r7}}",
-            output!("r4", "r0", $add),
-            output!("r6", "r1", $add),
-            // Channel c + 1: ad to out_a, bd to out_b.
-            "ldm lr!, {{r2, r3, r7}}",
-            output!("r5", "r0", $add),
-            output!("r8", "r1", $add),
-            "strd r0, r1, [sp, #28]",
+            outputs!("r1", $load, $add),
+            "ldr r7, [sp, #24]",
+            "cmp lr, r7",
+            "bne 3b",
+            "add sp, sp, #40",
+            "pop {{r4-r11, pc}}",
+        )
+    };
+}
+
+/// The whole of [`pair_pass_wide`] (filters widened), `$load` and `$add`
+/// as in [`outputs!`].
+///
+/// Registers: r0 x, r1 the pairs' widened filters (kept across pairs), r2
+/// the end of the pair's run, r4 ac, r5 ad, r6 bc, r8 bd, r9-r12 the input
+/// words a02, b02, a13, b13, r3/r7 two filter words (c then d), lr the
+/// pair's `PairQuant`; the job copied to the stack as for [`pair_pass`].
+macro_rules! pair_pass_wide_asm {
+    ($load:literal, $add:literal) => {
+        core::arch::naked_asm!(
+            "push {{r4-r11, lr}}",
+            "ldm r0, {{r1-r10}}",
+            "push {{r1-r10}}",
+            "mov lr, r6",
+            "ldr r1, [sp, #8]",
+            "3:",
+            "ldrd r4, r5, [lr], #8",
+            "mov r6, r4",
+            "mov r8, r5",
+            "ldrd r0, r2, [sp]",
+            "add r2, r1, r2, lsl #2",
+            "4:",
+            "ldm r0!, {{r9-r12}}",
+            "ldrd r3, r7, [r1], #16",
+            "smlad r4, r9, r3, r4",
+            "smlad r6, r10, r3, r6",
+            "smlad r5, r9, r7, r5",
+            "smlad r8, r10, r7, r8",
+            "ldrd r3, r7, [r1, #-8]",
+            "smlad r4, r11, r3, r4",
+            "smlad r6, r12, r3, r6",
+            "smlad r5, r11, r7, r5",
+            "smlad r8, r12, r7, r8",
+            "cmp r1, r2",
+            "bne 4b",
+            // The next pair's filters.
+            "ldr r7, [sp, #16]",
+            "add r1, r1, r7",
+            outputs!("r12", $load, $add),
             "ldr r7, [sp, #24]",
             "cmp lr, r7",
             "bne 3b",
@@ -129,4 +194,28 @@ pub unsafe extern "C" fn pair_pass(job: *const PairJob) {
 #[unsafe(naked)]
 pub unsafe extern "C" fn pair_pass_offset(job: *const PairJob) {
     pair_pass_asm!("ldr r11, [sp, #36]", "add r10, r10, r11\n")
+}
+
+/// [`pair_pass`] over filters widened once per pass (`pair_pass::widen`:
+/// per 4 filter bytes of a pair the words `c02, d02, c13, d13` at
+/// `job.w[0]`, pairs `4 * job.len + job.skip` bytes apart; `job.w[1]` is
+/// not read), so the inner loop is 13 instructions per 16 MACs where
+/// [`pair_pass`]'s widens the filters in 18.
+///
+/// # Safety
+/// As for [`pair_pass`], with pair `k`'s filters `job.w[0] + k * (4 *
+/// job.len + job.skip)` word-aligned and readable for `4 * job.len`
+/// bytes.
+#[unsafe(naked)]
+pub unsafe extern "C" fn pair_pass_wide(job: *const PairJob) {
+    pair_pass_wide_asm!("", "")
+}
+
+/// [`pair_pass_wide`] adding `job.offset`, as [`pair_pass_offset`].
+///
+/// # Safety
+/// As for [`pair_pass_wide`].
+#[unsafe(naked)]
+pub unsafe extern "C" fn pair_pass_wide_offset(job: *const PairJob) {
+    pair_pass_wide_asm!("ldr r11, [sp, #36]", "add r10, r10, r11\n")
 }
