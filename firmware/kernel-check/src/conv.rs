@@ -23,8 +23,8 @@ const PASS: usize = 64;
 
 /// Words of widened filters a pass holds, and the fewest channels it
 /// takes (`gemm::WIDE_FILTERS`, `gemm::WIDE_PASS`).
-const WIDE_FILTERS: usize = 1024;
-const WIDE_PASS: usize = 6;
+const WIDE_FILTERS: usize = 1152;
+const WIDE_PASS: usize = 16;
 
 fn random_window(rng: &mut Rng) -> Window {
     loop {
@@ -102,7 +102,8 @@ fn pass_size(w: &Window) -> (usize, bool) {
         return (PASS, false);
     }
     let n = (2 * (WIDE_FILTERS / size)).min(PASS);
-    if n >= WIDE_PASS.min(w.out_depth) && n >= 2 {
+    let one_row = size == step;
+    if n >= 2 && (n >= w.out_depth.min(PASS) || (one_row && n >= WIDE_PASS)) {
         (n, true)
     } else {
         (PASS, false)

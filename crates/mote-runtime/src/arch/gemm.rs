@@ -69,14 +69,15 @@ pub const WIDE: usize = 640;
 /// pixel for every channel, into half as many words.
 pub const ONE_WIDE: usize = 640;
 
-/// Words of widened filters a pass of `pair_pass_wide` may hold (4 KiB of
-/// stack): passes run as many channels as fit, at least [`WIDE_PASS`].
-const WIDE_FILTERS: usize = 1024;
+/// Words of widened filters a pass of `pair_pass_wide` may hold (4.5 KiB
+/// of stack: 16 channels of a 3x3 filter over 16 channels).
+const WIDE_FILTERS: usize = 1152;
 
-/// Fewest channels per pass over widened filters: with fewer, the inputs
-/// widened again for each pass would cost more than the filters' widening
-/// saves.
-const WIDE_PASS: usize = 6;
+/// Fewest channels per pass over widened filters where that takes more
+/// passes than [`PASS`] would, for filters of one row (1x1) only: each
+/// pass widens every pixel pair's inputs again, and over a filter with
+/// rows, its border pixels' slower loops run once per pass too.
+const WIDE_PASS: usize = 16;
 
 /// Output channels requantized per pass of [`Gemm::run`] over the pixels,
 /// their [`Channel`]s worked out once into a stack table (1.5 KiB), and
@@ -538,14 +539,17 @@ impl Gemm<'_> {
 
     /// Channels per pass over widened filters, or `None` where passes do
     /// without: filter rows not whole words, filters past [`WIDE`] bytes,
-    /// or too few channels' widened filters fitting [`WIDE_FILTERS`].
+    /// or too few channels' widened filters fitting [`WIDE_FILTERS`] (as
+    /// many as a pass of [`PASS`] would run, or [`WIDE_PASS`] of a
+    /// one-row filter).
     fn wide_pass(&self, channels: usize) -> Option<usize> {
         let size = self.filter_size;
         if size == 0 || !self.filter_step.is_multiple_of(4) || size > WIDE {
             return None;
         }
         let n = (2 * (WIDE_FILTERS / size)).min(PASS);
-        (n >= WIDE_PASS.min(channels) && n >= 2).then_some(n)
+        let one_row = size == self.filter_step;
+        (n >= 2 && (n >= channels.min(PASS) || (one_row && n >= WIDE_PASS))).then_some(n)
     }
 
     /// [`Gemm::pass`] with the pass's channel pairs' filters widened into a
