@@ -4,7 +4,9 @@
 //! input offset whose sums leave 16 bits); the caller then runs the reference,
 //! which rewrites every output.
 
-use super::gemm::{Gemm, Pixel, Runs};
+mod pixels;
+
+use super::gemm::Gemm;
 use crate::ops::conv_2d::Conv2dParams;
 use crate::ops::per_channel::Requant;
 
@@ -62,34 +64,6 @@ pub fn conv_i8(
         input_step: w.dilation_height * w.in_width * depth,
         filter_step: w.filter_width * depth,
     };
-    let pixels = (0..w.batches).flat_map(|b| {
-        (0..w.out_height).flat_map(move |oy| {
-            let (y_first, y_end, y0) = w.rows(oy);
-            (0..w.out_width).map(move |ox| {
-                let (x_first, x_end, x0) = w.columns(ox);
-                if y_end == y_first || x_end == x_first {
-                    // Every tap in the padding: bias only.
-                    let runs = Runs {
-                        filter: 0,
-                        rows: 0,
-                        len: 0,
-                    };
-                    return Pixel { input: 0, runs };
-                }
-                // First tap inside the image: row y0 + y_first * dilation,
-                // column x0 + x_first (both >= 0 by `rows`/`columns`).
-                let y = (y0 + (y_first * w.dilation_height) as isize) as usize;
-                let x = (x0 + x_first as isize) as usize;
-                Pixel {
-                    input: ((b * w.in_height + y) * w.in_width + x) * depth,
-                    runs: Runs {
-                        filter: (y_first * w.filter_width + x_first) * depth,
-                        rows: y_end - y_first,
-                        len: (x_end - x_first) * depth,
-                    },
-                }
-            })
-        })
-    });
+    let pixels = pixels::Pixels::new(w);
     gemm.run(pixels, output, w.out_depth)
 }

@@ -162,6 +162,15 @@ impl Gemm<'_> {
                 .is_some_and(|e| e <= self.filter.len())
     }
 
+    /// How far past a pixel's first input byte the last of `runs` ends
+    /// (`None` without runs, or on overflow).
+    fn span(&self, runs: &Runs) -> Option<usize> {
+        runs.rows
+            .checked_sub(1)?
+            .checked_mul(self.input_step)?
+            .checked_add(runs.len)
+    }
+
     /// Input run `r` of a pixel (a pointer to `runs.len` bytes).
     #[inline(always)]
     fn x(&self, p: &Pixel, r: usize) -> *const i8 {
@@ -579,9 +588,22 @@ impl Gemm<'_> {
         outs: impl Iterator<Item = &'o mut [i8]>,
     ) -> bool {
         let mut pending: Option<(Pixel, &mut [i8])> = None;
+        // The runs `inside` last approved for an output of `len` channels,
+        // and how far past a pixel's input its last run ends: pixels with
+        // those runs need only their own input checked.
+        let mut approved: Option<(Runs, usize, usize)> = None;
         for (p, out) in pixels.zip(outs) {
-            if !self.inside(&p, out.len()) {
-                return false;
+            let known = match approved {
+                Some((runs, len, span)) if runs == p.runs && len == out.len() => {
+                    p.input.checked_add(span).is_some_and(|e| e <= self.input.len())
+                }
+                _ => false,
+            };
+            if !known {
+                if !self.inside(&p, out.len()) {
+                    return false;
+                }
+                approved = self.span(&p.runs).map(|span| (p.runs, out.len(), span));
             }
             match pending.take() {
                 Some((a, out_a)) if a.runs == p.runs => self.two(s, &a, &p, out_a, out),
