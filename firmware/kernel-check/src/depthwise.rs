@@ -108,11 +108,14 @@ fn group_shape(w: &Window) -> bool {
 }
 
 /// The clamp each group of 4 channels takes: `ssat` where the output range
-/// is all of int8.
+/// is all of int8, in `depthwise_row` where each channel's lane also holds
+/// the output offset (`Quant::packs`'s folded case).
 fn group_paths(w: &Window, q: &Quant, taken: &mut Taken) {
     let o = q.output;
-    for _ in (0..w.out_depth).step_by(4) {
-        taken.add(if (o.min, o.max) == (-128, 127) {
+    for c in (0..w.out_depth).step_by(4) {
+        taken.add(if q.packs(c..c + 4) == Some(true) {
+            Path::DepthwiseRow
+        } else if (o.min, o.max) == (-128, 127) {
             Path::DepthwiseGroupsFull
         } else {
             Path::DepthwiseGroupsClamped

@@ -37,7 +37,10 @@ pub enum Path {
     /// Horizontal dilation, an offset past 16 bits or a scale the folded
     /// requantization does not take: the kernel declines.
     ConvDeclined,
-    /// DEPTHWISE_CONV_2D channel groups, full int8 range (`ssat`).
+    /// DEPTHWISE_CONV_2D channel groups whose scales fold the output
+    /// offset, full int8 range: each output row in `depthwise_row`.
+    DepthwiseRow,
+    /// ... other scales, full int8 range (`ssat`).
     DepthwiseGroupsFull,
     /// ... a narrower range.
     DepthwiseGroupsClamped,
@@ -71,7 +74,7 @@ pub enum Path {
 }
 
 /// Every path, in [`Path`]'s order, with its printed name.
-pub const PATHS: [&str; 27] = [
+pub const PATHS: [&str; 28] = [
     "conv_2d pairs widened (asm dot_2x2_wide)",
     "conv_2d pairs widened, whole pass (naked asm pair_pass)",
     "conv_2d pairs widened, whole pass, offset apart (naked asm pair_pass_offset)",
@@ -84,6 +87,7 @@ pub const PATHS: [&str; 27] = [
     "conv_2d single widened, channel tail",
     "conv_2d single",
     "conv_2d declined",
+    "depthwise groups, rows (naked asm depthwise_row)",
     "depthwise groups, full range (asm taps, ssat)",
     "depthwise groups, clamped range",
     "depthwise groups declined",

@@ -13,10 +13,10 @@
 
 use super::dot::load;
 use super::dsp_extra::ssat8;
-use super::requant::{Channel, Scales};
+use super::requant::{Channel, Folded, Scales};
+use super::simd::{depthwise_row, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
 #[cfg(not(mote_dsp))]
 use super::simd::{smlabb, smlatt};
-use super::simd::{sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
 use crate::ops::conv_2d::Window;
 use crate::ops::per_channel::{OutputQuant, Requant};
 
@@ -164,11 +164,29 @@ unsafe fn row_3x3(
     }
 }
 
-/// A group's four requantizations, and whether the output range is all of
-/// int8 (then the clamp is one `ssat`).
+/// What `depthwise_row` reads at fixed offsets (`#[repr(C)]`): a group's
+/// biases and lanes, its widened taps, and the steps between pixels.
+#[repr(C)]
+pub struct RowJob {
+    /// The four channels' biases: the sums' start.
+    pub bias: [i32; 4],
+    /// Their requantization, the output offset folded in.
+    pub lanes: [Folded; 4],
+    /// The group's nine widened taps (`[[u32; 2]; 9]`).
+    pub taps: *const u32,
+    /// Strip bytes from one output pixel's first tap to the next's.
+    pub stride: usize,
+    /// Output bytes from one pixel's four channels to the next's.
+    pub depth: usize,
+}
+
+/// A group's four requantizations, whether the output range is all of
+/// int8 (then the clamp is one `ssat`), and with it the lanes of
+/// `depthwise_row` where every channel's scale folds the output offset.
 struct Group {
     q: [Channel; 4],
     full: bool,
+    lanes: Option<[Folded; 4]>,
 }
 
 impl Group {
@@ -190,7 +208,12 @@ impl Group {
         };
         let o = &scales.output;
         let full = (o.min, o.max) == (-128, 127);
-        (Group { q, full }, q.map(|q| q.bias()))
+        let [l0, l1, l2, l3] = q.map(|q| q.folded(o.offset));
+        let lanes = match (full, l0, l1, l2, l3) {
+            (true, Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
+            _ => None,
+        };
+        (Group { q, full, lanes }, q.map(|q| q.bias()))
     }
 
     /// Runs a 3x3 output row (as [`row_3x3`], whose contract is the
@@ -204,6 +227,22 @@ impl Group {
         out: (*mut i8, usize),
         o: &OutputQuant,
     ) {
+        if let Some(lanes) = self.lanes {
+            let (n, (out, depth)) = (steps.1, out);
+            let job = RowJob {
+                bias: start,
+                lanes,
+                taps: k.as_ptr().cast(),
+                stride: steps.0 * core::mem::size_of::<Quad>(),
+                depth,
+            };
+            if n > 0 {
+                // SAFETY: the caller's contract (every pixel's taps and
+                // outputs as `row_3x3` says); `k` holds nine 4-aligned taps.
+                unsafe { depthwise_row(&job, s.cast(), n, out) };
+            }
+            return;
+        }
         let [q0, q1, q2, q3] = &self.q;
         // Written out: opt-level "s" keeps `array::from_fn`'s loop.
         let put = |[a, b, c, d]: [i8; 4], out: *mut i8| {

@@ -594,9 +594,10 @@ impl Gemm<'_> {
         let mut approved: Option<(Runs, usize, usize)> = None;
         for (p, out) in pixels.zip(outs) {
             let known = match approved {
-                Some((runs, len, span)) if runs == p.runs && len == out.len() => {
-                    p.input.checked_add(span).is_some_and(|e| e <= self.input.len())
-                }
+                Some((runs, len, span)) if runs == p.runs && len == out.len() => p
+                    .input
+                    .checked_add(span)
+                    .is_some_and(|e| e <= self.input.len()),
                 _ => false,
             };
             if !known {

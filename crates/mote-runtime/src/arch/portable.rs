@@ -247,3 +247,45 @@ pub unsafe fn widen_pair(xa: *const i8, xb: *const i8, len: usize, off: u32, to:
         }
     }
 }
+
+std::thread_local! {
+    /// Rows [`depthwise_row`] ran on this thread (for the tests).
+    pub static DEPTHWISE_ROWS: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+}
+
+/// `cortex_m4::depthwise_row` in plain Rust: `n` pixels' 3x3 taps (strip
+/// rows of 56 widened pixels), each channel's sum from its bias, requantized
+/// by its lane and clamped to -128..=127.
+///
+/// # Safety
+/// As for the Armv7E-M version.
+pub unsafe fn depthwise_row(
+    job: *const super::depthwise_groups::RowJob,
+    s: *const u32,
+    n: usize,
+    out: *mut i8,
+) {
+    DEPTHWISE_ROWS.with(|r| r.set(r.get() + 1));
+    // SAFETY: the caller's contract.
+    unsafe {
+        let job = &*job;
+        for i in 0..n {
+            let p = s.cast::<u8>().add(i * job.stride).cast::<u32>();
+            let mut acc = job.bias;
+            for t in 0..9 {
+                let x = p.add(2 * ((t / 3) * 56 + t % 3));
+                let (x02, x13) = (*x, *x.add(1));
+                let (k02, k13) = (*job.taps.add(2 * t), *job.taps.add(2 * t + 1));
+                acc = [
+                    smlabb(x02, k02, acc[0]),
+                    smlabb(x13, k13, acc[1]),
+                    smlatt(x02, k02, acc[2]),
+                    smlatt(x13, k13, acc[3]),
+                ];
+            }
+            for (c, (a, l)) in acc.iter().zip(&job.lanes).enumerate() {
+                *out.add(i * job.depth + c) = l.scale(*a).clamp(-128, 127) as i8;
+            }
+        }
+    }
+}

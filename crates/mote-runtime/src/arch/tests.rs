@@ -1087,6 +1087,7 @@ mod avx2 {
 fn depthwise_groups_match_reference() {
     let mut rng = Rng(31);
     let mut ran = 0;
+    let rows_before = super::portable::DEPTHWISE_ROWS.with(|n| n.get());
     for case in 0..600 {
         let depth = 4 * rng.usize(1, 6);
         let (fh, fw) = if case % 4 == 0 {
@@ -1185,4 +1186,7 @@ fn depthwise_groups_match_reference() {
         }
     }
     assert!(ran > 250, "only {ran} cases ran the kernel");
+    // The full range with folding scales: `depthwise_row`'s rows.
+    let rows = super::portable::DEPTHWISE_ROWS.with(|n| n.get()) - rows_before;
+    assert!(rows > 200, "only {rows} rows ran depthwise_row");
 }

@@ -6,8 +6,10 @@
 
 use core::arch::asm;
 
+mod depthwise_row;
 mod pass;
 mod rows;
+pub use depthwise_row::depthwise_row;
 pub use pass::{pair_pass, pair_pass_offset, pair_pass_wide, pair_pass_wide_offset};
 pub use rows::{dot_2x2_wide, dot_4_rows_wide, widen_pair};
 
