@@ -69,9 +69,10 @@ pub const WIDE: usize = 640;
 /// pixel for every channel, into half as many words.
 pub const ONE_WIDE: usize = 640;
 
-/// Words of widened filters a pass of `pair_pass_wide` may hold (4.5 KiB
-/// of stack: 16 channels of a 3x3 filter over 16 channels).
-const WIDE_FILTERS: usize = 1152;
+/// Words of widened filters a pass of `pair_pass_wide` may hold (5 KiB of
+/// stack: 16 channels of a 3x3 filter over 16 channels, or keyword
+/// spotting's first layer, 64 channels of 40 bytes).
+const WIDE_FILTERS: usize = 1280;
 
 /// Fewest channels per pass over widened filters where that takes more
 /// passes than [`PASS`] would, for filters of one row (1x1) only: each
@@ -570,12 +571,12 @@ impl Gemm<'_> {
         pixels: impl Iterator<Item = Pixel>,
         outs: impl Iterator<Item = &'o mut [i8]>,
     ) -> bool {
-        let mut table = [0u32; WIDE_FILTERS];
+        // Uninitialized: `widen` writes every word it returns.
+        let mut table = [core::mem::MaybeUninit::<u32>::uninit(); WIDE_FILTERS];
         let pairs = s.pairs.len();
-        let Some(words) = pair_pass::widen(self.filter, self.filter_size, pairs, &mut table) else {
+        let Some(weights) = pair_pass::widen(self.filter, self.filter_size, pairs, &mut table) else {
             return self.pass(s, pixels, outs);
         };
-        let weights = table.get(..words).unwrap_or_default();
         self.pass(&Pass { weights, ..*s }, pixels, outs)
     }
 

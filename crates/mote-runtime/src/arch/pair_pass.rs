@@ -5,6 +5,8 @@
 //! with every register its own) where the same work through Rust's
 //! `dot_2x2_wide` calls took about 120.
 
+use core::mem::MaybeUninit;
+
 use super::dot::load;
 use super::requant::{Channel, Folded};
 use super::simd::{pair_pass, pair_pass_offset, pair_pass_wide, pair_pass_wide_offset};
@@ -93,30 +95,36 @@ fn fill(channels: &[Channel], offset: i32, pairs: &mut [PairQuant]) -> bool {
 /// `pair_pass_wide` reads them: per pair and 4 bytes the words `c02, d02,
 /// c13, d13` (channels `c = 2 k` and `d = 2 k + 1`, split as `sxtb16`
 /// splits words), `4 * size` bytes per pair. `None` if `to` or `filter`
-/// is too short, else the widened words.
-pub fn widen(filter: &[i8], size: usize, pairs: usize, to: &mut [u32]) -> Option<usize> {
+/// is too short, else the widened words (the start of `to`).
+pub fn widen<'t>(
+    filter: &[i8],
+    size: usize,
+    pairs: usize,
+    to: &'t mut [MaybeUninit<u32>],
+) -> Option<&'t [u32]> {
     let words = pairs.checked_mul(size)?;
     if !size.is_multiple_of(4) || words > to.len() || words.checked_mul(2)? > filter.len() {
         return None;
     }
-    let groups = to.chunks_exact_mut(4).take(words / 4);
-    for (i, group) in groups.enumerate() {
-        // Group `i` is pair `i / (size / 4)`'s group `i % (size / 4)`.
-        let (k, g) = (i / (size / 4), i % (size / 4));
-        let at = 2 * k * size + 4 * g;
-        // SAFETY: at + size + 4 <= 2 * pairs * size <= filter.len()
-        // (checked above): channel d's bytes `4 g..4 g + 4`.
-        let (c, d) = unsafe {
-            (
-                load(filter.as_ptr().add(at)),
-                load(filter.as_ptr().add(at + size)),
-            )
-        };
-        if let [w0, w1, w2, w3] = group {
-            (*w0, *w1, *w2, *w3) = (sxtb16(c), sxtb16(d), sxtb16_ror8(c), sxtb16_ror8(d));
+    let (f, t) = (filter.as_ptr(), to.as_mut_ptr().cast::<u32>());
+    for k in 0..pairs {
+        for g in 0..size / 4 {
+            let at = 2 * k * size + 4 * g;
+            // SAFETY: at + size + 4 <= 2 * pairs * size <= filter.len()
+            // (checked above): channel d's bytes `4 g..4 g + 4`; the four
+            // words from k * size + 4 g end within words <= to.len().
+            unsafe {
+                let (c, d) = (load(f.add(at)), load(f.add(at + size)));
+                let o = t.add(k * size + 4 * g);
+                o.write(sxtb16(c));
+                o.add(1).write(sxtb16(d));
+                o.add(2).write(sxtb16_ror8(c));
+                o.add(3).write(sxtb16_ror8(d));
+            }
         }
     }
-    Some(words)
+    // SAFETY: the loops wrote every word below pairs * size = words.
+    Some(unsafe { core::slice::from_raw_parts(t, words) })
 }
 
 /// Runs `job` through `pair_pass_wide` (its `w[0]` at filters from
