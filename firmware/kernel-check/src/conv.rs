@@ -165,11 +165,24 @@ fn paths(w: &Window, q: &Quant, input: usize, taken: &mut Taken) {
         };
     let single = |taken: &mut Taken| {
         if size != 0 && size.is_multiple_of(4) && size <= WIDE {
-            if w.out_depth >= 4 {
-                taken.add(Path::ConvSingleWide);
-            }
-            if !w.out_depth.is_multiple_of(4) {
-                taken.add(Path::ConvSingleWideTail);
+            for (f, m) in passes.clone() {
+                if let (true, true, Some(folds)) = (wide, m >= 2, q.packs(f..f + m)) {
+                    taken.add(if folds {
+                        Path::ConvSinglePass
+                    } else {
+                        Path::ConvSinglePassOffset
+                    });
+                    if !m.is_multiple_of(2) {
+                        taken.add(Path::ConvSingleWideTail);
+                    }
+                    continue;
+                }
+                if m >= 4 {
+                    taken.add(Path::ConvSingleWide);
+                }
+                if !m.is_multiple_of(4) {
+                    taken.add(Path::ConvSingleWideTail);
+                }
             }
         } else {
             taken.add(Path::ConvSingle);

@@ -30,6 +30,11 @@ pub enum Path {
     ConvPair,
     /// Single pixels over their widened window, 4 channels per `dot_4_rows_wide` asm loop.
     ConvSingleWide,
+    /// ... in a pass with widened filters: every channel pair in one
+    /// `single_pass_wide` (naked asm).
+    ConvSinglePass,
+    /// ... the offset added after the shift: `single_pass_wide_offset`.
+    ConvSinglePassOffset,
     /// ... the last `channels % 4` by `dot_1_row_wide`.
     ConvSingleWideTail,
     /// Single pixels whose filter is not whole words or exceeds 640 bytes: `dot_1x4`/`dot_1x1`.
@@ -74,7 +79,7 @@ pub enum Path {
 }
 
 /// Every path, in [`Path`]'s order, with its printed name.
-pub const PATHS: [&str; 28] = [
+pub const PATHS: [&str; 30] = [
     "conv_2d pairs widened (asm dot_2x2_wide)",
     "conv_2d pairs widened, whole pass (naked asm pair_pass)",
     "conv_2d pairs widened, whole pass, offset apart (naked asm pair_pass_offset)",
@@ -84,6 +89,8 @@ pub const PATHS: [&str; 28] = [
     "conv_2d pairs widened, odd channel",
     "conv_2d pairs",
     "conv_2d single widened (asm dot_4_rows_wide)",
+    "conv_2d single widened, filters widened (naked asm single_pass_wide)",
+    "conv_2d single widened, filters widened, offset apart (naked asm single_pass_wide_offset)",
     "conv_2d single widened, channel tail",
     "conv_2d single",
     "conv_2d declined",

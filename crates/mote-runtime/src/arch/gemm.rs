@@ -272,6 +272,30 @@ impl Gemm<'_> {
         }
         let (x, steps) = (buf.as_ptr(), size / 4);
         let mut c = 0;
+        // The channel pairs in one `single_pass_wide` call where the pass
+        // has them and their filters widened.
+        let pairs = out.len() / 2;
+        if pairs > 0 && s.pairs.len() == pairs && s.weights.len() >= pairs * size {
+            let (q, w) = (s.pairs.as_ptr_range(), s.weights.as_ptr().cast::<i8>());
+            let job = PairJob {
+                x,
+                len: size,
+                w: [w, w],
+                skip: 0,
+                quant: q.start,
+                quant_end: q.end,
+                out_a: out.as_mut_ptr(),
+                out_b: out.as_mut_ptr(),
+                offset: s.pair_offset,
+            };
+            // SAFETY: `buf` holds the pixel's `size / 2` widened words
+            // (size a nonzero multiple of 4, checked above); pair `k`'s
+            // widened filters are words `k * size..(k + 1) * size` of
+            // `s.weights` (checked); at least one pair, each writing two
+            // of out.len() bytes.
+            unsafe { pair_pass::run_single(&job) };
+            c = 2 * pairs;
+        }
         while c < out.len() {
             let w = self.filter.as_ptr().wrapping_add(c * size);
             if let Some(o) = out.get_mut(c..c + 4) {

@@ -10,6 +10,7 @@ use core::mem::MaybeUninit;
 use super::dot::load;
 use super::requant::{Channel, Folded};
 use super::simd::{pair_pass, pair_pass_offset, pair_pass_wide, pair_pass_wide_offset};
+use super::simd::{single_pass_wide, single_pass_wide_offset};
 use super::simd::{sxtb16, sxtb16_ror8};
 
 /// One channel pair's bias and requantization, in the order the kernel
@@ -158,6 +159,23 @@ pub unsafe fn run(job: &PairJob) {
             pair_pass(job)
         } else {
             pair_pass_offset(job)
+        }
+    }
+}
+
+/// Runs the one-pixel `job` through `single_pass_wide`, or
+/// `single_pass_wide_offset` where its lanes leave the output offset to it.
+///
+/// # Safety
+/// As for `single_pass_wide`.
+#[inline(always)]
+pub unsafe fn run_single(job: &PairJob) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if job.offset == 0 {
+            single_pass_wide(job)
+        } else {
+            single_pass_wide_offset(job)
         }
     }
 }

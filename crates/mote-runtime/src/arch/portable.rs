@@ -289,3 +289,49 @@ pub unsafe fn depthwise_row(
         }
     }
 }
+
+/// `cortex_m4::single_pass_wide` in plain Rust: one pixel (its input words
+/// `x02, x13` per 4 bytes) over every channel pair's widened filters.
+///
+/// # Safety
+/// As for the Armv7E-M version.
+pub unsafe fn single_pass_wide(job: *const super::pair_pass::PairJob) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let job = &*job;
+        let mut w = job.w[0].cast::<u32>();
+        let (mut q, mut out) = (job.quant, job.out_a);
+        while q != job.quant_end {
+            let p = &*q;
+            let [mut ac, mut ad] = p.bias;
+            for g in 0..job.len / 4 {
+                let (x02, x13) = (*job.x.add(2 * g), *job.x.add(2 * g + 1));
+                let [c02, d02, c13, d13] = [0, 1, 2, 3].map(|k| w.add(4 * g + k).read_unaligned());
+                ac = smlad(x13, c13, smlad(x02, c02, ac));
+                ad = smlad(x13, d13, smlad(x02, d02, ad));
+            }
+            let [lc, ld] = &p.lanes;
+            *out = lc.scale(ac).wrapping_add(job.offset).clamp(-128, 127) as i8;
+            *out.add(1) = ld.scale(ad).wrapping_add(job.offset).clamp(-128, 127) as i8;
+            out = out.add(2);
+            w = w.cast::<u8>().wrapping_add(4 * job.len + job.skip).cast();
+            q = q.add(1);
+        }
+    }
+    SINGLE_PASSES.with(|n| n.set(n.get() + 1));
+}
+
+/// `cortex_m4::single_pass_wide_offset`: [`single_pass_wide`], which adds
+/// `job.offset` in any case.
+///
+/// # Safety
+/// As for [`single_pass_wide`].
+pub unsafe fn single_pass_wide_offset(job: *const super::pair_pass::PairJob) {
+    // SAFETY: the caller's contract.
+    unsafe { single_pass_wide(job) }
+}
+
+std::thread_local! {
+    /// Calls of [`single_pass_wide`] on this thread (for the tests).
+    pub static SINGLE_PASSES: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+}

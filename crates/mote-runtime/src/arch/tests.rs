@@ -181,6 +181,7 @@ fn conv_pair_pass_matches_reference() {
     let mut rng = Rng(41);
     let before = super::portable::PAIR_PASSES.with(|n| n.get());
     let padded_before = super::gemm::PADDED_PAIRS.with(|n| n.get());
+    let singles_before = super::portable::SINGLE_PASSES.with(|n| n.get());
     for case in 0..400 {
         // Whole-word filter rows, and (half) rows padded to words.
         let in_depth = if case % 4 >= 2 {
@@ -233,9 +234,10 @@ fn conv_pair_pass_matches_reference() {
     }
     let ran = super::portable::PAIR_PASSES.with(|n| n.get()) - before;
     let padded = super::gemm::PADDED_PAIRS.with(|n| n.get()) - padded_before;
+    let singles = super::portable::SINGLE_PASSES.with(|n| n.get()) - singles_before;
     assert!(
-        ran > 500 && padded > 100,
-        "pair_pass ran {ran} times, {padded} padded"
+        ran > 500 && padded > 100 && singles > 100,
+        "pair_pass ran {ran} times, {padded} padded, single_pass_wide {singles}"
     );
 }
 

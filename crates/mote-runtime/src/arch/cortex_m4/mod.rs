@@ -11,6 +11,7 @@ mod pass;
 mod rows;
 pub use depthwise_row::depthwise_row;
 pub use pass::{pair_pass, pair_pass_offset, pair_pass_wide, pair_pass_wide_offset};
+pub use pass::{single_pass_wide, single_pass_wide_offset};
 pub use rows::{dot_2x2_wide, dot_4_rows_wide, widen_pair};
 
 /// `SXTAB16`: bytes 0 and 2 of `x`, sign-extended, added to the halves of `a`.
