@@ -23,7 +23,7 @@ const PASS: usize = 64;
 
 /// Words of widened filters a pass holds, and the fewest channels it
 /// takes (`gemm::WIDE_FILTERS`, `gemm::WIDE_PASS`).
-const WIDE_FILTERS: usize = 1280;
+const WIDE_FILTERS: usize = 2048;
 const WIDE_PASS: usize = 16;
 
 fn random_window(rng: &mut Rng) -> Window {

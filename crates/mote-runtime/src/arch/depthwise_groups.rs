@@ -227,22 +227,6 @@ impl Group {
         out: (*mut i8, usize),
         o: &OutputQuant,
     ) {
-        if let Some(lanes) = self.lanes {
-            let (n, (out, depth)) = (steps.1, out);
-            let job = RowJob {
-                bias: start,
-                lanes,
-                taps: k.as_ptr().cast(),
-                stride: steps.0 * core::mem::size_of::<Quad>(),
-                depth,
-            };
-            if n > 0 {
-                // SAFETY: the caller's contract (every pixel's taps and
-                // outputs as `row_3x3` says); `k` holds nine 4-aligned taps.
-                unsafe { depthwise_row(&job, s.cast(), n, out) };
-            }
-            return;
-        }
         let [q0, q1, q2, q3] = &self.q;
         // Written out: opt-level "s" keeps `array::from_fn`'s loop.
         let put = |[a, b, c, d]: [i8; 4], out: *mut i8| {
@@ -345,6 +329,14 @@ pub fn depthwise_groups(
             let word = unsafe { load(filter.as_ptr().add(t * depth + c)) };
             *slot = [sxtb16(word), sxtb16_ror8(word)];
         }
+        // The rows' `depthwise_row` job, where the group's lanes fold.
+        let job = group.lanes.map(|lanes| RowJob {
+            bias: start,
+            lanes,
+            taps: k.as_ptr().cast(),
+            stride: w.stride_width * core::mem::size_of::<Quad>(),
+            depth,
+        });
         let mut out = c;
         for b in 0..w.batches {
             // The next input row to widen into the strip.
@@ -392,15 +384,26 @@ pub fn depthwise_groups(
                 // .. y0 + 2 (see STRIP), slot(y0) + 2 * ROW + (n - 1) *
                 // stride + 2 < 5 * ROW as `width` <= ROW covers the last
                 // output's last tap; the output as above.
-                unsafe {
-                    group.row_3x3(
-                        sp.add(slot(y0)),
-                        (w.stride_width, w.out_width),
-                        (&k, start),
-                        (row_out, depth),
-                        &scales.output,
-                    )
-                };
+                let s = unsafe { sp.add(slot(y0)) };
+                match &job {
+                    // SAFETY: as for `row_3x3`, whose contract
+                    // `depthwise_row`'s is (`k` holds nine 4-aligned
+                    // taps), for out_width >= 1 pixels.
+                    Some(job) if w.out_width > 0 => unsafe {
+                        depthwise_row(job, s.cast(), w.out_width, row_out)
+                    },
+                    Some(_) => {}
+                    // SAFETY: as above.
+                    None => unsafe {
+                        group.row_3x3(
+                            s,
+                            (w.stride_width, w.out_width),
+                            (&k, start),
+                            (row_out, depth),
+                            &scales.output,
+                        )
+                    },
+                }
             }
         }
     }

@@ -69,10 +69,10 @@ pub const WIDE: usize = 640;
 /// pixel for every channel, into half as many words.
 pub const ONE_WIDE: usize = 640;
 
-/// Words of widened filters a pass of `pair_pass_wide` may hold (5 KiB of
-/// stack: 16 channels of a 3x3 filter over 16 channels, or keyword
-/// spotting's first layer, 64 channels of 40 bytes).
-const WIDE_FILTERS: usize = 1280;
+/// Words of widened filters a pass of `pair_pass_wide` may hold (8 KiB of
+/// stack: 64 channels of a 1x1 filter over 64 channels, keyword spotting's
+/// pointwise layers, in one pass).
+const WIDE_FILTERS: usize = 2048;
 
 /// Fewest channels per pass over widened filters where that takes more
 /// passes than [`PASS`] would, for filters of one row (1x1) only: each
@@ -598,7 +598,8 @@ impl Gemm<'_> {
         // Uninitialized: `widen` writes every word it returns.
         let mut table = [core::mem::MaybeUninit::<u32>::uninit(); WIDE_FILTERS];
         let pairs = s.pairs.len();
-        let Some(weights) = pair_pass::widen(self.filter, self.filter_size, pairs, &mut table) else {
+        let Some(weights) = pair_pass::widen(self.filter, self.filter_size, pairs, &mut table)
+        else {
             return self.pass(s, pixels, outs);
         };
         self.pass(&Pass { weights, ..*s }, pixels, outs)
