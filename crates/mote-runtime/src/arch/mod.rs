@@ -16,6 +16,8 @@
 //! target-cpu=x86-64-v3` or `native`); without AVX2, the portable kernels of
 //! `ops`.
 
+#[cfg(any(test, mote_dsp))]
+mod add;
 #[cfg(mote_dsp)]
 #[doc(hidden)]
 pub mod check;
@@ -167,10 +169,13 @@ pub fn fully_connected_i8(
 #[inline]
 #[allow(unused_variables)]
 pub fn add_i8(q: &AddSubQuantized, a: &[u8], b: &[u8], output: &mut [u8]) -> bool {
+    #[cfg(mote_dsp)]
+    return add::add_i8(q, a, b, output);
     #[cfg(all(target_arch = "x86_64", not(feature = "reference-kernels")))]
     // SAFETY: the CPU has AVX2 (asked by `avx2()`), which the kernel needs.
     if x86_64::avx2() && unsafe { x86_64::add_i8(q, a, b, output) } {
         return true;
     }
+    #[allow(unreachable_code)]
     false
 }
