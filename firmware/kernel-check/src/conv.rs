@@ -157,7 +157,7 @@ fn paths(w: &Window, q: &Quant, input: usize, taken: &mut Taken) {
                     && padded_end(w, b, row) <= input
                 {
                     taken.add(Path::ConvPairPadded);
-                    pass(taken, false);
+                    pass(taken, true);
                 } else {
                     taken.add(Path::ConvPair);
                 }

@@ -22,7 +22,7 @@ pub enum Path {
     /// ... and the offset added after the shift: `pair_pass_wide_offset`.
     ConvPairPassWideOffset,
     /// Pairs over the whole filter whose rows are not whole words: rows
-    /// padded to words, then `pair_pass` (`gemm/padded.rs`).
+    /// padded to words and widened, then `pair_pass_wide` (`gemm/padded.rs`).
     ConvPairPadded,
     /// ... with an odd channel count: the last channel's `dot_2x1_wide`.
     ConvPairWideOdd,
@@ -85,7 +85,7 @@ pub const PATHS: [&str; 30] = [
     "conv_2d pairs widened, whole pass, offset apart (naked asm pair_pass_offset)",
     "conv_2d pairs widened, whole pass, filters widened (naked asm pair_pass_wide)",
     "conv_2d pairs widened, whole pass, filters widened, offset apart (naked asm pair_pass_wide_offset)",
-    "conv_2d pairs padded to words (pair_pass)",
+    "conv_2d pairs padded to words (pair_pass_wide)",
     "conv_2d pairs widened, odd channel",
     "conv_2d pairs",
     "conv_2d single widened (asm dot_4_rows_wide)",

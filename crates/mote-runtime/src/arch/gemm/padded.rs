@@ -31,6 +31,9 @@ pub struct Padded<'p> {
     row: usize,
     /// Filter rows.
     rows: usize,
+    /// The padded filters' channel pairs widened (`pair_pass::widen`), or
+    /// empty.
+    weights: &'p [u32],
 }
 
 impl Padded<'_> {
@@ -40,6 +43,7 @@ impl Padded<'_> {
         size: 0,
         row: 0,
         rows: 0,
+        weights: &[],
     };
 }
 
@@ -55,7 +59,13 @@ impl Gemm<'_> {
         outs: impl Iterator<Item = &'o mut [i8]>,
     ) -> bool {
         let mut table = [0i8; PADDED];
-        let padded = self.pad(s.q.len(), &mut table);
+        let mut padded = self.pad(s.q.len(), &mut table);
+        // Uninitialized: `widen` writes every word it returns.
+        let mut wide = [core::mem::MaybeUninit::<u32>::uninit(); PADDED / 2];
+        let pairs = s.pairs.len();
+        if let Some(w) = pair_pass::widen(padded.filter, padded.size, pairs, &mut wide) {
+            padded.weights = w;
+        }
         self.pass(&Pass { padded, ..*s }, pixels, outs)
     }
 
@@ -89,6 +99,7 @@ impl Gemm<'_> {
             size: padded,
             row,
             rows,
+            weights: &[],
         }
     }
 
@@ -156,12 +167,26 @@ impl Gemm<'_> {
             out_b: out_b.as_mut_ptr(),
             offset: s.pair_offset,
         };
-        // SAFETY: `p.size` is a nonzero multiple of 4 and `wide` holds that
-        // many aligned words; pair `k`'s filters are padded channels `2 k`
-        // and `2 k + 1`, inside `p.filter` for every channel below
-        // out_a.len(); at least one pair, writing two bytes of out_a and of
-        // out_b (as long) each.
-        unsafe { pair_pass::run(&job) };
+        if p.weights.len() >= pairs * p.size {
+            // Pair `k`'s widened padded filters: `p.size` words from `k *
+            // p.size`, one after the other.
+            let w = p.weights.as_ptr().cast::<i8>();
+            let job = PairJob {
+                w: [w, w],
+                skip: 0,
+                ..job
+            };
+            // SAFETY: as below, the filters read from `p.weights`, whose
+            // pairs' `p.size` words each lie inside it (checked).
+            unsafe { pair_pass::run_wide(&job) };
+        } else {
+            // SAFETY: `p.size` is a nonzero multiple of 4 and `wide` holds
+            // that many aligned words; pair `k`'s filters are padded
+            // channels `2 k` and `2 k + 1`, inside `p.filter` for every
+            // channel below out_a.len(); at least one pair, writing two
+            // bytes of out_a and of out_b (as long) each.
+            unsafe { pair_pass::run(&job) };
+        }
         #[cfg(test)]
         PADDED_PAIRS.with(|n| n.set(n.get() + 1));
         let c = 2 * pairs;
