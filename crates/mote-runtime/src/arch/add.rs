@@ -78,21 +78,11 @@ pub fn add_i8(q: &AddSubQuantized, a: &[u8], b: &[u8], output: &mut [u8]) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arch::tests::Rng;
 
-    /// A small seeded generator (LCG, high bits).
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u32 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (self.0 >> 33) as u32
-        }
-        fn range(&mut self, lo: i64, hi: i64) -> i32 {
-            (lo + i64::from(self.next()) % (hi - lo + 1)) as i32
-        }
+    /// Uniform in `lo..=hi`, as an `i32`.
+    fn range(rng: &mut Rng, lo: i64, hi: i64) -> i32 {
+        rng.range(lo, hi) as i32
     }
 
     #[test]
@@ -103,23 +93,23 @@ mod tests {
             // Converter-like scales (right shifts, one input's often 0),
             // and now and then any shift, zero points and clamps.
             let scale = |rng: &mut Rng| {
-                let m = rng.range(1 << 30, i64::from(i32::MAX));
+                let m = range(rng, 1 << 30, i64::from(i32::MAX));
                 let s = match rng.next() % 6 {
                     0 => 0,
-                    1 => rng.range(-40, 3),
-                    _ => rng.range(-20, -1),
+                    1 => range(rng, -40, 3),
+                    _ => range(rng, -20, -1),
                 };
                 (m, s)
             };
             let min = if case % 3 == 0 {
                 -128
             } else {
-                rng.range(-128, 127)
+                range(&mut rng, -128, 127)
             };
             let q = AddSubQuantized {
-                input1_offset: rng.range(-127, 128),
-                input2_offset: rng.range(-127, 128),
-                output_offset: rng.range(-128, 127),
+                input1_offset: range(&mut rng, -127, 128),
+                input2_offset: range(&mut rng, -127, 128),
+                output_offset: range(&mut rng, -128, 127),
                 left_shift: 20,
                 input1: scale(&mut rng),
                 input2: scale(&mut rng),
@@ -129,7 +119,7 @@ mod tests {
                     if case % 3 == 0 {
                         127
                     } else {
-                        rng.range(i64::from(min), 127)
+                        range(&mut rng, i64::from(min), 127)
                     },
                 ),
             };

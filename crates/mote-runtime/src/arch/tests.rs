@@ -9,11 +9,12 @@ use crate::ops::fully_connected::{FullyConnectedKind, FullyConnectedParams};
 use crate::ops::per_channel::{OutputQuant, Requant};
 use crate::ops::{conv_2d, depthwise_conv_2d, fully_connected};
 
-/// A small seeded generator (PCG-like LCG, high bits).
-struct Rng(u64);
+/// A small seeded generator (PCG-like LCG, high bits), shared by the
+/// kernels' tests.
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u32 {
+    pub(super) fn next(&mut self) -> u32 {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)
@@ -21,7 +22,7 @@ impl Rng {
         (self.0 >> 33) as u32
     }
     /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+    pub(super) fn range(&mut self, lo: i64, hi: i64) -> i64 {
         lo + i64::from(self.next()) % (hi - lo + 1)
     }
     fn usize(&mut self, lo: usize, hi: usize) -> usize {

@@ -63,20 +63,44 @@ macro_rules! outputs {
     };
 }
 
+/// Every kernel's start: the callee-saved registers pushed, the job's ten
+/// words copied to the stack (`[sp]` x, len, w0, w1, skip, quant,
+/// quant_end, out_a, out_b, offset), lr at the first pair's `PairQuant`.
+macro_rules! enter {
+    () => {
+        concat!(
+            "push {{r4-r11, lr}}\n",
+            "ldm r0, {{r1-r10}}\n",
+            "push {{r1-r10}}\n",
+            "mov lr, r6\n",
+        )
+    };
+}
+
+/// Every kernel's end of a pair: back to label 3 while lr has not reached
+/// `quant_end`, then the stack and registers restored.
+macro_rules! next_pair {
+    () => {
+        concat!(
+            "ldr r7, [sp, #24]\n",
+            "cmp lr, r7\n",
+            "bne 3b\n",
+            "add sp, sp, #40\n",
+            "pop {{r4-r11, pc}}\n",
+        )
+    };
+}
+
 /// The whole of [`pair_pass`] (filters as bytes), `$load` and `$add` as in
 /// [`outputs!`].
 ///
 /// Registers: r0 x, r1 wc, r2 wd, r3 the end of wc's run, r4 ac, r5 ad,
 /// r6 bc, r8 bd, r9/r10 two input words, r11/r12 two filter words, r7
-/// scratch, lr the pair's `PairQuant`. The job is copied to the stack:
-/// [sp] x, len, wc, wd, skip, quant, quant_end, out_a, out_b, offset.
+/// scratch, lr the pair's `PairQuant` (the job on the stack, [`enter!`]).
 macro_rules! pair_pass_asm {
     ($load:literal, $add:literal) => {
         core::arch::naked_asm!(
-            "push {{r4-r11, lr}}",
-            "ldm r0, {{r1-r10}}",
-            "push {{r1-r10}}",
-            "mov lr, r6",
+            enter!(),
             "3:",
             "ldrd r4, r5, [lr], #8",
             "mov r6, r4",
@@ -109,11 +133,7 @@ macro_rules! pair_pass_asm {
             "add r2, r2, r7",
             "strd r1, r2, [sp, #8]",
             outputs!("r1", $load, $add),
-            "ldr r7, [sp, #24]",
-            "cmp lr, r7",
-            "bne 3b",
-            "add sp, sp, #40",
-            "pop {{r4-r11, pc}}",
+            next_pair!(),
         )
     };
 }
@@ -149,10 +169,7 @@ macro_rules! wide_group {
 macro_rules! pair_pass_wide_asm {
     ($load:literal, $add:literal) => {
         core::arch::naked_asm!(
-            "push {{r4-r11, lr}}",
-            "ldm r0, {{r1-r10}}",
-            "push {{r1-r10}}",
-            "mov lr, r6",
+            enter!(),
             "ldr r1, [sp, #8]",
             "3:",
             "ldrd r4, r5, [lr], #8",
@@ -176,11 +193,7 @@ macro_rules! pair_pass_wide_asm {
             "ldr r7, [sp, #16]",
             "add r1, r1, r7",
             outputs!("r12", $load, $add),
-            "ldr r7, [sp, #24]",
-            "cmp lr, r7",
-            "bne 3b",
-            "add sp, sp, #40",
-            "pop {{r4-r11, pc}}",
+            next_pair!(),
         )
     };
 }
@@ -208,10 +221,7 @@ macro_rules! single_group {
 macro_rules! single_pass_wide_asm {
     ($load:literal, $add:literal) => {
         core::arch::naked_asm!(
-            "push {{r4-r11, lr}}",
-            "ldm r0, {{r1-r10}}",
-            "push {{r1-r10}}",
-            "mov lr, r6",
+            enter!(),
             "ldr r1, [sp, #8]",
             "3:",
             "ldrd r4, r5, [lr], #8",
@@ -237,11 +247,7 @@ macro_rules! single_pass_wide_asm {
             "ldm lr!, {{r2, r3, r7}}",
             output!("r5", "r0", $add),
             "str r0, [sp, #28]",
-            "ldr r7, [sp, #24]",
-            "cmp lr, r7",
-            "bne 3b",
-            "add sp, sp, #40",
-            "pop {{r4-r11, pc}}",
+            next_pair!(),
         )
     };
 }
