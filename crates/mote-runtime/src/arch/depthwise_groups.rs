@@ -180,6 +180,15 @@ pub struct RowJob {
     pub depth: usize,
 }
 
+// `depthwise_row` reads the job at fixed offsets.
+#[cfg(mote_dsp)]
+const _: () = assert!(
+    core::mem::offset_of!(RowJob, lanes) == 16
+        && core::mem::offset_of!(RowJob, taps) == 64
+        && core::mem::offset_of!(RowJob, stride) == 68
+        && core::mem::offset_of!(RowJob, depth) == 72
+);
+
 /// A group's four requantizations, whether the output range is all of
 /// int8 (then the clamp is one `ssat`), and with it the lanes of
 /// `depthwise_row` where every channel's scale folds the output offset.

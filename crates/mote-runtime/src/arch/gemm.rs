@@ -2,8 +2,12 @@
 //! pixel is a dot product of its input taps with every output channel's
 //! filter, the taps lying in `rows` contiguous runs of `len` bytes (one per
 //! filter row inside the image). Pixels go in pairs when their runs match
-//! (2 pixels x 2 channels per pass), else alone (1 pixel x 4 channels, over
-//! the whole filter window widened with zeros for the padding).
+//! (2 pixels x 2 channels per inner loop), else alone (over the whole
+//! filter window widened with zeros for the padding). Channels run in
+//! passes of at most 64 over the pixels; where a pass's scales allow, a
+//! pair (or a single pixel) goes through all of the pass's channel pairs in
+//! one `pair_pass` kernel call, over filters widened once per pass where
+//! they fit [`WIDE_FILTERS`].
 
 mod padded;
 

@@ -1,9 +1,12 @@
 //! CONV_2D's pixel pairs over every channel pair of a pass in one call:
 //! the dot products, bias, requantization ([`Folded`]) and stores of both
 //! pixels, so that a channel pair costs its inner loop and about 45
-//! instructions on Cortex-M4 (`cortex_m4::pair_pass`, one `asm!` function
-//! with every register its own) where the same work through Rust's
-//! `dot_2x2_wide` calls took about 120.
+//! instructions on Cortex-M4 (`cortex_m4/pass.rs`: naked functions with
+//! every register their own) where the same work through Rust's
+//! `dot_2x2_wide` calls took about 120. The kernels read a [`PairJob`]:
+//! `pair_pass` over the filters' bytes, `pair_pass_wide` over filters
+//! [`widen`]ed once per pass, `single_pass_wide` one pixel over those, each
+//! with an `_offset` twin for lanes that leave the output offset apart.
 
 use core::mem::MaybeUninit;
 
@@ -45,10 +48,12 @@ pub struct PairJob {
     pub x: *const u32,
     /// Filter bytes per channel: a nonzero multiple of 4.
     pub len: usize,
-    /// The first pair's filters (channel `c`, then `c + 1`).
+    /// The first pair's filters (channel `c`, then `c + 1`); the kernels
+    /// over widened filters read `w[0]` only, the pair's widened words.
     pub w: [*const i8; 2],
-    /// From the end of a pair's runs to the next pair's: twice the
-    /// distance between channels' filters, less `len`.
+    /// Bytes from the end of a pair's runs to the next pair's: twice the
+    /// distance between channels' filters less `len` (over widened
+    /// filters: the rest of the pair's `4 * size` bytes).
     pub skip: usize,
     /// The first pair's requantization.
     pub quant: *const PairQuant,
@@ -62,6 +67,14 @@ pub struct PairJob {
     /// the lanes do not hold it, else 0.
     pub offset: i32,
 }
+
+// The kernels read both at fixed offsets.
+#[cfg(mote_dsp)]
+const _: () = assert!(
+    core::mem::size_of::<PairJob>() == 40
+        && core::mem::offset_of!(PairJob, offset) == 36
+        && core::mem::size_of::<PairQuant>() == 32
+);
 
 /// Fills `pairs` with the channel pairs of `channels` (two per entry; an odd
 /// last channel is left out) for output offset `offset`, full int8 range,
