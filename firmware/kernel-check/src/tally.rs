@@ -78,6 +78,9 @@ pub enum Path {
     FcDeclined,
 }
 
+// Each path is one bit of `Taken`.
+const _: () = assert!(PATHS.len() <= 64);
+
 /// Every path, in [`Path`]'s order, with its printed name.
 pub const PATHS: [&str; 30] = [
     "conv_2d pairs widened (asm dot_2x2_wide)",
@@ -114,12 +117,12 @@ pub const PATHS: [&str; 30] = [
 
 /// The paths one case took.
 #[derive(Clone, Copy, Default)]
-pub struct Taken(u32);
+pub struct Taken(u64);
 
 impl Taken {
     /// Marks `path` taken.
     pub fn add(&mut self, path: Path) {
-        self.0 |= 1 << path as u32;
+        self.0 |= 1 << path as u64;
     }
 }
 
@@ -140,7 +143,7 @@ impl Tally {
     /// Counts the paths of one case.
     pub fn count(&mut self, taken: Taken) {
         for (i, n) in self.cases.iter_mut().enumerate() {
-            if taken.0 & (1 << i) != 0 {
+            if taken.0 & (1u64 << i) != 0 {
                 *n += 1;
             }
         }
