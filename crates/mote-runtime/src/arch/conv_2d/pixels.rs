@@ -1,9 +1,7 @@
 //! CONV_2D's output pixels in order, each with where its input taps start
 //! and which filter taps lie inside the image, as `Gemm::run` takes them.
 //! A plain struct: the nested `flat_map`s this replaces cost about 110
-//! instructions per pixel on Cortex-M4, once per pass; the inner columns
-//! of a row (all filter columns inside the image) share the row's runs and
-//! skip `Window::columns`.
+//! instructions per pixel on Cortex-M4, once per pass.
 
 use crate::arch::gemm::{Pixel, Runs};
 use crate::ops::conv_2d::Window;
@@ -16,80 +14,15 @@ pub struct Pixels {
     at: (usize, usize, usize),
     /// The taps of the output row `at.1` (`Window::rows`).
     row: (usize, usize, isize),
-    /// The output columns whose filter columns all lie inside the image
-    /// (contiguous: the taps leave the image only at its edges).
-    inner: (usize, usize),
-    /// For the current row, if it has taps: where its input row of tap 0
-    /// starts, and the runs of its inner pixels (equal along the row).
-    inner_row: Option<(usize, Runs)>,
 }
 
 impl Pixels {
     /// The first pixel of `w` next.
     pub fn new(w: Window) -> Pixels {
-        let full = |ox: usize| {
-            let (first, end, _) = w.columns(ox);
-            (first, end) == (0, w.filter_width)
-        };
-        let lo = (0..w.out_width).find(|&ox| full(ox)).unwrap_or(w.out_width);
-        let hi = (lo..w.out_width)
-            .find(|&ox| !full(ox))
-            .unwrap_or(w.out_width);
-        let mut pixels = Pixels {
+        Pixels {
             w,
             at: (0, 0, 0),
             row: w.rows(0),
-            inner: (lo, hi),
-            inner_row: None,
-        };
-        pixels.inner_row = pixels.inner_row(0);
-        pixels
-    }
-
-    /// [`Pixels::inner_row`] of batch `b`'s current row.
-    fn inner_row(&self, b: usize) -> Option<(usize, Runs)> {
-        let w = &self.w;
-        let (y_first, y_end, y0) = self.row;
-        (y_end > y_first).then(|| {
-            let y = (y0 + (y_first * w.dilation_height) as isize) as usize;
-            let runs = Runs {
-                filter: y_first * w.filter_width * w.in_depth,
-                rows: y_end - y_first,
-                len: w.filter_width * w.in_depth,
-            };
-            ((b * w.in_height + y) * w.in_width * w.in_depth, runs)
-        })
-    }
-}
-
-impl Pixels {
-    /// Pixel (`b`, the current row, `ox`) by `Window::columns`: where its
-    /// first tap inside the image starts, and its runs.
-    fn pixel(&self, b: usize, ox: usize) -> Pixel {
-        let w = &self.w;
-        let (y_first, y_end, y0) = self.row;
-        let (x_first, x_end, x0) = w.columns(ox);
-        let depth = w.in_depth;
-        if y_end == y_first || x_end == x_first {
-            // Every tap in the padding: bias only.
-            let runs = Runs {
-                filter: 0,
-                rows: 0,
-                len: 0,
-            };
-            return Pixel { input: 0, runs };
-        }
-        // First tap inside the image: row y0 + y_first * dilation, column
-        // x0 + x_first (both >= 0 by `rows`/`columns`).
-        let y = (y0 + (y_first * w.dilation_height) as isize) as usize;
-        let x = (x0 + x_first as isize) as usize;
-        Pixel {
-            input: ((b * w.in_height + y) * w.in_width + x) * depth,
-            runs: Runs {
-                filter: (y_first * w.filter_width + x_first) * depth,
-                rows: y_end - y_first,
-                len: (x_end - x_first) * depth,
-            },
         }
     }
 }
@@ -103,27 +36,38 @@ impl Iterator for Pixels {
         if b >= w.batches || oy >= w.out_height || ox >= w.out_width {
             return None;
         }
-        let pixel = match self.inner_row {
-            // An inner column of a row with taps: its first tap at column
-            // ox * stride - pad (>= 0, as `columns` found), the row's runs.
-            Some((input, runs)) if (self.inner.0..self.inner.1).contains(&ox) => {
-                let x = ox * w.stride_width - w.pad_width;
-                Pixel {
-                    input: input + x * w.in_depth,
-                    runs,
-                }
+        let (y_first, y_end, y0) = self.row;
+        let (x_first, x_end, x0) = w.columns(ox);
+        let depth = w.in_depth;
+        let pixel = if y_end == y_first || x_end == x_first {
+            // Every tap in the padding: bias only.
+            let runs = Runs {
+                filter: 0,
+                rows: 0,
+                len: 0,
+            };
+            Pixel { input: 0, runs }
+        } else {
+            // First tap inside the image: row y0 + y_first * dilation,
+            // column x0 + x_first (both >= 0 by `rows`/`columns`).
+            let y = (y0 + (y_first * w.dilation_height) as isize) as usize;
+            let x = (x0 + x_first as isize) as usize;
+            Pixel {
+                input: ((b * w.in_height + y) * w.in_width + x) * depth,
+                runs: Runs {
+                    filter: (y_first * w.filter_width + x_first) * depth,
+                    rows: y_end - y_first,
+                    len: (x_end - x_first) * depth,
+                },
             }
-            _ => self.pixel(b, ox),
         };
         self.at = if ox + 1 < w.out_width {
             (b, oy, ox + 1)
         } else if oy + 1 < w.out_height {
             self.row = w.rows(oy + 1);
-            self.inner_row = self.inner_row(b);
             (b, oy + 1, 0)
         } else {
             self.row = w.rows(0);
-            self.inner_row = self.inner_row(b + 1);
             (b + 1, 0, 0)
         };
         Some(pixel)
@@ -209,43 +153,5 @@ mod tests {
             n += got.len();
         }
         assert_eq!(n, 82);
-    }
-
-    #[test]
-    fn random_windows_are_the_nested_loops() {
-        let mut rng = crate::arch::tests::Rng(5);
-        let mut r = |lo: i64, hi: i64| rng.range(lo, hi) as usize;
-        for _ in 0..500 {
-            let (fh, fw) = (r(1, 5), r(1, 5));
-            let (sh, sw, dh) = (r(1, 3), r(1, 3), r(1, 2));
-            let (ih, iw) = (r(1, 9), r(1, 9));
-            let (ph, pw) = (r(0, fh as i64), r(0, fw as i64));
-            let out = |i: usize, p: usize, f: usize, d: usize, s: usize| {
-                ((i + 2 * p).saturating_sub(d * (f - 1) + 1)) / s + 1
-            };
-            let w = Window {
-                batches: r(1, 2),
-                in_height: ih,
-                in_width: iw,
-                in_depth: r(1, 5),
-                filter_height: fh,
-                filter_width: fw,
-                out_height: out(ih, ph, fh, dh, sh),
-                out_width: out(iw, pw, fw, 1, sw),
-                out_depth: 1,
-                stride_height: sh,
-                stride_width: sw,
-                dilation_height: dh,
-                dilation_width: 1,
-                pad_height: ph,
-                pad_width: pw,
-            };
-            let want = nested(w);
-            let got: Vec<Pixel> = Pixels::new(w).collect();
-            assert_eq!(got.len(), want.len(), "{w:?}");
-            for (g, e) in got.iter().zip(&want) {
-                assert_eq!((g.input, g.runs), (e.input, e.runs), "{w:?}");
-            }
-        }
     }
 }
