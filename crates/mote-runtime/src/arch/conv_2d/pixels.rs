@@ -154,4 +154,42 @@ mod tests {
         }
         assert_eq!(n, 82);
     }
+
+    #[test]
+    fn random_windows_are_the_nested_loops() {
+        let mut rng = crate::arch::tests::Rng(5);
+        let mut r = |lo: i64, hi: i64| rng.range(lo, hi) as usize;
+        for _ in 0..500 {
+            let (fh, fw) = (r(1, 5), r(1, 5));
+            let (sh, sw, dh) = (r(1, 3), r(1, 3), r(1, 2));
+            let (ih, iw) = (r(1, 9), r(1, 9));
+            let (ph, pw) = (r(0, fh as i64), r(0, fw as i64));
+            let out = |i: usize, p: usize, f: usize, d: usize, s: usize| {
+                ((i + 2 * p).saturating_sub(d * (f - 1) + 1)) / s + 1
+            };
+            let w = Window {
+                batches: r(1, 2),
+                in_height: ih,
+                in_width: iw,
+                in_depth: r(1, 5),
+                filter_height: fh,
+                filter_width: fw,
+                out_height: out(ih, ph, fh, dh, sh),
+                out_width: out(iw, pw, fw, 1, sw),
+                out_depth: 1,
+                stride_height: sh,
+                stride_width: sw,
+                dilation_height: dh,
+                dilation_width: 1,
+                pad_height: ph,
+                pad_width: pw,
+            };
+            let want = nested(w);
+            let got: Vec<Pixel> = Pixels::new(w).collect();
+            assert_eq!(got.len(), want.len(), "{w:?}");
+            for (g, e) in got.iter().zip(&want) {
+                assert_eq!((g.input, g.runs), (e.input, e.runs), "{w:?}");
+            }
+        }
+    }
 }
