@@ -3,8 +3,9 @@
 //! pass's filters is copied once, zero-padded to a whole number of words,
 //! into a stack table, and each pixel's rows are widened by word loads
 //! that read up to 3 bytes past the row. Those bytes meet the padding's
-//! zero weights, so they add nothing, and the pair runs `pair_pass` over
-//! the padded rows as one run.
+//! zero weights, so they add nothing, and the pair runs `pair_pass_wide`
+//! over the padded rows as one run (the padded filters widened once per
+//! pass too).
 
 use super::{Gemm, Pass, Pixel, Runs, WIDE};
 use crate::arch::dot::{dot_2x1_wide, packed};
