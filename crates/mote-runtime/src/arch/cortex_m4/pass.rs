@@ -159,6 +159,29 @@ macro_rules! wide_group {
     };
 }
 
+/// The run of one pair over widened filters: r0 at the inputs, r2 the
+/// end of the filters' run (r1 plus 4 bytes per filter byte), then
+/// `$group` over every 4-byte group, an odd one first and then two a turn.
+macro_rules! widened_run {
+    ($group:expr) => {
+        concat!(
+            "ldrd r0, r2, [sp]\n",
+            "tst r2, #4\n",
+            "add r2, r1, r2, lsl #2\n",
+            "beq 4f\n",
+            $group,
+            "cmp r1, r2\n",
+            "beq 5f\n",
+            "4:\n",
+            $group,
+            $group,
+            "cmp r1, r2\n",
+            "bne 4b\n",
+            "5:\n",
+        )
+    };
+}
+
 /// The whole of [`pair_pass_wide`] (filters widened), `$load` and `$add`
 /// as in [`outputs!`].
 ///
@@ -175,20 +198,7 @@ macro_rules! pair_pass_wide_asm {
             "ldrd r4, r5, [lr], #8",
             "mov r6, r4",
             "mov r8, r5",
-            "ldrd r0, r2, [sp]",
-            // An odd number of 4-byte groups: one first, then two a turn.
-            "tst r2, #4",
-            "add r2, r1, r2, lsl #2",
-            "beq 4f",
-            wide_group!(),
-            "cmp r1, r2",
-            "beq 5f",
-            "4:",
-            wide_group!(),
-            wide_group!(),
-            "cmp r1, r2",
-            "bne 4b",
-            "5:",
+            widened_run!(wide_group!()),
             // The next pair's filters.
             "ldr r7, [sp, #16]",
             "add r1, r1, r7",
@@ -225,19 +235,7 @@ macro_rules! single_pass_wide_asm {
             "ldr r1, [sp, #8]",
             "3:",
             "ldrd r4, r5, [lr], #8",
-            "ldrd r0, r2, [sp]",
-            "tst r2, #4",
-            "add r2, r1, r2, lsl #2",
-            "beq 4f",
-            single_group!(),
-            "cmp r1, r2",
-            "beq 5f",
-            "4:",
-            single_group!(),
-            single_group!(),
-            "cmp r1, r2",
-            "bne 4b",
-            "5:",
+            widened_run!(single_group!()),
             "ldr r7, [sp, #16]",
             "add r1, r1, r7",
             "ldr r0, [sp, #28]",
