@@ -77,14 +77,17 @@ impl Quant {
     /// Whether `arch::pair_pass` takes the scales of the outputs
     /// `channels` (one pass's; `requant::Folded`'s case, for `folds`
     /// scales): `None` if not (a narrower range than int8's, or a right
-    /// shift of 1 once `Scales::channel` has clamped shifts to 1 to 31, a
-    /// multiplier of 0 too, for a channel of a pair: an odd last one runs
-    /// apart), else whether the lanes hold the output offset (every such
+    /// shift of 1 once `Scales::channel` has clamped shifts to 1 to 31,
+    /// for a channel of a pair: an odd last one runs apart; a multiplier
+    /// of 0 takes a shift of 2), else whether the lanes hold the output offset (every such
     /// shift at most 23 and the offset -128 to 128).
     pub fn packs(&self, channels: core::ops::Range<usize>) -> Option<bool> {
         let o = self.output;
         let paired = channels.start..channels.end - channels.len() % 2;
-        let shift = |c: usize| self.scale(c).1.wrapping_neg().clamp(1, 31);
+        let shift = |c: usize| match self.scale(c) {
+            (0, _) => 2,
+            (_, s) => s.wrapping_neg().clamp(1, 31),
+        };
         let takes = (o.min, o.max) == (-128, 127) && paired.clone().all(|c| shift(c) >= 2);
         let folds = (-128..=128).contains(&o.offset) && paired.into_iter().all(|c| shift(c) <= 23);
         takes.then_some(folds)

@@ -84,11 +84,19 @@ impl<'a> Scales<'a> {
                 *self.bias.add(c * self.bias_step),
             )
         };
+        // `new` proved the shift a right shift of 1 to 31 unless the
+        // multiplier is 0, which scales every accumulator to 0 with any
+        // right shift: then 2, the least [`Folded`] takes, so that such a
+        // channel (TensorFlow Lite's for an effective scale below 2^-32, as
+        // in visual wake words' deeper layers) keeps no pass from
+        // `pair_pass`.
+        let r = if multiplier == 0 {
+            2
+        } else {
+            shift.wrapping_neg().clamp(1, 31)
+        };
         Channel {
-            // `new` proved the shift a right shift of 1 to 31 unless the
-            // multiplier is 0, which scales every accumulator to 0 with
-            // any of those.
-            fixed: Fixed::folded(multiplier, shift.wrapping_neg().clamp(1, 31)),
+            fixed: Fixed::folded(multiplier, r),
             bias,
         }
     }

@@ -217,6 +217,12 @@ fn conv_pair_pass_matches_reference() {
         for s in &mut q.shifts {
             *s = rng.range(shifts.0, shifts.1) as i32;
         }
+        // Now and then TensorFlow Lite's scale for an effective scale
+        // below 2^-32: multiplier 0, shift 0.
+        if rng.next().is_multiple_of(4) {
+            let c = rng.usize(0, q.multipliers.len() - 1);
+            (q.multipliers[c], q.shifts[c]) = (0, 0);
+        }
         let input = rng.bytes(w.batches * w.in_height * w.in_width * in_depth);
         let filter = rng.bytes(out_depth * w.filter_height * w.filter_width * in_depth);
         let b = bias(&mut rng, out_depth);
@@ -240,6 +246,62 @@ fn conv_pair_pass_matches_reference() {
         ran > 500 && padded > 100 && singles > 100,
         "pair_pass ran {ran} times, {padded} padded, single_pass_wide {singles}"
     );
+}
+
+#[test]
+fn zero_scale_channels_keep_pair_pass() {
+    // A 1x1 filter over 8 channels into 6 outputs, the third of which has
+    // TensorFlow Lite's scale for effective scales below 2^-32 (multiplier
+    // 0, shift 0): its outputs are the offset, and the pairs still run.
+    let mut rng = Rng(43);
+    let mut w = window(&mut rng, 8, 6);
+    (
+        w.batches,
+        w.in_height,
+        w.in_width,
+        w.out_height,
+        w.out_width,
+    ) = (1, 2, 4, 2, 4);
+    (w.filter_height, w.filter_width, w.pad_height, w.pad_width) = (1, 1, 0, 0);
+    (
+        w.stride_height,
+        w.stride_width,
+        w.dilation_height,
+        w.dilation_width,
+    ) = (1, 1, 1, 1);
+    let params = Conv2dParams {
+        window: w,
+        filter_depth: 8,
+        has_bias: true,
+        kind: ConvKind::Float32 { range: (0.0, 0.0) },
+    };
+    let mut q = Quant::random(&mut rng, 6);
+    q.output = OutputQuant {
+        offset: -128,
+        min: -128,
+        max: 127,
+    };
+    q.multipliers = vec![1 << 30; 6];
+    q.shifts = vec![-8, -8, 0, -8, -8, -8];
+    q.multipliers[2] = 0;
+    let input = rng.bytes(8 * 8);
+    let filter = rng.bytes(6 * 8);
+    let b = bias(&mut rng, 6);
+    let (mut want, mut got) = (vec![0i8; 8 * 6], vec![0i8; 8 * 6]);
+    conv_2d::conv_i8(&params, &q.requant(), &input, &filter, &b, &mut want);
+    let before = super::portable::PAIR_PASSES.with(|n| n.get());
+    assert!(super::conv_2d::conv_i8(
+        &params,
+        &q.requant(),
+        &input,
+        &filter,
+        &b,
+        &mut got
+    ));
+    assert_eq!(got, want);
+    assert!(want.chunks(6).all(|pixel| pixel[2] == -128));
+    let ran = super::portable::PAIR_PASSES.with(|n| n.get()) - before;
+    assert_eq!(ran, 4, "pair_pass ran {ran} times for 4 pixel pairs");
 }
 
 #[test]
