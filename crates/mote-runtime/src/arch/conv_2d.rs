@@ -7,7 +7,7 @@
 mod pixels;
 
 use super::gemm::Gemm;
-use crate::ops::conv_2d::Conv2dParams;
+use crate::ops::conv_2d::{Conv2dParams, Window};
 use crate::ops::per_channel::Requant;
 
 /// Whether `x + offset` fits an `i16` half-word for every int8 `x`.
@@ -27,6 +27,15 @@ fn sizes_fit(
         && filter.0.len() >= filter.1
         && output.0.len() >= output.1
         && (bias.is_empty() || bias.len() >= channels)
+}
+
+/// Whether output pixel `p` of `w` reads input pixel `p` alone, through
+/// the whole filter: a 1x1 filter at stride 1 without padding.
+fn pointwise(w: &Window) -> bool {
+    let one = (w.filter_height, w.filter_width, w.stride_height, w.stride_width);
+    one == (1, 1, 1, 1)
+        && (w.pad_height, w.pad_width) == (0, 0)
+        && (w.out_height, w.out_width) == (w.in_height, w.in_width)
 }
 
 /// The int8 CONV_2D, bit-exact with `ops::conv_2d::conv_i8`.
@@ -63,6 +72,7 @@ pub fn conv_i8(
         filter_size,
         input_step: w.dilation_height * w.in_width * depth,
         filter_step: w.filter_width * depth,
+        pointwise: pointwise(&w).then_some(pixels),
     };
     let pixels = pixels::Pixels::new(w);
     gemm.run(pixels, output, w.out_depth)

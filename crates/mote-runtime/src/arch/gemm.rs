@@ -10,10 +10,13 @@
 //! they fit [`WIDE_FILTERS`].
 
 mod padded;
+mod pointwise;
 
 use padded::Padded;
 #[cfg(test)]
 pub use padded::PADDED_PAIRS;
+#[cfg(test)]
+pub use pointwise::POINTWISE_PASSES;
 
 use super::dot::{dot_1_row_wide, dot_1x1, dot_1x4, dot_2x1_wide, dot_2x2, packed};
 use super::dsp_extra::ssat8;
@@ -62,6 +65,11 @@ pub struct Gemm<'a> {
     pub input_step: usize,
     /// Distance between filter runs.
     pub filter_step: usize,
+    /// `Some(pixels)` where pixel `p`'s one run is input bytes `p *
+    /// filter_size` on over the whole filter and its outputs row `p` (1x1
+    /// filters at stride 1 without padding): passes over widened filters
+    /// then run `pointwise.rs`.
+    pub pointwise: Option<usize>,
 }
 
 /// Input bytes (all runs of one pixel) that [`Gemm::two_wide`] widens once
@@ -558,14 +566,12 @@ impl Gemm<'_> {
                 output: o,
                 full,
             };
-            let rows = output.chunks_exact_mut(channels);
-            let outs = rows.filter_map(|row| row.get_mut(first..first + n));
             let done = if packed && wide.is_some() {
-                gemm.pass_widened(&pass, pixels.clone(), outs)
+                gemm.pass_widened(&pass, pixels.clone(), output, (channels, first))
             } else if packed && !self.filter_step.is_multiple_of(4) {
-                gemm.pass_padded(&pass, pixels.clone(), outs)
+                gemm.pass_padded(&pass, pixels.clone(), outs(output, channels, first, n))
             } else {
-                gemm.pass(&pass, pixels.clone(), outs)
+                gemm.pass(&pass, pixels.clone(), outs(output, channels, first, n))
             };
             if !done {
                 return false;
@@ -590,23 +596,31 @@ impl Gemm<'_> {
         (n >= 2 && (n >= channels.min(PASS) || (one_row && n >= WIDE_PASS))).then_some(n)
     }
 
-    /// [`Gemm::pass`] with the pass's channel pairs' filters widened into a
-    /// stack table of its own (`pair_pass::widen`), for `pair_pass_wide`.
+    /// [`Gemm::pass`] (or [`Gemm::pass_pointwise`]) of the pass's channels,
+    /// `first..` of each `channels`-byte output row, with its channel
+    /// pairs' filters widened into a stack table of its own
+    /// (`pair_pass::widen`), for `pair_pass_wide`.
     #[inline(never)]
-    fn pass_widened<'o>(
+    fn pass_widened(
         &self,
         s: &Pass<'_>,
         pixels: impl Iterator<Item = Pixel>,
-        outs: impl Iterator<Item = &'o mut [i8]>,
+        output: &mut [i8],
+        (channels, first): (usize, usize),
     ) -> bool {
         // Uninitialized: `widen` writes every word it returns.
         let mut table = [core::mem::MaybeUninit::<u32>::uninit(); WIDE_FILTERS];
         let pairs = s.pairs.len();
+        let n = s.q.len();
         let Some(weights) = pair_pass::widen(self.filter, self.filter_size, pairs, &mut table)
         else {
-            return self.pass(s, pixels, outs);
+            return self.pass(s, pixels, outs(output, channels, first, n));
         };
-        self.pass(&Pass { weights, ..*s }, pixels, outs)
+        let s = &Pass { weights, ..*s };
+        if self.pass_pointwise(s, output, channels, first) {
+            return true;
+        }
+        self.pass(s, pixels, outs(output, channels, first, n))
     }
 
     /// One pass of [`Gemm::run`]: every pixel of `pixels` into its slice of
@@ -650,4 +664,16 @@ impl Gemm<'_> {
         }
         true
     }
+}
+
+/// Channels `first..first + n` of each `channels`-byte row of `output`: a
+/// pass's output slices.
+fn outs(
+    output: &mut [i8],
+    channels: usize,
+    first: usize,
+    n: usize,
+) -> impl Iterator<Item = &mut [i8]> {
+    let rows = output.chunks_exact_mut(channels);
+    rows.filter_map(move |row| row.get_mut(first..first + n))
 }
