@@ -212,12 +212,14 @@ impl Build<'_> {
 
 /// What the model needs of the runtime beyond int8: `int4` for int4 tensors,
 /// `lut` for LUT-compressed ones (`COMPRESSION_METADATA`), `depthwise-3x3`
-/// for an undilated 3x3 DEPTHWISE_CONV_2D (its channel-group kernel); other
+/// for an undilated 3x3 DEPTHWISE_CONV_2D (its channel-group kernel),
+/// `conv-1x1` for a 1x1 CONV_2D at stride 1 (its pointwise passes); other
 /// models leave these features out to save flash.
 struct Needs {
     int4: bool,
     lut: bool,
     depthwise_3x3: bool,
+    conv_1x1: bool,
 }
 
 fn needs(model_path: &Path) -> Result<Needs> {
@@ -225,17 +227,29 @@ fn needs(model_path: &Path) -> Result<Needs> {
     let model = Model::parse(&bytes).with_context(|| format!("{}", model_path.display()))?;
     let graph = model.main();
     let tensors = || (0..graph.tensor_count()).filter_map(|t| graph.tensor(t));
-    Ok(Needs {
-        int4: tensors().any(|t| t.dtype() == mote_runtime::TensorType::Int4),
-        lut: tensors().any(|t| t.lut().is_some()),
-        depthwise_3x3: (0..graph.operator_count())
+    // Whether an op `kind` for which `takes` holds has a 4-D filter of
+    // `size` taps (height, width).
+    let has_filter = |kind, takes: &dyn Fn(&mote_runtime::model::Operator<'_>) -> bool, size| {
+        (0..graph.operator_count())
             .filter_map(|i| graph.operator(i))
-            .filter(|op| op.builtin() == mote_runtime::model::BuiltinOperator::DEPTHWISE_CONV_2D)
+            .filter(|op| op.builtin() == kind && takes(op))
             .filter_map(|op| op.inputs().get(1).and_then(|f| graph.tensor(f)))
             .any(|filter| {
                 let shape = filter.shape();
-                shape.rank() == 4 && shape.dim(1) == 3 && shape.dim(2) == 3
-            }),
+                shape.rank() == 4 && (shape.dim(1), shape.dim(2)) == size
+            })
+    };
+    // Conv2DOptions' stride_w (field 1) and stride_h (field 2).
+    let stride_1 = |op: &mote_runtime::model::Operator<'_>| {
+        let o = op.options();
+        (o.i32(1, 0), o.i32(2, 0)) == (1, 1)
+    };
+    use mote_runtime::model::BuiltinOperator;
+    Ok(Needs {
+        int4: tensors().any(|t| t.dtype() == mote_runtime::TensorType::Int4),
+        lut: tensors().any(|t| t.lut().is_some()),
+        depthwise_3x3: has_filter(BuiltinOperator::DEPTHWISE_CONV_2D, &|_| true, (3, 3)),
+        conv_1x1: has_filter(BuiltinOperator::CONV_2D, &stride_1, (1, 1)),
     })
 }
 
@@ -273,6 +287,9 @@ pub(crate) fn build_firmware(model_path: &Path, fill: Fill, build: &Build<'_>) -
     }
     if needs.depthwise_3x3 {
         features.push("depthwise-3x3");
+    }
+    if needs.conv_1x1 {
+        features.push("conv-1x1");
     }
     if !features.is_empty() {
         cargo.args(["--features", &features.join(",")]);

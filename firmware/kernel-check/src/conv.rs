@@ -47,14 +47,21 @@ fn random_window(rng: &mut Rng) -> Window {
             (1, 1)
         };
         let pad = (rng.usize(0, filter.0), rng.usize(0, filter.1));
+        let stride = (rng.usize(1, 3), rng.usize(1, 3));
+        // Half the 1x1 filters pointwise: stride 1, no padding.
+        let (stride, pad) = if filter == (1, 1) && rng.one_in(2) {
+            ((1, 1), (0, 0))
+        } else {
+            (stride, if rng.one_in(3) { (0, 0) } else { pad })
+        };
         let w = tensors::window(
             rng.usize(1, 2),
             (rng.usize(1, 10), rng.usize(1, 10)),
             (in_depth, out_depth),
             filter,
-            (rng.usize(1, 3), rng.usize(1, 3)),
+            stride,
             dilation,
-            if rng.one_in(3) { (0, 0) } else { pad },
+            pad,
         );
         let (input, output, macs) = tensors::sizes(&w, in_depth);
         let filter = out_depth * w.filter_height * w.filter_width * in_depth;
@@ -119,6 +126,12 @@ fn pass_size(w: &Window) -> (usize, bool) {
 /// with rows padded to words where those fit.
 fn paths(w: &Window, q: &Quant, input: usize, taken: &mut Taken) {
     let (step, channels) = (w.filter_width * w.in_depth, w.out_depth);
+    // `conv_2d::pointwise`: the passes of channel pairs over widened
+    // filters run `gemm/pointwise.rs` (the same kernels pixel pair by pair).
+    let pointwise = (w.filter_height, w.filter_width, w.stride_height, w.stride_width)
+        == (1, 1, 1, 1)
+        && (w.pad_height, w.pad_width) == (0, 0)
+        && (w.out_height, w.out_width) == (w.in_height, w.in_width);
     let size = w.filter_height * step;
     let row = step.next_multiple_of(4);
     let (n, wide) = pass_size(w);
@@ -138,6 +151,9 @@ fn paths(w: &Window, q: &Quant, input: usize, taken: &mut Taken) {
                 if len != 0 && len.is_multiple_of(4) && rows * len <= WIDE {
                     let one_run = rows == 1 || len == step;
                     if m >= 2 && one_run && packs.is_some() {
+                        if pointwise && wide && m.is_multiple_of(2) {
+                            taken.add(Path::ConvPointwise);
+                        }
                         pass(
                             taken,
                             wide && first.is_multiple_of(4) && first + rows * len <= size,

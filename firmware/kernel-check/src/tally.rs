@@ -21,6 +21,9 @@ pub enum Path {
     ConvPairPassWide,
     /// ... and the offset added after the shift: `pair_pass_wide_offset`.
     ConvPairPassWideOffset,
+    /// ... a 1x1 filter at stride 1 without padding, a pass of channel
+    /// pairs: the pass straight off the tensors (`gemm/pointwise.rs`).
+    ConvPointwise,
     /// Pairs over the whole filter whose rows are not whole words: rows
     /// padded to words and widened, then `pair_pass_wide` (`gemm/padded.rs`).
     ConvPairPadded,
@@ -82,12 +85,13 @@ pub enum Path {
 const _: () = assert!(PATHS.len() <= 64);
 
 /// Every path, in [`Path`]'s order, with its printed name.
-pub const PATHS: [&str; 30] = [
+pub const PATHS: [&str; 31] = [
     "conv_2d pairs widened (asm dot_2x2_wide)",
     "conv_2d pairs widened, whole pass (naked asm pair_pass)",
     "conv_2d pairs widened, whole pass, offset apart (naked asm pair_pass_offset)",
     "conv_2d pairs widened, whole pass, filters widened (naked asm pair_pass_wide)",
     "conv_2d pairs widened, whole pass, filters widened, offset apart (naked asm pair_pass_wide_offset)",
+    "conv_2d pairs, 1x1 at stride 1 (gemm/pointwise.rs)",
     "conv_2d pairs padded to words (pair_pass_wide)",
     "conv_2d pairs widened, odd channel",
     "conv_2d pairs",

@@ -32,7 +32,12 @@ fn sizes_fit(
 /// Whether output pixel `p` of `w` reads input pixel `p` alone, through
 /// the whole filter: a 1x1 filter at stride 1 without padding.
 fn pointwise(w: &Window) -> bool {
-    let one = (w.filter_height, w.filter_width, w.stride_height, w.stride_width);
+    let one = (
+        w.filter_height,
+        w.filter_width,
+        w.stride_height,
+        w.stride_width,
+    );
     one == (1, 1, 1, 1)
         && (w.pad_height, w.pad_width) == (0, 0)
         && (w.out_height, w.out_width) == (w.in_height, w.in_width)
@@ -72,7 +77,7 @@ pub fn conv_i8(
         filter_size,
         input_step: w.dilation_height * w.in_width * depth,
         filter_step: w.filter_width * depth,
-        pointwise: pointwise(&w).then_some(pixels),
+        pointwise: (cfg!(feature = "conv-1x1") && pointwise(&w)).then_some(pixels),
     };
     let pixels = pixels::Pixels::new(w);
     gemm.run(pixels, output, w.out_depth)

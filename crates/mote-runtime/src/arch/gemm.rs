@@ -68,7 +68,7 @@ pub struct Gemm<'a> {
     /// `Some(pixels)` where pixel `p`'s one run is input bytes `p *
     /// filter_size` on over the whole filter and its outputs row `p` (1x1
     /// filters at stride 1 without padding): passes over widened filters
-    /// then run `pointwise.rs`.
+    /// then run `pointwise.rs` (feature `conv-1x1`).
     pub pointwise: Option<usize>,
 }
 
@@ -566,12 +566,21 @@ impl Gemm<'_> {
                 output: o,
                 full,
             };
-            let done = if packed && wide.is_some() {
-                gemm.pass_widened(&pass, pixels.clone(), output, (channels, first))
+            // Without the feature, LLVM leaves `pass_pointwise` out.
+            let pointwise = cfg!(feature = "conv-1x1")
+                && packed
+                && wide.is_some()
+                && gemm.pass_pointwise(&pass, output, channels, first);
+            let rows = output.chunks_exact_mut(channels);
+            let outs = rows.filter_map(|row| row.get_mut(first..first + n));
+            let done = if pointwise {
+                true
+            } else if packed && wide.is_some() {
+                gemm.pass_widened(&pass, pixels.clone(), outs)
             } else if packed && !self.filter_step.is_multiple_of(4) {
-                gemm.pass_padded(&pass, pixels.clone(), outs(output, channels, first, n))
+                gemm.pass_padded(&pass, pixels.clone(), outs)
             } else {
-                gemm.pass(&pass, pixels.clone(), outs(output, channels, first, n))
+                gemm.pass(&pass, pixels.clone(), outs)
             };
             if !done {
                 return false;
@@ -596,31 +605,23 @@ impl Gemm<'_> {
         (n >= 2 && (n >= channels.min(PASS) || (one_row && n >= WIDE_PASS))).then_some(n)
     }
 
-    /// [`Gemm::pass`] (or [`Gemm::pass_pointwise`]) of the pass's channels,
-    /// `first..` of each `channels`-byte output row, with its channel
-    /// pairs' filters widened into a stack table of its own
-    /// (`pair_pass::widen`), for `pair_pass_wide`.
+    /// [`Gemm::pass`] with the pass's channel pairs' filters widened into a
+    /// stack table of its own (`pair_pass::widen`), for `pair_pass_wide`.
     #[inline(never)]
-    fn pass_widened(
+    fn pass_widened<'o>(
         &self,
         s: &Pass<'_>,
         pixels: impl Iterator<Item = Pixel>,
-        output: &mut [i8],
-        (channels, first): (usize, usize),
+        outs: impl Iterator<Item = &'o mut [i8]>,
     ) -> bool {
         // Uninitialized: `widen` writes every word it returns.
         let mut table = [core::mem::MaybeUninit::<u32>::uninit(); WIDE_FILTERS];
         let pairs = s.pairs.len();
-        let n = s.q.len();
         let Some(weights) = pair_pass::widen(self.filter, self.filter_size, pairs, &mut table)
         else {
-            return self.pass(s, pixels, outs(output, channels, first, n));
+            return self.pass(s, pixels, outs);
         };
-        let s = &Pass { weights, ..*s };
-        if self.pass_pointwise(s, output, channels, first) {
-            return true;
-        }
-        self.pass(s, pixels, outs(output, channels, first, n))
+        self.pass(&Pass { weights, ..*s }, pixels, outs)
     }
 
     /// One pass of [`Gemm::run`]: every pixel of `pixels` into its slice of
@@ -664,16 +665,4 @@ impl Gemm<'_> {
         }
         true
     }
-}
-
-/// Channels `first..first + n` of each `channels`-byte row of `output`: a
-/// pass's output slices.
-fn outs(
-    output: &mut [i8],
-    channels: usize,
-    first: usize,
-    n: usize,
-) -> impl Iterator<Item = &mut [i8]> {
-    let rows = output.chunks_exact_mut(channels);
-    rows.filter_map(move |row| row.get_mut(first..first + n))
 }

@@ -249,6 +249,83 @@ fn conv_pair_pass_matches_reference() {
 }
 
 #[test]
+fn pointwise_passes_match_reference() {
+    // 1x1 filters at stride 1 without padding over whole-word depths, the
+    // scales `pair_pass` takes: `pointwise.rs` runs the passes with an even
+    // channel count (one pixel alone when their number is odd, several
+    // passes past 64 channels); odd channel counts run `Gemm::pass`.
+    let mut rng = Rng(47);
+    let before = super::gemm::POINTWISE_PASSES.with(|n| n.get());
+    let (mut odd_pixels, mut odd_channels) = (0, 0);
+    for case in 0..200 {
+        let in_depth = 4 * rng.usize(1, 24);
+        let out_depth = if case % 8 == 0 {
+            2 * rng.usize(0, 20) + 1
+        } else {
+            2 * rng.usize(1, 60)
+        };
+        let (h, wd) = (rng.usize(1, 6), rng.usize(1, 6));
+        let w = Window {
+            batches: rng.usize(1, 2),
+            in_height: h,
+            in_width: wd,
+            in_depth,
+            filter_height: 1,
+            filter_width: 1,
+            out_height: h,
+            out_width: wd,
+            out_depth,
+            stride_height: 1,
+            stride_width: 1,
+            dilation_height: rng.usize(1, 2),
+            dilation_width: 1,
+            pad_height: 0,
+            pad_width: 0,
+        };
+        let params = Conv2dParams {
+            window: w,
+            filter_depth: in_depth,
+            has_bias: true,
+            kind: ConvKind::Float32 { range: (0.0, 0.0) },
+        };
+        let mut q = Quant::random(&mut rng, out_depth);
+        (q.output.min, q.output.max) = (-128, 127);
+        for s in &mut q.shifts {
+            *s = rng.range(-31, -2) as i32;
+        }
+        let pixels = w.batches * h * wd;
+        let input = rng.bytes(pixels * in_depth);
+        let filter = rng.bytes(out_depth * in_depth);
+        let b = bias(&mut rng, out_depth);
+        let (mut want, mut got) = (vec![0i8; pixels * out_depth], vec![0i8; pixels * out_depth]);
+        conv_2d::conv_i8(&params, &q.requant(), &input, &filter, &b, &mut want);
+        let ran = super::gemm::POINTWISE_PASSES.with(|n| n.get());
+        assert!(super::conv_2d::conv_i8(
+            &params,
+            &q.requant(),
+            &input,
+            &filter,
+            &b,
+            &mut got
+        ));
+        assert_eq!(got, want, "case {case}: {w:?}");
+        let ran = super::gemm::POINTWISE_PASSES.with(|n| n.get()) - ran;
+        assert_eq!(
+            ran > 0,
+            out_depth % 2 == 0,
+            "case {case}: {ran} pointwise passes, {w:?}"
+        );
+        odd_pixels += usize::from(ran > 0 && pixels % 2 == 1);
+        odd_channels += usize::from(out_depth % 2 == 1);
+    }
+    let ran = super::gemm::POINTWISE_PASSES.with(|n| n.get()) - before;
+    assert!(
+        ran > 200 && odd_pixels > 20 && odd_channels > 10,
+        "{ran} pointwise passes, {odd_pixels} cases over odd pixels, {odd_channels} odd channel counts"
+    );
+}
+
+#[test]
 fn zero_scale_channels_keep_pair_pass() {
     // A 1x1 filter over 8 channels into 6 outputs, the third of which has
     // TensorFlow Lite's scale for effective scales below 2^-32 (multiplier

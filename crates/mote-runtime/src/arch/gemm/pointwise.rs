@@ -8,7 +8,7 @@
 
 use core::mem::MaybeUninit;
 
-use super::{Gemm, Pass, Pixel, Runs, WIDE};
+use super::{Gemm, Pass, Pixel, Runs, WIDE, WIDE_FILTERS};
 use crate::arch::dot::packed;
 use crate::arch::pair_pass::{self, PairJob};
 use crate::arch::simd::widen_pair;
@@ -21,11 +21,13 @@ std::thread_local! {
 
 impl Gemm<'_> {
     /// The pass `s` (channels `first..` of every `channels`-byte output
-    /// row, its filters widened) over the `pixels` of [`Gemm::pointwise`]:
+    /// row) over the `pixels` of [`Gemm::pointwise`], its channel pairs'
+    /// filters widened into a stack table of its own (`pair_pass::widen`):
     /// `false`, nothing written, where it does not apply (not pointwise, a
     /// filter that is not whole words or exceeds [`WIDE`] bytes, a pass
-    /// without `pair_pass` lanes or widened filters for all its channels in
-    /// pairs, tensors shorter than the pixels); then [`Gemm::pass`] runs.
+    /// without `pair_pass` lanes for all its channels in pairs, or whose
+    /// widened filters exceed [`WIDE_FILTERS`] words, tensors shorter than
+    /// the pixels); then [`Gemm::pass`] runs.
     #[inline(never)]
     pub(super) fn pass_pointwise(
         &self,
@@ -43,7 +45,6 @@ impl Gemm<'_> {
             && size <= WIDE
             && pairs > 0
             && n == 2 * pairs
-            && s.weights.len() >= pairs * size
             && first.checked_add(n).is_some_and(|end| end <= channels)
             && pixels
                 .checked_mul(size)
@@ -51,7 +52,10 @@ impl Gemm<'_> {
             && pixels
                 .checked_mul(channels)
                 .is_some_and(|len| len <= output.len());
-        // An odd last pixel runs `Gemm::one`, over the filters' bytes.
+        // An odd last pixel runs `Gemm::one`: its run inside the input as
+        // every pixel's, the `n` filters inside the filter tensor as
+        // `widen` checks below (`n = 2 * pairs` filters of `size` bytes),
+        // which is what `Gemm::inside` would approve.
         let last = Pixel {
             input: pixels.saturating_sub(1) * size,
             runs: Runs {
@@ -60,9 +64,15 @@ impl Gemm<'_> {
                 len: size,
             },
         };
-        if !fits || (pixels % 2 == 1 && !self.inside(&last, n)) {
+        if !fits {
             return false;
         }
+        // Uninitialized: `widen` writes every word it returns.
+        let mut table = [MaybeUninit::<u32>::uninit(); WIDE_FILTERS];
+        let Some(weights) = pair_pass::widen(self.filter, size, pairs, &mut table) else {
+            return false;
+        };
+        let s = &Pass { weights, ..*s };
         #[cfg(test)]
         POINTWISE_PASSES.with(|n| n.set(n.get() + 1));
         let off = packed(self.quant.input_offset);
@@ -71,7 +81,7 @@ impl Gemm<'_> {
         let wide = buf.as_mut_ptr().cast::<u32>();
         let (x, out) = (self.input.as_ptr(), output.as_mut_ptr());
         let q = s.pairs.as_ptr_range();
-        let w = s.weights.as_ptr().cast::<i8>();
+        let w = weights.as_ptr().cast::<i8>();
         let mut job = PairJob {
             x: wide,
             len: size,
@@ -95,8 +105,7 @@ impl Gemm<'_> {
                 job.out_a = out.add(p * channels + first);
                 job.out_b = job.out_a.add(channels);
                 // Pair `k`'s widened filters are words `k * size..(k + 1)
-                // * size` of `s.weights`, which holds all `pairs`
-                // (checked); `size` is a nonzero multiple of 4, `buf` holds
+                // * size` of `weights`, which holds all `pairs`; `size` is a nonzero multiple of 4, `buf` holds
                 // both pixels' `size` words; each pair writes two bytes of
                 // both output slices.
                 pair_pass::run_wide(&job);
