@@ -213,13 +213,17 @@ impl Build<'_> {
 /// What the model needs of the runtime beyond int8: `int4` for int4 tensors,
 /// `lut` for LUT-compressed ones (`COMPRESSION_METADATA`), `depthwise-3x3`
 /// for an undilated 3x3 DEPTHWISE_CONV_2D (its channel-group kernel),
-/// `conv-1x1` for a 1x1 CONV_2D at stride 1 (its pointwise passes); other
-/// models leave these features out to save flash.
+/// `conv-1x1` for a 1x1 CONV_2D at stride 1 (its pointwise passes),
+/// `conv-padded` for filter rows that are not whole words (a CONV_2D's
+/// width times depth, or a DEPTHWISE_CONV_2D's width, which CONV_2D's kernel
+/// runs for one input channel); other models leave these features out to
+/// save flash.
 struct Needs {
     int4: bool,
     lut: bool,
     depthwise_3x3: bool,
     conv_1x1: bool,
+    conv_padded: bool,
 }
 
 fn needs(model_path: &Path) -> Result<Needs> {
@@ -250,6 +254,21 @@ fn needs(model_path: &Path) -> Result<Needs> {
         lut: tensors().any(|t| t.lut().is_some()),
         depthwise_3x3: has_filter(BuiltinOperator::DEPTHWISE_CONV_2D, &|_| true, (3, 3)),
         conv_1x1: has_filter(BuiltinOperator::CONV_2D, &stride_1, (1, 1)),
+        conv_padded: (0..graph.operator_count())
+            .filter_map(|i| graph.operator(i))
+            .filter_map(|op| {
+                let filter = graph.tensor(op.inputs().get(1)?)?.shape();
+                if filter.rank() != 4 {
+                    return None;
+                }
+                let row = match op.builtin() {
+                    BuiltinOperator::CONV_2D => filter.dim(2) * filter.dim(3),
+                    BuiltinOperator::DEPTHWISE_CONV_2D => filter.dim(2),
+                    _ => return None,
+                };
+                Some(!row.is_multiple_of(4))
+            })
+            .any(|padded| padded),
     })
 }
 
@@ -290,6 +309,9 @@ pub(crate) fn build_firmware(model_path: &Path, fill: Fill, build: &Build<'_>) -
     }
     if needs.conv_1x1 {
         features.push("conv-1x1");
+    }
+    if needs.conv_padded {
+        features.push("conv-padded");
     }
     if !features.is_empty() {
         cargo.args(["--features", &features.join(",")]);

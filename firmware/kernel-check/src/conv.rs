@@ -124,12 +124,16 @@ fn pass_size(w: &Window) -> (usize, bool) {
 /// offset), over filters widened once per pass where the pass has them
 /// and the run starts on a word, and so do pairs over the whole filter
 /// with rows padded to words where those fit.
-fn paths(w: &Window, q: &Quant, input: usize, taken: &mut Taken) {
+fn paths(w: &Window, q: &Quant, (input, bias): (usize, &[i32]), taken: &mut Taken) {
     let (step, channels) = (w.filter_width * w.in_depth, w.out_depth);
     // `conv_2d::pointwise`: the passes of channel pairs over widened
     // filters run `gemm/pointwise.rs` (the same kernels pixel pair by pair).
-    let pointwise = (w.filter_height, w.filter_width, w.stride_height, w.stride_width)
-        == (1, 1, 1, 1)
+    let pointwise = (
+        w.filter_height,
+        w.filter_width,
+        w.stride_height,
+        w.stride_width,
+    ) == (1, 1, 1, 1)
         && (w.pad_height, w.pad_width) == (0, 0)
         && (w.out_height, w.out_width) == (w.in_height, w.in_width);
     let size = w.filter_height * step;
@@ -139,7 +143,7 @@ fn paths(w: &Window, q: &Quant, input: usize, taken: &mut Taken) {
     let pair =
         |(first, rows, len): (usize, usize, usize), b: (usize, usize, usize), taken: &mut Taken| {
             for (f, m) in passes.clone() {
-                let packs = q.packs(f..f + m);
+                let packs = q.packs(f..f + m, size, bias);
                 let pass = |taken: &mut Taken, widened: bool| {
                     taken.add(match (packs, widened) {
                         (Some(true), false) => Path::ConvPairPass,
@@ -182,7 +186,7 @@ fn paths(w: &Window, q: &Quant, input: usize, taken: &mut Taken) {
     let single = |taken: &mut Taken| {
         if size != 0 && size.is_multiple_of(4) && size <= WIDE {
             for (f, m) in passes.clone() {
-                if let (true, true, Some(folds)) = (wide, m >= 2, q.packs(f..f + m)) {
+                if let (true, true, Some(folds)) = (wide, m >= 2, q.packs(f..f + m, size, bias)) {
                     taken.add(if folds {
                         Path::ConvSinglePass
                     } else {
@@ -250,7 +254,7 @@ pub fn case(
     };
     let expect = w.dilation_width == 1 && quant::offset_fits(q.input_offset) && q.folds();
     if expect {
-        paths(&w, &q, input, taken);
+        paths(&w, &q, (input, &t.bias[..bias]), taken);
     } else {
         taken.add(Path::ConvDeclined);
     }

@@ -110,10 +110,10 @@ fn group_shape(w: &Window) -> bool {
 /// The clamp each group of 4 channels takes: `ssat` where the output range
 /// is all of int8, in `depthwise_row` where each channel's lane also holds
 /// the output offset (`Quant::packs`'s folded case).
-fn group_paths(w: &Window, q: &Quant, taken: &mut Taken) {
+fn group_paths(w: &Window, q: &Quant, bias: &[i32], taken: &mut Taken) {
     let o = q.output;
     for c in (0..w.out_depth).step_by(4) {
-        taken.add(if q.packs(c..c + 4) == Some(true) {
+        taken.add(if q.packs(c..c + 4, 9, bias) == Some(true) {
             Path::DepthwiseRow
         } else if (o.min, o.max) == (-128, 127) {
             Path::DepthwiseGroupsFull
@@ -167,7 +167,7 @@ pub fn case(
     } else if one_channel {
         taken.add(Path::DepthwiseOneChannel);
     } else if group_shape(&w) {
-        group_paths(&w, &q, taken);
+        group_paths(&w, &q, &t.bias[..bias], taken);
     } else if groups {
         taken.add(Path::DepthwiseGroupsDeclined);
     } else {

@@ -7,6 +7,7 @@
 //! the 16-bit sums and past it).
 
 use mote_runtime::ops::per_channel::{OutputQuant, Requant};
+use mote_runtime::quant::multiply_by_quantized_multiplier;
 
 use crate::rng::Rng;
 
@@ -76,19 +77,40 @@ impl Quant {
 
     /// Whether `arch::pair_pass` takes the scales of the outputs
     /// `channels` (one pass's; `requant::Folded`'s case, for `folds`
-    /// scales): `None` if not (a narrower range than int8's, or a right
-    /// shift of 1 once `Scales::channel` has clamped shifts to 1 to 31,
-    /// for a channel of a pair: an odd last one runs apart; a multiplier
-    /// of 0 takes a shift of 2), else whether the lanes hold the output offset (every such
-    /// shift at most 23 and the offset -128 to 128).
-    pub fn packs(&self, channels: core::ops::Range<usize>) -> Option<bool> {
+    /// scales) over sums of `taps` products: `None` if not (a narrower
+    /// range than int8's, or for a channel of a pair, an odd last one
+    /// running apart, a bias (`bias[c]`, 0 if empty) whose sums may reach
+    /// 2^29 with a multiplier other than 0: `Channel::folded`), else
+    /// whether the lanes hold the output
+    /// offset (every such right shift, clamped to 1 to 31 as
+    /// `Scales::channel` does, at most 23 and the offset -128 to 128).
+    pub fn packs(
+        &self,
+        channels: core::ops::Range<usize>,
+        taps: usize,
+        bias: &[i32],
+    ) -> Option<bool> {
         let o = self.output;
         let paired = channels.start..channels.end - channels.len() % 2;
-        let shift = |c: usize| match self.scale(c) {
-            (0, _) => 2,
-            (_, s) => s.wrapping_neg().clamp(1, 31),
+        let shift = |c: usize| self.scale(c).1.wrapping_neg().clamp(1, 31);
+        let product = 128 * (128 + u64::from(self.input_offset.unsigned_abs()));
+        let sums = (taps as u64 * product).min(u64::from(u32::MAX));
+        // `Channel::folded`: sums below 2^29, a multiplier of 0, or one
+        // output value for every sum (the clamped output is monotonic).
+        let small = |c: usize| {
+            let b = bias.get(c).copied().unwrap_or(0);
+            let (m, s) = self.scale(c);
+            if u64::from(b.unsigned_abs()) + sums < 1 << 29 || m == 0 {
+                return true;
+            }
+            let end = |sign: i64| i32::try_from(i64::from(b) + sign * sums as i64).ok();
+            let out = |acc: i32| {
+                let v = multiply_by_quantized_multiplier(acc, m, s).wrapping_add(o.offset);
+                v.clamp(-128, 127)
+            };
+            matches!((end(-1), end(1)), (Some(lo), Some(hi)) if out(lo) == out(hi))
         };
-        let takes = (o.min, o.max) == (-128, 127) && paired.clone().all(|c| shift(c) >= 2);
+        let takes = (o.min, o.max) == (-128, 127) && paired.clone().all(small);
         let folds = (-128..=128).contains(&o.offset) && paired.into_iter().all(|c| shift(c) <= 23);
         takes.then_some(folds)
     }

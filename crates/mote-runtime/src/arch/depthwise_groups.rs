@@ -13,7 +13,7 @@
 
 use super::dot::load;
 use super::dsp_extra::ssat8;
-use super::requant::{Channel, Folded, Scales};
+use super::requant::{sum_bound, Channel, Folded, Scales};
 use super::simd::{depthwise_row, sxtab16, sxtab16_ror8, sxtb16, sxtb16_ror8};
 #[cfg(not(mote_dsp))]
 use super::simd::{smlabb, smlatt};
@@ -37,6 +37,13 @@ const STRIP: usize = 5 * ROW;
 
 /// Four channels' values, widened: channels 0 and 2, then 1 and 3.
 type Quad = [u32; 2];
+
+/// Both signed 16-bit halves of `h` (each an int8 value) doubled: the low
+/// half's carry out of bit 15 masked off bit 16.
+#[inline(always)]
+fn doubled(h: u32) -> u32 {
+    (h << 1) & 0xfffe_fffe
+}
 
 /// Adds one tap to the four accumulators.
 #[cfg(not(mote_dsp))]
@@ -165,14 +172,16 @@ unsafe fn row_3x3(
 }
 
 /// What `depthwise_row` reads at fixed offsets (`#[repr(C)]`): a group's
-/// biases and lanes, its widened taps, and the steps between pixels.
+/// biases and lanes, its widened taps, and the steps between pixels. Taps
+/// and biases are doubled, so that the sums are the `2 x` that [`Folded`]
+/// takes.
 #[repr(C)]
 pub struct RowJob {
-    /// The four channels' biases: the sums' start.
+    /// The four channels' biases, doubled: the sums' start.
     pub bias: [i32; 4],
     /// Their requantization, the output offset folded in.
     pub lanes: [Folded; 4],
-    /// The group's nine widened taps (`[[u32; 2]; 9]`).
+    /// The group's nine widened taps (`[[u32; 2]; 9]`), doubled.
     pub taps: *const u32,
     /// Strip bytes from one output pixel's first tap to the next's.
     pub stride: usize,
@@ -200,12 +209,12 @@ struct Group {
 
 impl Group {
     /// The group of channels `c..c + 4` and the accumulators' start (the
-    /// bias).
+    /// bias), for inputs with offset `input_offset`.
     ///
     /// # Safety
     /// `c + 3` must be below the channel count of `scales`.
     #[inline(always)]
-    unsafe fn new(scales: &Scales<'_>, c: usize) -> (Self, [i32; 4]) {
+    unsafe fn new(scales: &Scales<'_>, c: usize, input_offset: i32) -> (Self, [i32; 4]) {
         // SAFETY: the caller's contract.
         let q = unsafe {
             [
@@ -217,7 +226,8 @@ impl Group {
         };
         let o = &scales.output;
         let full = (o.min, o.max) == (-128, 127);
-        let [l0, l1, l2, l3] = q.map(|q| q.folded(o.offset));
+        let sums = sum_bound(TAPS, input_offset);
+        let [l0, l1, l2, l3] = q.map(|q| q.folded((o.offset, o), sums, None));
         let lanes = match (full, l0, l1, l2, l3) {
             (true, Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
             _ => None,
@@ -331,16 +341,22 @@ pub fn depthwise_groups(
     };
     for c in (0..depth).step_by(4) {
         // SAFETY: c + 3 < depth, the channel count of `scales`.
-        let (group, start) = unsafe { Group::new(scales, c) };
+        let (group, start) = unsafe { Group::new(scales, c, offset) };
+        // `depthwise_row`'s sums are doubled (`Folded` takes `2 x`): its
+        // taps and biases are.
+        let twice = group.lanes.is_some();
         let mut k = [[0u32; 2]; TAPS];
         for (t, slot) in k.iter_mut().enumerate() {
             // SAFETY: t * depth + c + 4 <= 9 * depth <= filter.len().
             let word = unsafe { load(filter.as_ptr().add(t * depth + c)) };
-            *slot = [sxtb16(word), sxtb16_ror8(word)];
+            *slot = [sxtb16(word), sxtb16_ror8(word)].map(|h| if twice { doubled(h) } else { h });
         }
-        // The rows' `depthwise_row` job, where the group's lanes fold.
+        // The rows' `depthwise_row` job, where the group's lanes fold (the
+        // biases below 2^29: `Channel::folded`).
         let job = group.lanes.map(|lanes| RowJob {
-            bias: start,
+            // Wrapping: a bias past 2^29 is a lane's of one output value,
+            // which no sum changes (`Channel::folded`).
+            bias: start.map(|b| b.wrapping_shl(1)),
             lanes,
             taps: k.as_ptr().cast(),
             stride: w.stride_width * core::mem::size_of::<Quad>(),

@@ -21,7 +21,7 @@ pub use pointwise::POINTWISE_PASSES;
 use super::dot::{dot_1_row_wide, dot_1x1, dot_1x4, dot_2x1_wide, dot_2x2, packed};
 use super::dsp_extra::ssat8;
 use super::pair_pass::{self, PairJob, PairQuant};
-use super::requant::{Channel, Scales};
+use super::requant::{sum_bound, Channel, Scales};
 use super::simd::{dot_2x2_wide, dot_4_rows_wide, widen_pair};
 use crate::ops::per_channel::OutputQuant;
 use crate::ops::per_channel::Requant;
@@ -336,7 +336,10 @@ impl Gemm<'_> {
     /// Every channel of two pixels with equal runs into `out_a` and `out_b`
     /// (of the length `inside` approved).
     fn two(&self, s: &Pass<'_>, a: &Pixel, b: &Pixel, out_a: &mut [i8], out_b: &mut [i8]) {
-        if self.two_wide(s, a, b, out_a, out_b) || self.two_padded(s, a, b, out_a, out_b) {
+        let padded = cfg!(feature = "conv-padded");
+        if self.two_wide(s, a, b, out_a, out_b)
+            || (padded && self.two_padded(s, a, b, out_a, out_b))
+        {
             return;
         }
         let off = self.quant.input_offset;
@@ -547,7 +550,14 @@ impl Gemm<'_> {
             let full = (o.min, o.max) == (-128, 127);
             let pairs = pair_table.get_mut(..n / 2).unwrap_or_default();
             let left = if full {
-                pair_pass::pack(slots, o.offset, pairs)
+                let (size, input_offset) = (self.filter_size, self.quant.input_offset);
+                let sums = pair_pass::Sums {
+                    any: sum_bound(size, input_offset),
+                    filter: self.filter.get(first * size..).unwrap_or_default(),
+                    size,
+                    input_offset,
+                };
+                pair_pass::pack(slots, &o, sums, pairs)
             } else {
                 None
             };
@@ -577,7 +587,8 @@ impl Gemm<'_> {
                 true
             } else if packed && wide.is_some() {
                 gemm.pass_widened(&pass, pixels.clone(), outs)
-            } else if packed && !self.filter_step.is_multiple_of(4) {
+            } else if cfg!(feature = "conv-padded") && packed && !self.filter_step.is_multiple_of(4)
+            {
                 gemm.pass_padded(&pass, pixels.clone(), outs)
             } else {
                 gemm.pass(&pass, pixels.clone(), outs)

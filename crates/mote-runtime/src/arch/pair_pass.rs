@@ -1,6 +1,6 @@
 //! CONV_2D's pixel pairs over every channel pair of a pass in one call:
 //! the dot products, bias, requantization ([`Folded`]) and stores of both
-//! pixels, so that a channel pair costs its inner loop and about 45
+//! pixels, so that a channel pair costs its inner loop and about 41
 //! instructions on Cortex-M4 (`cortex_m4/pass.rs`: naked functions with
 //! every register their own) where the same work through Rust's
 //! `dot_2x2_wide` calls took about 120. The kernels read a [`PairJob`]:
@@ -15,6 +15,7 @@ use super::requant::{Channel, Folded};
 use super::simd::{pair_pass, pair_pass_offset, pair_pass_wide, pair_pass_wide_offset};
 use super::simd::{single_pass_wide, single_pass_wide_offset};
 use super::simd::{sxtb16, sxtb16_ror8};
+use crate::ops::per_channel::OutputQuant;
 
 /// One channel pair's bias and requantization, in the order the kernel
 /// loads them: both biases, then each channel's [`Folded`].
@@ -77,29 +78,64 @@ const _: () = assert!(
 );
 
 /// Fills `pairs` with the channel pairs of `channels` (two per entry; an odd
-/// last channel is left out) for output offset `offset`, full int8 range,
+/// last channel is left out) for `output` (its full int8 range),
 /// the offset folded into every lane where each takes it: the offset left
-/// for [`PairJob::offset`] (0 when folded), or `None` if a channel's scale
-/// is outside [`Folded`]'s case (then the pass runs without `pair_pass`).
-pub fn pack(channels: &[Channel], offset: i32, pairs: &mut [PairQuant]) -> Option<i32> {
-    if fill(channels, offset, pairs) {
+/// for [`PairJob::offset`] (0 when folded), or `None` if a channel is
+/// outside [`Folded`]'s case, for products that add up to `sums`
+/// (`requant::sum_bound`), or where that is too loose, to what its own
+/// weights add up to (`filter`: channel `k`'s `size` bytes from `k *
+/// size`, inputs of offset `input_offset`); then the pass runs without
+/// `pair_pass`.
+pub fn pack(
+    channels: &[Channel],
+    output: &OutputQuant,
+    sums: Sums<'_>,
+    pairs: &mut [PairQuant],
+) -> Option<i32> {
+    if fill(channels, (output.offset, output), &sums, pairs) {
         return Some(0);
     }
-    fill(channels, 0, pairs).then_some(offset)
+    fill(channels, (0, output), &sums, pairs).then_some(output.offset)
 }
 
-/// [`pack`] with `offset` folded into every lane: `false` if one does not
-/// take it.
-fn fill(channels: &[Channel], offset: i32, pairs: &mut [PairQuant]) -> bool {
+/// What bounds a pass's sums: [`requant::sum_bound`] for its filters, and
+/// the filters (`size` bytes a channel) and input offset.
+///
+/// [`requant::sum_bound`]: super::requant::sum_bound
+pub struct Sums<'f> {
+    /// The bound for any filter of the size.
+    pub any: u32,
+    /// The pass's filters.
+    pub filter: &'f [i8],
+    /// Bytes per channel's filter.
+    pub size: usize,
+    /// The input offset.
+    pub input_offset: i32,
+}
+
+/// [`pack`] with `fold` (the output offset or 0) folded into every lane:
+/// `false` if one does not take it.
+fn fill(
+    channels: &[Channel],
+    fold: (i32, &OutputQuant),
+    sums: &Sums<'_>,
+    pairs: &mut [PairQuant],
+) -> bool {
+    let mut k = 0;
     for (p, c) in pairs.iter_mut().zip(channels.chunks_exact(2)) {
         let [c0, c1] = c else { return false };
-        let (Some(l0), Some(l1)) = (c0.folded(offset), c1.folded(offset)) else {
+        let lane = |c: &Channel, k: usize| {
+            let weights = sums.filter.get(k * sums.size..(k + 1) * sums.size);
+            c.folded(fold, sums.any, weights.map(|w| (w, sums.input_offset)))
+        };
+        let (Some(l0), Some(l1)) = (lane(c0, k), lane(c1, k + 1)) else {
             return false;
         };
         *p = PairQuant {
             bias: [c0.bias(), c1.bias()],
             lanes: [l0, l1],
         };
+        k += 2;
     }
     true
 }

@@ -254,8 +254,9 @@ std::thread_local! {
 }
 
 /// `cortex_m4::depthwise_row` in plain Rust: `n` pixels' 3x3 taps (strip
-/// rows of 56 widened pixels), each channel's sum from its bias, requantized
-/// by its lane and clamped to -128..=127.
+/// rows of 56 widened pixels), each channel's sum from its bias (taps and
+/// biases doubled), requantized by its lane from that doubled sum and
+/// clamped to -128..=127.
 ///
 /// # Safety
 /// As for the Armv7E-M version.
@@ -284,7 +285,7 @@ pub unsafe fn depthwise_row(
                 ];
             }
             for (c, (a, l)) in acc.iter().zip(&job.lanes).enumerate() {
-                *out.add(i * job.depth + c) = l.scale(*a).clamp(-128, 127) as i8;
+                *out.add(i * job.depth + c) = l.scale_doubled(*a).clamp(-128, 127) as i8;
             }
         }
     }

@@ -84,19 +84,12 @@ impl<'a> Scales<'a> {
                 *self.bias.add(c * self.bias_step),
             )
         };
-        // `new` proved the shift a right shift of 1 to 31 unless the
-        // multiplier is 0, which scales every accumulator to 0 with any
-        // right shift: then 2, the least [`Folded`] takes, so that such a
-        // channel (TensorFlow Lite's for an effective scale below 2^-32, as
-        // in visual wake words' deeper layers) keeps no pass from
-        // `pair_pass`.
-        let r = if multiplier == 0 {
-            2
-        } else {
-            shift.wrapping_neg().clamp(1, 31)
-        };
         Channel {
-            fixed: Fixed::folded(multiplier, r),
+            // `new` proved the shift a right shift of 1 to 31 unless the
+            // multiplier is 0 (TensorFlow Lite's for an effective scale
+            // below 2^-32, as in visual wake words' deeper layers), which
+            // scales every accumulator to 0 with any of those.
+            fixed: Fixed::folded(multiplier, shift.wrapping_neg().clamp(1, 31)),
             bias,
         }
     }
@@ -202,64 +195,150 @@ impl Fixed {
 }
 
 impl Channel {
-    /// This channel as [`Folded`] with the output offset `offset` folded
-    /// in, or `None` outside its case.
+    /// This channel as [`Folded`] with `fold` of the output offset (all
+    /// of `output.offset`, or 0) folded in, or `None` outside its case:
+    /// its scale's, or sums that may leave [`SUM_LIMIT`] (the bias plus up
+    /// to `sums` from the products) with a multiplier other than 0 and
+    /// outputs that are not one value for every such sum. A multiplier of 0
+    /// takes any sum (its output is the offset whatever the doubled sum's
+    /// sign), and so does a channel whose outputs are one value: visual
+    /// wake words' channels of tiny filter scales have biases of 2^30 and
+    /// outputs at their clamp. `weights` (the channel's, for inputs of
+    /// offset `input_offset`), where given, bound its sums more tightly
+    /// than `sums` there.
     #[inline(always)]
-    pub fn folded(&self, offset: i32) -> Option<Folded> {
-        Folded::new(&self.fixed, offset)
+    pub fn folded(
+        &self,
+        (fold, output): (i32, &OutputQuant),
+        sums: u32,
+        weights: Option<(&[i8], i32)>,
+    ) -> Option<Folded> {
+        let small = self.bias.unsigned_abs() < SUM_LIMIT - sums.min(SUM_LIMIT);
+        if small || self.fixed.multiplier == 0 {
+            return Folded::new(&self.fixed, fold);
+        }
+        self.constant((fold, output), sums, weights)
+    }
+
+    /// [`Channel::folded`] for sums that may leave [`SUM_LIMIT`]: the lane
+    /// of the one output value, if it is one.
+    #[inline(never)]
+    fn constant(
+        &self,
+        (fold, output): (i32, &OutputQuant),
+        sums: u32,
+        weights: Option<(&[i8], i32)>,
+    ) -> Option<Folded> {
+        // The output is monotonic in the sum (the multiplier is not
+        // negative): one value at both ends, one value throughout, unless
+        // the sums wrap.
+        let one = |sums: u32| {
+            let end = |sign: i64| i32::try_from(i64::from(self.bias) + sign * i64::from(sums)).ok();
+            let (low, high) = (end(-1)?, end(1)?);
+            let (a, b) = (
+                self.fixed.apply(low, output),
+                self.fixed.apply(high, output),
+            );
+            (a == b).then_some(a)
+        };
+        // The weights' own bound only where `sums` is too loose: it reads
+        // them all.
+        let value = one(sums).or_else(|| {
+            let (w, offset) = weights?;
+            one(filter_sum_bound(w, offset))
+        })?;
+        Folded::constant(i32::from(value) - (output.offset - fold))
     }
 }
 
-/// [`Fixed`] as the whole-pass kernels read it, for right shifts `r` of 2
-/// to 31: the nudge's low word is then always `2^30` (only `2^(30 + r)`
-/// reaches the high word). An output offset of -128 to 128 may join the
-/// high word as `offset * 2^(r - 1)` where `r` is at most 23: the final
-/// shift turns it back into exactly `offset` (adding a multiple of the
-/// divisor commutes with the floor; `|high| < 2^30 + 2^29` cannot wrap).
-/// Per accumulator `x`, with `P = x * multiplier`:
-/// `((high + (x >> 31)) : (2^30 | x & 2^31)) + P`, its high word shifted
-/// right by `shift`, is `Fixed::scale(x) + offset`: `x >> 31` and the
-/// `2^31` bit are `Fixed`'s `-[x < 0] 2^31` split across the two words.
+/// What an accumulator's magnitude stays below for [`Folded`], which
+/// doubles it: `2^29`.
+pub const SUM_LIMIT: u32 = 1 << 29;
+
+/// A bound on the magnitude of `taps` products `(x + offset) * w` of int8
+/// `x` and `w` (saturating): what [`Channel::folded`] adds to the bias.
+pub fn sum_bound(taps: usize, offset: i32) -> u32 {
+    let product = 128 * (128 + offset.unsigned_abs());
+    u32::try_from(taps).map_or(u32::MAX, |t| t.saturating_mul(product))
+}
+
+/// [`sum_bound`] for the weights `filter` themselves: the sum of their
+/// magnitudes times the largest `|x + offset|` of an int8 `x`
+/// (saturating). For the few channels whose [`sum_bound`] is too loose to
+/// fold.
+pub fn filter_sum_bound(filter: &[i8], offset: i32) -> u32 {
+    let offset = i64::from(offset);
+    let x = (offset - 128)
+        .unsigned_abs()
+        .max((offset + 127).unsigned_abs());
+    let w = filter
+        .iter()
+        .fold(0u32, |s, &v| s.saturating_add(u32::from(v.unsigned_abs())));
+    u32::try_from(u64::from(w).saturating_mul(x)).unwrap_or(u32::MAX)
+}
+
+/// [`Fixed`] as the whole-pass kernels compute it from the doubled
+/// accumulator `y = 2 x` (`|x| < 2^29`, [`SUM_LIMIT`]) with `SMMLAR`, for
+/// right shifts `r` of 1 to 31. `Fixed`'s quotient times two over two is
+/// `floor((y m + 2^31 + 2^32 (2^(r - 1) - [x < 0])) / 2^(32 + r))`, and
+/// `2^31` is `SMMLAR`'s rounding: with `t = high + (y >> 31)`,
+/// `SMMLAR(y, m, t) = t + floor((y m + 2^31) / 2^32)`, shifted right by
+/// `r`, is `Fixed::scale(x)` (nested floors of integers combine; `y >>
+/// 31` is `-[x < 0]`). An output offset of -128 to 128 may join `high` as
+/// `offset * 2^r` where `r` is at most 23: the shift turns it back into
+/// exactly `offset` (`|high|` stays below `2^30 + 2^22` and the product's
+/// part below `2^29`: no wrap).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Folded {
     /// The multiplier, `0..2^31`.
     pub multiplier: i32,
-    /// `2^(r - 2) + offset * 2^(r - 1)`: the nudge's high word and the
-    /// output offset (or 0).
+    /// `2^(r - 1) + offset * 2^r`: the rounding and the output offset (or 0).
     pub high: i32,
-    /// `r - 1`, 1 to 30.
+    /// `r`, 1 to 31.
     pub shift: u32,
 }
 
 impl Folded {
-    /// `fixed` with `offset` folded in, or `None` if its right shift is
-    /// not 2 to 31, or `offset` is not 0 and either it is not -128 to 128
-    /// or the shift is past 23.
+    /// `fixed` with `offset` folded in, or `None` if `offset` is not 0
+    /// and either it is not -128 to 128 or the right shift is past 23.
     #[inline(always)]
     pub fn new(fixed: &Fixed, offset: i32) -> Option<Folded> {
-        let shift = fixed.shift;
-        let offset_fits = offset == 0 || (shift <= 22 && (-128..=128).contains(&offset));
-        let fits = (1..=30).contains(&shift)
-            && offset_fits
-            && fixed.nudge == (1i64 << 30) + (1i64 << (31 + shift));
-        fits.then(|| Folded {
+        let r = fixed.shift + 1;
+        let offset_fits = offset == 0 || (r <= 23 && (-128..=128).contains(&offset));
+        offset_fits.then(|| Folded {
             multiplier: fixed.multiplier,
-            high: (1i32 << (shift - 1)) + (offset << shift),
-            shift,
+            high: (1i32 << (r - 1)) + (offset << r),
+            shift: r,
         })
     }
 
-    /// The scaled accumulator `acc` (bias included) plus the output
-    /// offset, not clamped: what the kernels' `SMLAL` and shift compute
-    /// (the portable twin's and the tests' Rust).
+    /// The lane whose every output is `value` (before the kernel adds
+    /// what offset the lanes leave to it): multiplier 0, shift 1, `high =
+    /// 1 + 2 value`, whatever the sum. `None` if `high` does not fit.
+    fn constant(value: i32) -> Option<Folded> {
+        let high = value.checked_mul(2)?.checked_add(1)?;
+        Some(Folded {
+            multiplier: 0,
+            high,
+            shift: 1,
+        })
+    }
+
+    /// The scaled accumulator `acc` (bias included, `|acc| < 2^29`) plus
+    /// the output offset, not clamped: what the kernels' `SMMLAR` and
+    /// shift compute on `2 acc` (the portable twin's and the tests' Rust).
     #[cfg(test)]
     pub fn scale(&self, acc: i32) -> i32 {
-        let low = (1u32 << 30) | (acc as u32 & (1 << 31));
-        let high = self.high.wrapping_add(acc >> 31);
-        let sum = ((i64::from(high) << 32) | i64::from(low))
-            .wrapping_add(i64::from(acc) * i64::from(self.multiplier));
-        ((sum >> 32) as i32) >> self.shift
+        self.scale_doubled(acc.wrapping_shl(1))
+    }
+
+    /// [`Folded::scale`] of the doubled accumulator `y = 2 acc`.
+    #[cfg(test)]
+    pub fn scale_doubled(&self, y: i32) -> i32 {
+        let t = self.high.wrapping_add(y >> 31);
+        let product = (i64::from(y) * i64::from(self.multiplier) + (1 << 31)) >> 32;
+        t.wrapping_add(product as i32) >> self.shift
     }
 }
 

@@ -397,17 +397,19 @@ fn folded_offset_is_fixed_plus_offset() {
         } else {
             rng.range(-130, 130) as i32
         };
+        // Accumulators below 2^29 in magnitude (`requant::SUM_LIMIT`).
+        let limit = (1 << 29) - 1;
         let acc = match case % 3 {
-            0 => [0, 1, -1, i32::MAX, i32::MIN, i32::MIN + 1][rng.usize(0, 5)],
-            1 => rng.next() as i32,
-            _ => ((rng.range(-1000, 1000) as i32) << rng.usize(0, 20)) + rng.range(-2, 2) as i32,
+            0 => [0, 1, -1, limit, -limit, 1 - limit][rng.usize(0, 5)],
+            1 => (rng.next() as i32) >> 3,
+            _ => ((rng.range(-1000, 1000) as i32) << rng.usize(0, 19)) + rng.range(-2, 2) as i32,
         };
         let Some(fixed) = Fixed::new(multiplier, shift) else {
             continue;
         };
         let folded = Folded::new(&fixed, offset);
-        let folds = (-23..=-2).contains(&shift) && (-128..=128).contains(&offset);
-        let fits = (-31..=-2).contains(&shift) && (offset == 0 || folds);
+        let folds = (-23..=-1).contains(&shift) && (-128..=128).contains(&offset);
+        let fits = (-31..=-1).contains(&shift) && (offset == 0 || folds);
         assert_eq!(folded.is_some(), fits, "shift {shift} offset {offset}");
         if let Some(f) = folded {
             covered += 1;
@@ -419,6 +421,55 @@ fn folded_offset_is_fixed_plus_offset() {
         }
     }
     assert!(covered > 120_000, "{covered}");
+}
+
+#[test]
+fn folded_takes_large_sums_only_of_one_output() {
+    // Sums that may reach 2^29 (the pairs' kernels double them) fold only
+    // where the channel's output is one value for all of them, or its
+    // multiplier is 0; below 2^29 every scale folds.
+    use super::requant::{sum_bound, Scales, SUM_LIMIT};
+    let output = OutputQuant {
+        offset: -3,
+        min: -128,
+        max: 127,
+    };
+    assert_eq!(sum_bound(100, 128), 100 * 128 * 256);
+    assert_eq!(sum_bound(usize::MAX, 0), u32::MAX);
+    let small = sum_bound(100, 128);
+    let under = (SUM_LIMIT - small - 1) as i32;
+    // (multiplier, shift, bias, sums): the lane's output for sums of 0, or
+    // None where it does not fold.
+    let cases = [
+        (1 << 30, -8, under, small, Some(127)),
+        (1 << 30, -8, -under, small, Some(-128)),
+        // Past the limit, saturated at both ends: one value.
+        (1 << 30, -8, under + 1, small, Some(127)),
+        (1 << 30, -8, -under - 1, small, Some(-128)),
+        // Past the limit, 64 -+ 39 (scale 2^-23): declined.
+        (1 << 30, -22, 1 << 29, sum_bound(10_000, 128), None),
+        // Sums that would wrap: declined.
+        (1 << 30, -8, i32::MIN, small, None),
+        // A multiplier of 0 takes any bias: the offset.
+        (0, 0, i32::MIN, small, Some(-3)),
+    ];
+    for (multiplier, shift, bias, sums, want) in cases {
+        let quant = Requant {
+            input_offset: 128,
+            output,
+            multipliers: &[multiplier],
+            shifts: &[shift],
+        };
+        let biases = [bias];
+        let scales = Scales::new(&quant, &biases, 1).unwrap();
+        // SAFETY: channel 0 of 1.
+        let channel = unsafe { scales.channel(0) };
+        for fold in [output.offset, 0] {
+            let lane = channel.folded((fold, &output), sums, None);
+            let got = lane.map(|l| (l.scale(bias) + output.offset - fold).clamp(-128, 127));
+            assert_eq!(got, want, "bias {bias} shift {shift} fold {fold}");
+        }
+    }
 }
 
 #[test]

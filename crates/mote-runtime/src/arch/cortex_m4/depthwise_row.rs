@@ -1,7 +1,7 @@
 //! [`depthwise_row`]: one output row of the 3x3 depthwise group kernel
 //! (four channels per pixel) in one naked function: the nine taps as
 //! `depthwise_groups::taps_3x3` sums them, then each channel's folded
-//! requantization and store, 94 instructions per pixel where the Rust
+//! requantization and store, 86 instructions per pixel where the Rust
 //! around the taps' `asm!` block took 116.
 
 use crate::arch::depthwise_groups::RowJob;
@@ -25,23 +25,20 @@ macro_rules! tap {
     };
 }
 
-/// Channel `$c`'s output from accumulator `$a`, its lane (multiplier,
-/// high, shift) loaded into (r7, r11, r12) from r2, which moves on: as
-/// `pair_pass`'s outputs, stored at byte `$c` of the pixel's outputs.
+/// Channel `$c`'s output from accumulator `$a` (already doubled: taps and
+/// bias are), its lane (multiplier, high, shift) loaded into (r7, r11,
+/// r12) from r2, which moves on: as `pair_pass`'s outputs without their
+/// `lsl`, stored at byte `$c` of the pixel's outputs.
 macro_rules! output {
     ($a:literal, $c:literal) => {
         concat!(
             "ldm r2!, {{r7, r11, r12}}\n",
-            "and r9, ",
-            $a,
-            ", #0x80000000\n",
-            "orr r9, r9, #0x40000000\n",
             "add r10, r11, ",
             $a,
             ", asr #31\n",
-            "smlal r9, r10, ",
+            "smmlar r10, ",
             $a,
-            ", r7\n",
+            ", r7, r10\n",
             "asr r10, r10, r12\n",
             "ssat r10, #8, r10\n",
             "strb r10, [r3, #",

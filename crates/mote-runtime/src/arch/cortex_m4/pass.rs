@@ -9,23 +9,20 @@
 use crate::arch::pair_pass::PairJob;
 
 /// One output: accumulator `$a` requantized by the lane in (r2, r3, r7) =
-/// (multiplier, high, shift): low = 2^30 | a & 2^31, high += a >> 31,
-/// (high:low) += a * multiplier, then high >> shift, `$add` (the output
-/// offset in r11, or nothing), saturated to 8 bits and stored at `$out`,
-/// which moves on a byte.
+/// (multiplier, high, shift) as `requant::Folded` says: t = high + (a >>
+/// 31), t = SMMLAR(2 a, multiplier, t), then t >> shift, `$add` (the
+/// output offset in r11, or nothing), saturated to 8 bits and stored at
+/// `$out`, which moves on a byte.
 macro_rules! output {
     ($a:literal, $out:literal, $add:literal) => {
         concat!(
-            "and r9, ",
-            $a,
-            ", #0x80000000\n",
-            "orr r9, r9, #0x40000000\n",
             "add r10, r3, ",
             $a,
             ", asr #31\n",
-            "smlal r9, r10, ",
+            "lsl r9, ",
             $a,
-            ", r2\n",
+            ", #1\n",
+            "smmlar r10, r9, r2, r10\n",
             "asr r10, r10, r7\n",
             $add,
             "ssat r10, #8, r10\n",
@@ -255,7 +252,7 @@ macro_rules! single_pass_wide_asm {
 /// each channel's bias first, requantized by its [`Folded`] (the output
 /// offset folded in: `job.offset` must be 0), clamped by `ssat` to
 /// -128..=127 and stored to `out_a[c]`, `out_b[c]`. Per pair, 18
-/// instructions per 4 filter bytes and 45 more.
+/// instructions per 4 filter bytes and 41 more.
 ///
 /// [`Folded`]: crate::arch::requant::Folded
 ///
