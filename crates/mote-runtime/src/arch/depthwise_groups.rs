@@ -329,16 +329,9 @@ pub fn depthwise_groups(
     );
     let mut strip = [[0u32; 2]; STRIP];
     let sp = strip.as_mut_ptr();
-    // The strip row of input row `y`, and where it is written again.
-    let slot = |y: isize| y.rem_euclid(3) as usize * ROW;
-    let again = |y: isize| {
-        let at = slot(y);
-        if at < 2 * ROW {
-            at + 3 * ROW
-        } else {
-            at
-        }
-    };
+    // The strip row (0 to 2) of input row `y`; rows 0 and 1 are written
+    // again 3 rows on.
+    let slot = |y: isize| y.rem_euclid(3) as usize;
     for c in (0..depth).step_by(4) {
         // SAFETY: c + 3 < depth, the channel count of `scales`.
         let (group, start) = unsafe { Group::new(scales, c, offset) };
@@ -346,10 +339,18 @@ pub fn depthwise_groups(
         // taps and biases are.
         let twice = group.lanes.is_some();
         let mut k = [[0u32; 2]; TAPS];
-        for (t, slot) in k.iter_mut().enumerate() {
-            // SAFETY: t * depth + c + 4 <= 9 * depth <= filter.len().
-            let word = unsafe { load(filter.as_ptr().add(t * depth + c)) };
-            *slot = [sxtb16(word), sxtb16_ror8(word)].map(|h| if twice { doubled(h) } else { h });
+        let mut f = filter.as_ptr().wrapping_add(c);
+        for tap in &mut k {
+            // SAFETY: tap t's word ends at t * depth + c + 4 <= 9 * depth
+            // <= filter.len().
+            let word = unsafe { load(f) };
+            let (lo, hi) = (sxtb16(word), sxtb16_ror8(word));
+            *tap = if twice {
+                [doubled(lo), doubled(hi)]
+            } else {
+                [lo, hi]
+            };
+            f = f.wrapping_add(depth);
         }
         // The rows' `depthwise_row` job, where the group's lanes fold (the
         // biases below 2^29: `Channel::folded`).
@@ -364,18 +365,23 @@ pub fn depthwise_groups(
         });
         let mut out = c;
         for b in 0..w.batches {
-            // The next input row to widen into the strip.
+            // The next input row to widen into the strip, and its slot.
             let mut next = -(w.pad_height as isize);
+            let mut ring = slot(next);
             for oy in 0..w.out_height {
                 let y0 = (oy * w.stride_height) as isize - w.pad_height as isize;
-                next = next.max(y0);
+                if next < y0 {
+                    (next, ring) = (y0, slot(y0));
+                }
                 while next < y0 + 3 {
                     let y = next;
+                    let at = ring * ROW;
+                    let again = if ring < 2 { at + 3 * ROW } else { at };
                     next += 1;
-                    // SAFETY (of these and every write below): slot(y) + j
-                    // and again(y) + j < 5 * ROW = STRIP for j < width <=
-                    // ROW.
-                    let (row, dup) = unsafe { (sp.add(slot(y)), sp.add(again(y))) };
+                    ring = if ring == 2 { 0 } else { ring + 1 };
+                    // SAFETY (of these and every write below): at + j and
+                    // again + j < 5 * ROW = STRIP for j < width <= ROW.
+                    let (row, dup) = unsafe { (sp.add(at), sp.add(again)) };
                     if y < 0 || y as usize >= w.in_height {
                         for j in 0..width {
                             // SAFETY: as above.
@@ -383,7 +389,11 @@ pub fn depthwise_groups(
                         }
                         continue;
                     }
-                    for j in (0..inside.0).chain(inside.1..width) {
+                    for j in 0..inside.0 {
+                        // SAFETY: as above.
+                        unsafe { (row.add(j).write([0, 0]), dup.add(j).write([0, 0])) };
+                    }
+                    for j in inside.1..width {
                         // SAFETY: as above.
                         unsafe { (row.add(j).write([0, 0]), dup.add(j).write([0, 0])) };
                     }
@@ -405,11 +415,13 @@ pub fn depthwise_groups(
                 // most at out_len <= output.len().
                 let row_out = unsafe { op.add(out) };
                 out += w.out_width * depth;
+                // The loop above ended at next = y0 + 3, so `ring` is
+                // slot(y0 + 3) = slot(y0).
                 // SAFETY: rows slot(y0) .. slot(y0) + 2 are input rows y0
-                // .. y0 + 2 (see STRIP), slot(y0) + 2 * ROW + (n - 1) *
+                // .. y0 + 2 (see STRIP), slot(y0) * ROW + 2 * ROW + (n - 1) *
                 // stride + 2 < 5 * ROW as `width` <= ROW covers the last
                 // output's last tap; the output as above.
-                let s = unsafe { sp.add(slot(y0)) };
+                let s = unsafe { sp.add(ring * ROW) };
                 match &job {
                     // SAFETY: as for `row_3x3`, whose contract
                     // `depthwise_row`'s is (`k` holds nine 4-aligned

@@ -11,9 +11,9 @@
 use core::mem::MaybeUninit;
 
 use super::requant::{Channel, Folded};
+use super::simd::widen_pair;
 use super::simd::{pair_pass, pair_pass_offset, pair_pass_wide, pair_pass_wide_offset};
 use super::simd::{single_pass_wide, single_pass_wide_offset};
-use super::simd::widen_pair;
 use crate::ops::per_channel::OutputQuant;
 
 /// One channel pair's bias and requantization, in the order the kernel
