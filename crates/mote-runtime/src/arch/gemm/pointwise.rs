@@ -11,7 +11,7 @@ use core::mem::MaybeUninit;
 use super::{Gemm, Pass, Pixel, Runs, WIDE, WIDE_FILTERS};
 use crate::arch::dot::packed;
 use crate::arch::pair_pass::{self, PairJob};
-use crate::arch::simd::widen_pair;
+use crate::arch::simd::{pair_pass_wide, pair_pass_wide_offset, widen_pair};
 
 #[cfg(test)]
 std::thread_local! {
@@ -93,6 +93,12 @@ impl Gemm<'_> {
             out_b: out,
             offset: s.pair_offset,
         };
+        // `pair_pass::run_wide`'s choice, made once for the pass.
+        let kernel = if job.offset == 0 {
+            pair_pass_wide
+        } else {
+            pair_pass_wide_offset
+        };
         let mut p = 0;
         while p + 1 < pixels {
             // SAFETY: pixels p and p + 1 < pixels: their `size` bytes end
@@ -105,10 +111,10 @@ impl Gemm<'_> {
                 job.out_a = out.add(p * channels + first);
                 job.out_b = job.out_a.add(channels);
                 // Pair `k`'s widened filters are words `k * size..(k + 1)
-                // * size` of `weights`, which holds all `pairs`; `size` is a nonzero multiple of 4, `buf` holds
-                // both pixels' `size` words; each pair writes two bytes of
-                // both output slices.
-                pair_pass::run_wide(&job);
+                // * size` of `weights`, which holds all `pairs`; `size` is
+                // a nonzero multiple of 4, `buf` holds both pixels' `size`
+                // words; each pair writes two bytes of both output slices.
+                kernel(&job);
             }
             p += 2;
         }
