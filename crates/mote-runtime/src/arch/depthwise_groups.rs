@@ -36,7 +36,7 @@ const ROW: usize = 56;
 const STRIP: usize = 5 * ROW;
 
 /// Four channels' values, widened: channels 0 and 2, then 1 and 3.
-type Quad = [u32; 2];
+pub type Quad = [u32; 2];
 
 /// Both signed 16-bit halves of `h` (each an int8 value) doubled: the low
 /// half's carry out of bit 15 masked off bit 16.
@@ -181,8 +181,9 @@ pub struct RowJob {
     pub bias: [i32; 4],
     /// Their requantization, the output offset folded in.
     pub lanes: [Folded; 4],
-    /// The group's nine widened taps (`[[u32; 2]; 9]`), doubled.
-    pub taps: *const u32,
+    /// The group's nine widened taps, doubled: right after the lanes, so
+    /// that the kernel's pointer past the lanes is at them.
+    pub taps: [Quad; TAPS],
     /// Strip bytes from one output pixel's first tap to the next's.
     pub stride: usize,
     /// Output bytes from one pixel's four channels to the next's.
@@ -194,8 +195,8 @@ pub struct RowJob {
 const _: () = assert!(
     core::mem::offset_of!(RowJob, lanes) == 16
         && core::mem::offset_of!(RowJob, taps) == 64
-        && core::mem::offset_of!(RowJob, stride) == 68
-        && core::mem::offset_of!(RowJob, depth) == 72
+        && core::mem::offset_of!(RowJob, stride) == 136
+        && core::mem::offset_of!(RowJob, depth) == 140
 );
 
 /// A group's four requantizations, whether the output range is all of
@@ -338,9 +339,25 @@ pub fn depthwise_groups(
         // `depthwise_row`'s sums are doubled (`Folded` takes `2 x`): its
         // taps and biases are.
         let twice = group.lanes.is_some();
-        let mut k = [[0u32; 2]; TAPS];
+        // The rows' `depthwise_row` job, where the group's lanes fold (the
+        // biases below 2^29: `Channel::folded`); its taps also serve the
+        // other rows, widened in place.
+        let unused = Folded {
+            multiplier: 0,
+            high: 0,
+            shift: 1,
+        };
+        let mut job = RowJob {
+            // Wrapping: a bias past 2^29 is a lane's of one output value,
+            // which no sum changes (`Channel::folded`).
+            bias: start.map(|b| b.wrapping_shl(1)),
+            lanes: group.lanes.unwrap_or([unused; 4]),
+            taps: [[0; 2]; TAPS],
+            stride: w.stride_width * core::mem::size_of::<Quad>(),
+            depth,
+        };
         let mut f = filter.as_ptr().wrapping_add(c);
-        for tap in &mut k {
+        for tap in &mut job.taps {
             // SAFETY: tap t's word ends at t * depth + c + 4 <= 9 * depth
             // <= filter.len().
             let word = unsafe { load(f) };
@@ -352,17 +369,6 @@ pub fn depthwise_groups(
             };
             f = f.wrapping_add(depth);
         }
-        // The rows' `depthwise_row` job, where the group's lanes fold (the
-        // biases below 2^29: `Channel::folded`).
-        let job = group.lanes.map(|lanes| RowJob {
-            // Wrapping: a bias past 2^29 is a lane's of one output value,
-            // which no sum changes (`Channel::folded`).
-            bias: start.map(|b| b.wrapping_shl(1)),
-            lanes,
-            taps: k.as_ptr().cast(),
-            stride: w.stride_width * core::mem::size_of::<Quad>(),
-            depth,
-        });
         let mut out = c;
         for b in 0..w.batches {
             // The next input row to widen into the strip, and its slot.
@@ -422,20 +428,20 @@ pub fn depthwise_groups(
                 // stride + 2 < 5 * ROW as `width` <= ROW covers the last
                 // output's last tap; the output as above.
                 let s = unsafe { sp.add(ring * ROW) };
-                match &job {
+                match twice {
                     // SAFETY: as for `row_3x3`, whose contract
-                    // `depthwise_row`'s is (`k` holds nine 4-aligned
+                    // `depthwise_row`'s is (the job holds nine 4-aligned
                     // taps), for out_width >= 1 pixels.
-                    Some(job) if w.out_width > 0 => unsafe {
-                        depthwise_row(job, s.cast(), w.out_width, row_out)
+                    true if w.out_width > 0 => unsafe {
+                        depthwise_row(&job, s.cast(), w.out_width, row_out)
                     },
-                    Some(_) => {}
+                    true => {}
                     // SAFETY: as above.
-                    None => unsafe {
+                    false => unsafe {
                         group.row_3x3(
                             s,
                             (w.stride_width, w.out_width),
-                            (&k, start),
+                            (&job.taps, start),
                             (row_out, depth),
                             &scales.output,
                         )

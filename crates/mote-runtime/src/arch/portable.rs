@@ -276,7 +276,7 @@ pub unsafe fn depthwise_row(
             for t in 0..9 {
                 let x = p.add(2 * ((t / 3) * 56 + t % 3));
                 let (x02, x13) = (*x, *x.add(1));
-                let (k02, k13) = (*job.taps.add(2 * t), *job.taps.add(2 * t + 1));
+                let [k02, k13] = job.taps[t];
                 acc = [
                     smlabb(x02, k02, acc[0]),
                     smlabb(x13, k13, acc[1]),

@@ -1,7 +1,7 @@
 //! [`depthwise_row`]: one output row of the 3x3 depthwise group kernel
 //! (four channels per pixel) in one naked function: the nine taps as
 //! `depthwise_groups::taps_3x3` sums them, then each channel's folded
-//! requantization and store, 86 instructions per pixel where the Rust
+//! requantization and store, 85 instructions per pixel where the Rust
 //! around the taps' `asm!` block took 116.
 
 use crate::arch::depthwise_groups::RowJob;
@@ -54,22 +54,23 @@ macro_rules! output {
 /// job.depth`, each channel's sum started from its bias, requantized by
 /// its lane (the output offset folded in), clamped by `ssat`.
 ///
-/// Registers: r0 the job, r1 the pixel's taps, r2 the weights then the
-/// lanes, r3 its outputs, r4 r5 r6 r8 the four sums, r9-r12 tap words
+/// Registers: r0 the job, r1 the pixel's taps, r2 the weights (the job's
+/// taps) then the lanes, which end where the taps start, r3 its outputs, r4 r5 r6 r8 the four sums, r9-r12 tap words
 /// (then the requantization's), r7 scratch, lr the pixels left.
 ///
 /// # Safety
-/// `job` must be readable, `job.taps` readable for nine 8-byte taps
-/// (4-aligned), every pixel's taps readable as `taps_3x3` says (4-aligned)
+/// `job` must be readable (4-aligned), every pixel's taps readable as `taps_3x3` says (4-aligned)
 /// and its four output bytes writable; `n` at least 1.
 #[unsafe(naked)]
 pub unsafe extern "C" fn depthwise_row(job: *const RowJob, s: *const u32, n: usize, out: *mut i8) {
     core::arch::naked_asm!(
         "push {{r4-r11, lr}}",
         "mov lr, r2",
+        // The taps, right after the lanes: where r2 is again after each
+        // pixel's outputs.
+        "add r2, r0, #64",
         "3:",
         "ldm r0, {{r4, r5, r6, r8}}",
-        "ldr r2, [r0, #64]",
         tap!(0, 0),
         tap!(8, 8),
         tap!(16, 16),
@@ -84,7 +85,7 @@ pub unsafe extern "C" fn depthwise_row(job: *const RowJob, s: *const u32, n: usi
         output!("r5", 1),
         output!("r6", 2),
         output!("r8", 3),
-        "ldrd r7, r9, [r0, #68]",
+        "ldrd r7, r9, [r0, #136]",
         "add r1, r1, r7",
         "add r3, r3, r9",
         "subs lr, lr, #1",
