@@ -125,6 +125,25 @@ fn window(rng: &mut Rng, in_depth: usize, out_depth: usize) -> Window {
     }
 }
 
+/// The reference CONV_2D into `want` and the blocked one into `got`, which
+/// must accept the case.
+fn run_both(
+    params: &Conv2dParams,
+    q: &Quant,
+    (input, filter, bias): (&[i8], &[i8], &[i32]),
+    (want, got): (&mut [i8], &mut [i8]),
+) {
+    conv_2d::conv_i8(params, &q.requant(), input, filter, bias, want);
+    assert!(super::conv_2d::conv_i8(
+        params,
+        &q.requant(),
+        input,
+        filter,
+        bias,
+        got
+    ));
+}
+
 fn bias(rng: &mut Rng, n: usize) -> Vec<i32> {
     if rng.next().is_multiple_of(3) {
         Vec::new()
@@ -228,15 +247,7 @@ fn conv_pair_pass_matches_reference() {
         let b = bias(&mut rng, out_depth);
         let n = w.batches * w.out_height * w.out_width * out_depth;
         let (mut want, mut got) = (vec![0i8; n], vec![0i8; n]);
-        conv_2d::conv_i8(&params, &q.requant(), &input, &filter, &b, &mut want);
-        assert!(super::conv_2d::conv_i8(
-            &params,
-            &q.requant(),
-            &input,
-            &filter,
-            &b,
-            &mut got
-        ));
+        run_both(&params, &q, (&input, &filter, &b), (&mut want, &mut got));
         assert_eq!(got, want, "case {case}: {w:?}");
     }
     let ran = super::portable::PAIR_PASSES.with(|n| n.get()) - before;
@@ -298,16 +309,8 @@ fn pointwise_passes_match_reference() {
         let filter = rng.bytes(out_depth * in_depth);
         let b = bias(&mut rng, out_depth);
         let (mut want, mut got) = (vec![0i8; pixels * out_depth], vec![0i8; pixels * out_depth]);
-        conv_2d::conv_i8(&params, &q.requant(), &input, &filter, &b, &mut want);
         let ran = super::gemm::POINTWISE_PASSES.with(|n| n.get());
-        assert!(super::conv_2d::conv_i8(
-            &params,
-            &q.requant(),
-            &input,
-            &filter,
-            &b,
-            &mut got
-        ));
+        run_both(&params, &q, (&input, &filter, &b), (&mut want, &mut got));
         assert_eq!(got, want, "case {case}: {w:?}");
         let ran = super::gemm::POINTWISE_PASSES.with(|n| n.get()) - ran;
         assert_eq!(
@@ -365,16 +368,8 @@ fn zero_scale_channels_keep_pair_pass() {
     let filter = rng.bytes(6 * 8);
     let b = bias(&mut rng, 6);
     let (mut want, mut got) = (vec![0i8; 8 * 6], vec![0i8; 8 * 6]);
-    conv_2d::conv_i8(&params, &q.requant(), &input, &filter, &b, &mut want);
     let before = super::portable::PAIR_PASSES.with(|n| n.get());
-    assert!(super::conv_2d::conv_i8(
-        &params,
-        &q.requant(),
-        &input,
-        &filter,
-        &b,
-        &mut got
-    ));
+    run_both(&params, &q, (&input, &filter, &b), (&mut want, &mut got));
     assert_eq!(got, want);
     assert!(want.chunks(6).all(|pixel| pixel[2] == -128));
     let ran = super::portable::PAIR_PASSES.with(|n| n.get()) - before;
