@@ -231,16 +231,13 @@ fn needs(model_path: &Path) -> Result<Needs> {
     let model = Model::parse(&bytes).with_context(|| format!("{}", model_path.display()))?;
     let graph = model.main();
     let tensors = || (0..graph.tensor_count()).filter_map(|t| graph.tensor(t));
-    // Whether an op `kind` for which `takes` holds has a 4-D filter of
-    // `size` taps (height, width).
-    let has_filter = |kind, takes: &dyn Fn(&mote_runtime::model::Operator<'_>) -> bool, size| {
+    // Each op with a 4-D filter (its second input), and the filter's shape.
+    let filters = || {
         (0..graph.operator_count())
             .filter_map(|i| graph.operator(i))
-            .filter(|op| op.builtin() == kind && takes(op))
-            .filter_map(|op| op.inputs().get(1).and_then(|f| graph.tensor(f)))
-            .any(|filter| {
-                let shape = filter.shape();
-                shape.rank() == 4 && (shape.dim(1), shape.dim(2)) == size
+            .filter_map(|op| {
+                let shape = graph.tensor(op.inputs().get(1)?)?.shape();
+                (shape.rank() == 4).then_some((op, shape))
             })
     };
     // Conv2DOptions' stride_w (field 1) and stride_h (field 2).
@@ -248,27 +245,20 @@ fn needs(model_path: &Path) -> Result<Needs> {
         let o = op.options();
         (o.i32(1, 0), o.i32(2, 0)) == (1, 1)
     };
-    use mote_runtime::model::BuiltinOperator;
+    use mote_runtime::model::BuiltinOperator as Op;
     Ok(Needs {
         int4: tensors().any(|t| t.dtype() == mote_runtime::TensorType::Int4),
         lut: tensors().any(|t| t.lut().is_some()),
-        depthwise_3x3: has_filter(BuiltinOperator::DEPTHWISE_CONV_2D, &|_| true, (3, 3)),
-        conv_1x1: has_filter(BuiltinOperator::CONV_2D, &stride_1, (1, 1)),
-        conv_padded: (0..graph.operator_count())
-            .filter_map(|i| graph.operator(i))
-            .filter_map(|op| {
-                let filter = graph.tensor(op.inputs().get(1)?)?.shape();
-                if filter.rank() != 4 {
-                    return None;
-                }
-                let row = match op.builtin() {
-                    BuiltinOperator::CONV_2D => filter.dim(2) * filter.dim(3),
-                    BuiltinOperator::DEPTHWISE_CONV_2D => filter.dim(2),
-                    _ => return None,
-                };
-                Some(!row.is_multiple_of(4))
-            })
-            .any(|padded| padded),
+        depthwise_3x3: filters()
+            .any(|(op, f)| op.builtin() == Op::DEPTHWISE_CONV_2D && (f.dim(1), f.dim(2)) == (3, 3)),
+        conv_1x1: filters().any(|(op, f)| {
+            op.builtin() == Op::CONV_2D && (f.dim(1), f.dim(2)) == (1, 1) && stride_1(&op)
+        }),
+        conv_padded: filters().any(|(op, f)| match op.builtin() {
+            Op::CONV_2D => !(f.dim(2) * f.dim(3)).is_multiple_of(4),
+            Op::DEPTHWISE_CONV_2D => !f.dim(2).is_multiple_of(4),
+            _ => false,
+        }),
     })
 }
 

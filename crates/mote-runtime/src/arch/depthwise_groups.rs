@@ -342,16 +342,11 @@ pub fn depthwise_groups(
         // The rows' `depthwise_row` job, where the group's lanes fold (the
         // biases below 2^29: `Channel::folded`); its taps also serve the
         // other rows, widened in place.
-        let unused = Folded {
-            multiplier: 0,
-            high: 0,
-            shift: 1,
-        };
         let mut job = RowJob {
             // Wrapping: a bias past 2^29 is a lane's of one output value,
             // which no sum changes (`Channel::folded`).
             bias: start.map(|b| b.wrapping_shl(1)),
-            lanes: group.lanes.unwrap_or([unused; 4]),
+            lanes: group.lanes.unwrap_or([Folded::UNUSED; 4]),
             taps: [[0; 2]; TAPS],
             stride: w.stride_width * core::mem::size_of::<Quad>(),
             depth,

@@ -31,11 +31,7 @@ impl PairQuant {
     /// What a table starts as (never run: [`pack`] fills what a pass uses).
     pub const ZERO: PairQuant = PairQuant {
         bias: [0; 2],
-        lanes: [Folded {
-            multiplier: 0,
-            high: 0,
-            shift: 1,
-        }; 2],
+        lanes: [Folded::UNUSED; 2],
     };
 }
 

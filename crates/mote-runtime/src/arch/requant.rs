@@ -300,6 +300,13 @@ pub struct Folded {
 }
 
 impl Folded {
+    /// A lane no kernel runs: what tables start as.
+    pub const UNUSED: Folded = Folded {
+        multiplier: 0,
+        high: 0,
+        shift: 1,
+    };
+
     /// `fixed` with `offset` folded in, or `None` if `offset` is not 0
     /// and either it is not -128 to 128 or the right shift is past 23.
     #[inline(always)]

@@ -55,12 +55,14 @@ macro_rules! output {
 /// its lane (the output offset folded in), clamped by `ssat`.
 ///
 /// Registers: r0 the job, r1 the pixel's taps, r2 the weights (the job's
-/// taps) then the lanes, which end where the taps start, r3 its outputs, r4 r5 r6 r8 the four sums, r9-r12 tap words
-/// (then the requantization's), r7 scratch, lr the pixels left.
+/// taps) then the lanes, which end where the taps start, r3 its outputs,
+/// r4 r5 r6 r8 the four sums, r9-r12 tap words (then the
+/// requantization's), r7 scratch, lr the pixels left.
 ///
 /// # Safety
-/// `job` must be readable (4-aligned), every pixel's taps readable as `taps_3x3` says (4-aligned)
-/// and its four output bytes writable; `n` at least 1.
+/// `job` must be readable (4-aligned), every pixel's taps readable as
+/// `taps_3x3` says (4-aligned) and its four output bytes writable; `n` at
+/// least 1.
 #[unsafe(naked)]
 pub unsafe extern "C" fn depthwise_row(job: *const RowJob, s: *const u32, n: usize, out: *mut i8) {
     core::arch::naked_asm!(
